@@ -1,0 +1,549 @@
+//! Queries on `smelt`, `smelt_file` and `smelt_result`.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
+use uuid::Uuid;
+
+use crate::domain::{
+    ErrorCode, FileStatus, InputType, PromptName, SmeltMode, SmeltStatus, Stage, UnknownValue,
+};
+use crate::dto::{
+    PaginationDto, ProgressDto, ResultDto, SmeltDto, SmeltFileDto, SmeltListItemDto, SmeltsListDto,
+};
+
+fn decode_err(e: UnknownValue) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+/// A smelt to insert (the create path).
+#[derive(Debug, Clone)]
+pub struct NewSmelt {
+    pub smelt_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub mode: SmeltMode,
+    pub input_type: InputType,
+    pub default_prompt_names: Vec<PromptName>,
+    pub user_prompt_id: Option<Uuid>,
+    /// Pasted text, for text smelts.
+    pub input_text: Option<String>,
+}
+
+/// A file row to insert with its smelt.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub smelt_file_id: Uuid,
+    pub position: i32,
+    pub filename: String,
+    pub size_bytes: i64,
+    pub content_type: Option<String>,
+    pub input_type: InputType,
+    /// Blob store key of the upload; `None` for text.
+    pub storage_key: Option<String>,
+}
+
+/// A `smelt` row.
+#[derive(Debug, Clone, FromRow)]
+pub struct SmeltRow {
+    pub smelt_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub status: String,
+    pub mode: String,
+    pub input_type: String,
+    pub default_prompt_names: Vec<String>,
+    pub user_prompt_id: Option<Uuid>,
+    pub input_text: Option<String>,
+    pub progress_percentage: i16,
+    pub progress_message: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub last_seq: i64,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl SmeltRow {
+    /// The parsed status.
+    pub fn status(&self) -> Result<SmeltStatus, sqlx::Error> {
+        self.status.parse().map_err(decode_err)
+    }
+    /// The parsed mode.
+    pub fn mode(&self) -> Result<SmeltMode, sqlx::Error> {
+        self.mode.parse().map_err(decode_err)
+    }
+    /// The parsed input type.
+    pub fn input_type(&self) -> Result<InputType, sqlx::Error> {
+        self.input_type.parse().map_err(decode_err)
+    }
+    /// The parsed prompt names.
+    pub fn prompt_names(&self) -> Result<Vec<PromptName>, sqlx::Error> {
+        self.default_prompt_names
+            .iter()
+            .map(|p| p.parse().map_err(decode_err))
+            .collect()
+    }
+}
+
+/// A `smelt_file` row.
+#[derive(Debug, Clone, FromRow)]
+pub struct FileRow {
+    pub smelt_file_id: Uuid,
+    pub position: i32,
+    pub filename: String,
+    pub size_bytes: i64,
+    pub content_type: Option<String>,
+    pub input_type: String,
+    pub storage_key: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub status: String,
+    pub error_code: Option<String>,
+}
+
+impl FileRow {
+    /// The file as the API shows it.
+    pub fn to_dto(&self) -> Result<SmeltFileDto, sqlx::Error> {
+        Ok(SmeltFileDto {
+            id: self.smelt_file_id,
+            filename: self.filename.clone(),
+            size_bytes: self.size_bytes,
+            duration_seconds: self.duration_seconds,
+            input_type: self.input_type.parse().map_err(decode_err)?,
+            status: self.status.parse().map_err(decode_err)?,
+            position: self.position,
+            error_code: self.error_code.clone(),
+        })
+    }
+}
+
+/// A smelt with its files in position order.
+#[derive(Debug, Clone)]
+pub struct Smelt {
+    pub row: SmeltRow,
+    pub files: Vec<FileRow>,
+}
+
+const SMELT_COLUMNS: &str = "smelt_id, user_id, status, mode, input_type, default_prompt_names, \
+    user_prompt_id, input_text, progress_percentage, progress_message, error_code, error_message, \
+    last_seq, created_at, completed_at";
+
+/// Inserts a smelt and its files (inside the caller's transaction). Returns the row as stored.
+pub async fn insert(
+    conn: &mut PgConnection,
+    smelt: &NewSmelt,
+    files: &[NewFile],
+) -> Result<Smelt, sqlx::Error> {
+    let names: Vec<&str> = smelt
+        .default_prompt_names
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    let row: SmeltRow = sqlx::query_as(&format!(
+        "insert into smelt (smelt_id, user_id, mode, input_type, default_prompt_names,
+                            user_prompt_id, input_text)
+         values ($1, $2, $3, $4, $5, $6, $7) returning {SMELT_COLUMNS}"
+    ))
+    .bind(smelt.smelt_id)
+    .bind(smelt.user_id)
+    .bind(smelt.mode.as_str())
+    .bind(smelt.input_type.as_str())
+    .bind(&names)
+    .bind(smelt.user_prompt_id)
+    .bind(&smelt.input_text)
+    .fetch_one(&mut *conn)
+    .await?;
+
+    // One statement for all files (UNNEST of parallel arrays) instead of a round trip each.
+    let ids: Vec<Uuid> = files.iter().map(|f| f.smelt_file_id).collect();
+    let positions: Vec<i32> = files.iter().map(|f| f.position).collect();
+    let filenames: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
+    let sizes: Vec<i64> = files.iter().map(|f| f.size_bytes).collect();
+    let types: Vec<Option<&str>> = files.iter().map(|f| f.content_type.as_deref()).collect();
+    let inputs: Vec<&str> = files.iter().map(|f| f.input_type.as_str()).collect();
+    let keys: Vec<Option<&str>> = files.iter().map(|f| f.storage_key.as_deref()).collect();
+    let file_rows: Vec<FileRow> = sqlx::query_as(
+        "insert into smelt_file (smelt_file_id, smelt_id, position, filename, size_bytes,
+                                 content_type, input_type, storage_key)
+         select f.id, $1, f.position, f.filename, f.size, f.ctype, f.input, f.skey
+         from unnest($2::uuid[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                     $8::text[]) as f(id, position, filename, size, ctype, input, skey)
+         returning smelt_file_id, position, filename, size_bytes, content_type, input_type,
+                   storage_key, duration_seconds, status, error_code",
+    )
+    .bind(smelt.smelt_id)
+    .bind(&ids)
+    .bind(&positions)
+    .bind(&filenames)
+    .bind(&sizes)
+    .bind(&types)
+    .bind(&inputs)
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut files = file_rows;
+    files.sort_by_key(|f| f.position);
+    Ok(Smelt { row, files })
+}
+
+/// True when `user_prompt_id` exists and belongs to `user_id`.
+pub async fn prompt_belongs_to<'e>(
+    db: impl PgExecutor<'e>,
+    user_prompt_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from user_prompt where user_prompt_id = $1 and user_id = $2)",
+    )
+    .bind(user_prompt_id)
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
+/// A smelt and its files, or `None` when it does not exist.
+pub async fn fetch(conn: &mut PgConnection, smelt_id: Uuid) -> Result<Option<Smelt>, sqlx::Error> {
+    let row: Option<SmeltRow> = sqlx::query_as(&format!(
+        "select {SMELT_COLUMNS} from smelt where smelt_id = $1"
+    ))
+    .bind(smelt_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let files = sqlx::query_as(
+        "select smelt_file_id, position, filename, size_bytes, content_type, input_type,
+                storage_key, duration_seconds, status, error_code
+         from smelt_file where smelt_id = $1 order by position",
+    )
+    .bind(smelt_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some(Smelt { row, files }))
+}
+
+/// The results of a smelt in position order.
+pub async fn results<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+) -> Result<Vec<ResultDto>, sqlx::Error> {
+    let rows: Vec<(Option<Uuid>, String, String)> = sqlx::query_as(
+        "select smelt_file_id, filename, content from smelt_result
+         where smelt_id = $1 order by position",
+    )
+    .bind(smelt_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(file_id, filename, content)| ResultDto {
+            file_id,
+            filename,
+            content,
+        })
+        .collect())
+}
+
+impl Smelt {
+    /// The `GET /api/smelts/{id}` shape; `results` must be given for a completed smelt.
+    pub fn to_dto(&self, results: Option<Vec<ResultDto>>) -> Result<SmeltDto, sqlx::Error> {
+        let status = self.row.status()?;
+        let progress = (!status.is_terminal()).then(|| ProgressDto {
+            percentage: self.row.progress_percentage.clamp(0, 100) as u8,
+            stage: status,
+            message: self.row.progress_message.clone(),
+            eta_seconds: None,
+        });
+        let error_code = match &self.row.error_code {
+            Some(code) => Some(code.parse::<ErrorCode>().map_err(decode_err)?),
+            None => None,
+        };
+        Ok(SmeltDto {
+            id: self.row.smelt_id,
+            status,
+            mode: self.row.mode()?,
+            files: self
+                .files
+                .iter()
+                .map(FileRow::to_dto)
+                .collect::<Result<_, _>>()?,
+            default_prompt_names: self.row.prompt_names()?,
+            user_prompt_id: self.row.user_prompt_id,
+            progress,
+            results: if status == SmeltStatus::Completed {
+                Some(results.unwrap_or_default())
+            } else {
+                None
+            },
+            error_code,
+            error_message: self.row.error_message.clone(),
+            created_at: self.row.created_at,
+            completed_at: self.row.completed_at,
+        })
+    }
+}
+
+/// A consistent view of a smelt for subscribers: its API shape, its owner and the seq of the
+/// last event it reflects.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub dto: SmeltDto,
+    pub user_id: Option<Uuid>,
+    pub last_seq: i64,
+}
+
+/// Reads a snapshot in one repeatable-read transaction so that the row, files, results and
+/// `last_seq` all describe the same moment.
+pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let Some(smelt) = fetch(&mut tx, smelt_id).await? else {
+        return Ok(None);
+    };
+    let results = if smelt.row.status == SmeltStatus::Completed.as_str() {
+        Some(results(&mut *tx, smelt_id).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(Some(Snapshot {
+        dto: smelt.to_dto(results)?,
+        user_id: smelt.row.user_id,
+        last_seq: smelt.row.last_seq,
+    }))
+}
+
+/// Which smelts a list shows: `Pending` means every smelt not yet finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Pending,
+    Completed,
+    Failed,
+}
+
+/// Sort column of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    CreatedAt,
+    CompletedAt,
+}
+
+/// A validated list query (`spec/smelts-api.md` §2 query parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<StatusFilter>,
+    pub sort: SortField,
+    pub ascending: bool,
+    /// 1-based page number.
+    pub page: u32,
+    /// Items per page, 1–50.
+    pub limit: u32,
+}
+
+/// One page of a user's smelts with the total count.
+pub async fn list(
+    pool: &PgPool,
+    user_id: Uuid,
+    q: ListQuery,
+) -> Result<SmeltsListDto, sqlx::Error> {
+    let status_sql = match q.status {
+        None => "",
+        Some(StatusFilter::Pending) => "and s.status not in ('completed', 'failed')",
+        Some(StatusFilter::Completed) => "and s.status = 'completed'",
+        Some(StatusFilter::Failed) => "and s.status = 'failed'",
+    };
+    let column = match q.sort {
+        SortField::CreatedAt => "s.created_at",
+        SortField::CompletedAt => "s.completed_at",
+    };
+    let direction = if q.ascending {
+        "asc nulls first"
+    } else {
+        "desc nulls last"
+    };
+    let offset = i64::from(q.page - 1) * i64::from(q.limit);
+    // Both fragments come from the closed sets above, never from user input.
+    let sql = format!(
+        "select s.smelt_id, s.status, s.mode, s.default_prompt_names, s.created_at,
+                s.completed_at,
+                (select count(*) from smelt_file f where f.smelt_id = s.smelt_id) as file_count,
+                count(*) over () as total
+         from smelt s
+         where s.user_id = $1 {status_sql}
+         order by {column} {direction}, s.smelt_id
+         limit $2 offset $3"
+    );
+    type Row = (
+        Uuid,
+        String,
+        String,
+        Vec<String>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        i64,
+        i64,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(user_id)
+        .bind(i64::from(q.limit))
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
+    let total = match rows.first() {
+        Some(r) => r.7,
+        // An empty page past the end still reports the real total.
+        None => {
+            sqlx::query_scalar(&format!(
+                "select count(*) from smelt s where s.user_id = $1 {status_sql}"
+            ))
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?
+        }
+    };
+    let smelts = rows
+        .into_iter()
+        .map(
+            |(id, status, mode, names, created_at, completed_at, file_count, _)| {
+                Ok(SmeltListItemDto {
+                    id,
+                    status: status.parse().map_err(decode_err)?,
+                    mode: mode.parse().map_err(decode_err)?,
+                    file_count,
+                    default_prompt_names: names
+                        .iter()
+                        .map(|n| n.parse().map_err(decode_err))
+                        .collect::<Result<_, sqlx::Error>>()?,
+                    created_at,
+                    completed_at,
+                })
+            },
+        )
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let limit = i64::from(q.limit);
+    Ok(SmeltsListDto {
+        smelts,
+        pagination: PaginationDto {
+            page: q.page,
+            limit: q.limit,
+            total,
+            total_pages: (total + limit - 1) / limit,
+        },
+    })
+}
+
+/// Moves a smelt to a processing stage and records its progress. Percentages never go
+/// backwards: the stored value is the maximum of the old and the new.
+pub async fn set_progress(
+    conn: &mut PgConnection,
+    smelt_id: Uuid,
+    status: SmeltStatus,
+    percentage: u8,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update smelt set status = $2, progress_percentage = greatest(progress_percentage, $3),
+                          progress_message = $4, updated_at = now()
+         where smelt_id = $1",
+    )
+    .bind(smelt_id)
+    .bind(status.as_str())
+    .bind(i16::from(percentage))
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a smelt completed (100%).
+pub async fn mark_completed(conn: &mut PgConnection, smelt_id: Uuid) -> Result<(), sqlx::Error> {
+    let done = Stage::of(SmeltStatus::Completed);
+    sqlx::query(
+        "update smelt set status = 'completed', progress_percentage = 100, progress_message = $2,
+                          completed_at = now(), updated_at = now()
+         where smelt_id = $1",
+    )
+    .bind(smelt_id)
+    .bind(done.message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a smelt failed with its error code and message.
+pub async fn mark_failed(
+    conn: &mut PgConnection,
+    smelt_id: Uuid,
+    code: ErrorCode,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update smelt set status = 'failed', error_code = $2, error_message = $3,
+                          progress_message = 'Processing failed', completed_at = now(),
+                          updated_at = now()
+         where smelt_id = $1",
+    )
+    .bind(smelt_id)
+    .bind(code.as_str())
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a file's state (and its duration once decoded).
+pub async fn set_file_state<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_file_id: Uuid,
+    status: FileStatus,
+    error_code: Option<&str>,
+    duration_seconds: Option<f64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update smelt_file set status = $2, error_code = coalesce($3, error_code),
+                               duration_seconds = coalesce($4, duration_seconds)
+         where smelt_file_id = $1",
+    )
+    .bind(smelt_file_id)
+    .bind(status.as_str())
+    .bind(error_code)
+    .bind(duration_seconds)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A result to store.
+#[derive(Debug, Clone)]
+pub struct NewResult {
+    pub smelt_file_id: Option<Uuid>,
+    pub position: i32,
+    pub filename: String,
+    pub content: String,
+    pub engine: String,
+}
+
+/// Stores results idempotently: a redelivered job writing the same positions again changes
+/// nothing.
+pub async fn insert_results(
+    conn: &mut PgConnection,
+    smelt_id: Uuid,
+    results: &[NewResult],
+) -> Result<(), sqlx::Error> {
+    for r in results {
+        sqlx::query(
+            "insert into smelt_result (smelt_result_id, smelt_id, smelt_file_id, position,
+                                       filename, content, engine)
+             values ($1, $2, $3, $4, $5, $6, $7)
+             on conflict on constraint smelt_result_position_key do nothing",
+        )
+        .bind(Uuid::now_v7())
+        .bind(smelt_id)
+        .bind(r.smelt_file_id)
+        .bind(r.position)
+        .bind(&r.filename)
+        .bind(&r.content)
+        .bind(&r.engine)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+use serde::{Deserialize, Serialize};
+
+use super::status::{wire_enum, UnknownValue};
+
+wire_enum! {
+    /// Why a smelt failed (`spec/smelts-api.md` §3 `SmeltErrorCode`).
+    ErrorCode, "error code" {
+        FileTooLarge = "file_too_large",
+        InvalidFormat = "invalid_format",
+        DurationExceeded = "duration_exceeded",
+        CorruptedFile = "corrupted_file",
+        TranscriptionFailed = "transcription_failed",
+        SynthesisFailed = "synthesis_failed",
+        ApiRateLimited = "api_rate_limited",
+        ApiQuotaExhausted = "api_quota_exhausted",
+        ApiKeyInvalid = "api_key_invalid",
+        ConnectionLost = "connection_lost",
+        InternalError = "internal_error",
+    }
+}
+
+impl ErrorCode {
+    /// The user-facing message of §8 "Processing Error Codes". `api_rate_limited` names the
+    /// seconds to wait, which its caller passes as `retry_after_secs` (60 when unknown).
+    pub fn message(self, retry_after_secs: Option<u64>) -> String {
+        match self {
+            ErrorCode::FileTooLarge => "FILE TOO CHUNKY. MAX 25MB".into(),
+            ErrorCode::InvalidFormat => "CAN'T READ THAT. TRY .MP3 .WAV .M4A".into(),
+            ErrorCode::DurationExceeded => "AUDIO TOO LONG. MAX 30 MINUTES".into(),
+            ErrorCode::CorruptedFile => "CORRUPTED FILE. TRY A DIFFERENT ONE".into(),
+            ErrorCode::TranscriptionFailed => "TRANSCRIPTION FAILED. TRY AGAIN".into(),
+            ErrorCode::SynthesisFailed => "PROCESSING FAILED. TRY AGAIN".into(),
+            ErrorCode::ApiRateLimited => format!(
+                "RATE LIMITED. TRY AGAIN IN {} SECONDS",
+                retry_after_secs.unwrap_or(60)
+            ),
+            ErrorCode::ApiQuotaExhausted => "API QUOTA EXHAUSTED".into(),
+            ErrorCode::ApiKeyInvalid => "API KEY INVALID".into(),
+            ErrorCode::ConnectionLost => "CONNECTION LOST. TRY AGAIN".into(),
+            ErrorCode::InternalError => "SOMETHING WENT WRONG. TRY AGAIN".into(),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Domain types: each parses from its wire string and serialises back to it, so invalid values
+//! never travel past the edge of the system.
+
+mod error_code;
+mod prompt;
+mod stage;
+mod status;
+
+pub use error_code::ErrorCode;
+pub use prompt::{PromptName, UnknownPromptName};
+pub use stage::Stage;
+pub use status::{FileStatus, InputType, SmeltMode, SmeltStatus, UnknownValue};
+
+/// Maximum size of one uploaded file: 25 MiB (`spec/smelts-api.md` §4 `MAX_FILE_SIZE`).
+pub const MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
+/// Maximum number of files in one smelt (§4 `MAX_FILES`).
+pub const MAX_FILES: usize = 5;
+/// Maximum audio duration per file, in seconds (§4 `MAX_DURATION_SECONDS`).
+pub const MAX_DURATION_SECS: f64 = 30.0 * 60.0;
+/// Maximum length of pasted text, in characters (§4 `smeltCreateSchema.text`).
+pub const MAX_TEXT_CHARS: usize = 50_000;
+/// File extensions accepted for audio (§4 `validateAudioFile`).
+pub const AUDIO_EXTENSIONS: [&str; 3] = ["mp3", "wav", "m4a"];
+/// MIME types accepted for audio (§4 `VALID_AUDIO_TYPES`).
+pub const AUDIO_MIME_TYPES: [&str; 8] = [
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/wav",
+    "audio/wave",
+    "audio/x-wav",
+    "audio/mp4",
+    "audio/x-m4a",
+    "audio/m4a",
+];
+
+/// The realtime channel name of a smelt: `smelt:{id}` (`spec/realtime-progress.md` §2).
+pub fn channel_name(smelt_id: uuid::Uuid) -> String {
+    format!("smelt:{smelt_id}")
+}

@@ -1,0 +1,111 @@
+use serde::{Deserialize, Serialize};
+
+/// A string that is not one of a domain enum's wire values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind}: {value:?}")]
+pub struct UnknownValue {
+    /// What was being parsed (`"status"`, `"mode"` …).
+    pub kind: &'static str,
+    /// The rejected input.
+    pub value: String,
+}
+
+/// Declares a string-backed enum with `as_str`, `FromStr`, serde and sqlx text encoding.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire and database spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err(UnknownValue { kind: $kind, value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+wire_enum! {
+    /// Lifecycle of a smelt (`spec/smelts-api.md` §3 `SmeltStatus`). The processing stages run
+    /// in declaration order; `completed` and `failed` are terminal.
+    SmeltStatus, "status" {
+        Pending = "pending",
+        Validating = "validating",
+        Decoding = "decoding",
+        Transcribing = "transcribing",
+        Synthesizing = "synthesizing",
+        Completed = "completed",
+        Failed = "failed",
+    }
+}
+
+impl SmeltStatus {
+    /// True for `completed` and `failed`: nothing follows them.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, SmeltStatus::Completed | SmeltStatus::Failed)
+    }
+}
+
+wire_enum! {
+    /// How several files are processed (§3 `SmeltMode`): one result per file, or one over all.
+    SmeltMode, "mode" {
+        Separate = "separate",
+        Combine = "combine",
+    }
+}
+
+wire_enum! {
+    /// What a smelt file holds (§3 `InputType`).
+    InputType, "input type" {
+        Audio = "audio",
+        Text = "text",
+    }
+}
+
+wire_enum! {
+    /// Lifecycle of one file of a smelt (§3 `SmeltFileStatus`).
+    FileStatus, "file status" {
+        Pending = "pending",
+        Processing = "processing",
+        Completed = "completed",
+        Failed = "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_wire_string() {
+        for s in SmeltStatus::ALL {
+            assert_eq!(s.as_str().parse::<SmeltStatus>().unwrap(), *s);
+            assert_eq!(
+                serde_json::to_string(s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert!("done".parse::<SmeltStatus>().is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! The realtime event model.
+//!
+//! Every event a smelt emits is a row of the append-only `smelt_event` table with a per-smelt,
+//! gap-free `seq` (1, 2, 3 …); the table is the source of truth and `NOTIFY` only a wake-up.
+//! On the wire (WebSocket text frame, SSE `data:`) an event is
+//! `{"event": "snapshot"|"progress"|"completed"|"failed", "seq": 17, "payload": {…}}`.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::UnknownValue;
+
+/// Postgres `LISTEN`/`NOTIFY` channel carrying event announcements.
+pub const NOTIFY_CHANNEL: &str = "smelt_events";
+
+/// NOTIFY payloads must stay under Postgres's 8000-byte limit; an event whose frame would make
+/// the announcement longer than this is announced without it and read from the table.
+pub const MAX_INLINE_FRAME_BYTES: usize = 7_000;
+
+/// Kind of a stored or live event. `snapshot` is never stored: it is built on subscribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Snapshot,
+    Progress,
+    Completed,
+    Failed,
+}
+
+impl EventKind {
+    /// The wire and database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Snapshot => "snapshot",
+            EventKind::Progress => "progress",
+            EventKind::Completed => "completed",
+            EventKind::Failed => "failed",
+        }
+    }
+
+    /// True for `completed` and `failed`: the last event of a smelt.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, EventKind::Completed | EventKind::Failed)
+    }
+}
+
+impl std::str::FromStr for EventKind {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "snapshot" => Ok(EventKind::Snapshot),
+            "progress" => Ok(EventKind::Progress),
+            "completed" => Ok(EventKind::Completed),
+            "failed" => Ok(EventKind::Failed),
+            _ => Err(UnknownValue {
+                kind: "event kind",
+                value: s.to_owned(),
+            }),
+        }
+    }
+}
+
+/// One event as it travels to clients.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WireEvent {
+    pub event: EventKind,
+    /// Position in the smelt's event sequence; a snapshot carries the seq it reflects.
+    pub seq: i64,
+    pub payload: serde_json::Value,
+}
+
+impl WireEvent {
+    /// The JSON text frame.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("a JSON value always serialises")
+    }
+}
+
+/// A parsed `NOTIFY smelt_events` payload: `"{smelt_id} {seq} {kind}"` or
+/// `"{smelt_id} {seq} {kind} {frame}"` where `frame` is the event's wire frame, verbatim, so
+/// the server forwards it without re-encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announcement<'a> {
+    pub smelt_id: Uuid,
+    pub seq: i64,
+    pub kind: EventKind,
+    /// The encoded frame, when it was small enough to travel inside the notification.
+    pub frame: Option<&'a str>,
+}
+
+impl<'a> Announcement<'a> {
+    /// Builds the NOTIFY payload for an event, inlining the frame when it is small.
+    pub fn payload(smelt_id: Uuid, seq: i64, kind: EventKind, frame: &str) -> String {
+        let kind = kind.as_str();
+        if frame.len() <= MAX_INLINE_FRAME_BYTES {
+            format!("{smelt_id} {seq} {kind} {frame}")
+        } else {
+            format!("{smelt_id} {seq} {kind}")
+        }
+    }
+
+    /// Parses a NOTIFY payload; `None` when it is not one of ours.
+    pub fn parse(payload: &'a str) -> Option<Self> {
+        let mut parts = payload.splitn(4, ' ');
+        let smelt_id = parts.next()?.parse().ok()?;
+        let seq = parts.next()?.parse().ok()?;
+        let kind = parts.next()?.parse().ok()?;
+        Some(Announcement {
+            smelt_id,
+            seq,
+            kind,
+            frame: parts.next(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_frames_travel_inside_the_announcement_and_large_ones_do_not() {
+        let id = Uuid::new_v4();
+        let small = Announcement::payload(id, 3, EventKind::Progress, r#"{"event":"progress"}"#);
+        let parsed = Announcement::parse(&small).unwrap();
+        assert_eq!(
+            (parsed.smelt_id, parsed.seq, parsed.kind),
+            (id, 3, EventKind::Progress)
+        );
+        assert_eq!(parsed.frame, Some(r#"{"event":"progress"}"#));
+
+        let big = "x".repeat(MAX_INLINE_FRAME_BYTES + 1);
+        let parsed_big = Announcement::payload(id, 4, EventKind::Completed, &big);
+        assert_eq!(Announcement::parse(&parsed_big).unwrap().frame, None);
+        assert!(Announcement::parse("garbage").is_none());
+    }
+}

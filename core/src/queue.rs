@@ -1,0 +1,87 @@
+//! The job queue: one pgmq queue, `smelt_jobs`, holding `{"smelt_id": …}` messages.
+//!
+//! A job is enqueued in the transaction that creates its smelt, so a smelt exists if and only
+//! if its job does. Workers read with a visibility timeout: a message read but not deleted
+//! (the worker died) becomes visible again when the timeout expires and is redelivered.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// Name of the pgmq queue.
+pub const QUEUE_NAME: &str = "smelt_jobs";
+
+/// Channel on which pgmq announces inserts into the queue (its `enable_notify_insert`).
+pub const INSERT_CHANNEL: &str = "pgmq.q_smelt_jobs.INSERT";
+
+/// Queue failure (database or message encoding).
+pub type QueueError = pgmq::PgmqError;
+
+/// What a message asks for: process this smelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub smelt_id: Uuid,
+}
+
+/// A message handed to a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub msg_id: i64,
+    /// How many times the message has been read, this delivery included (1 on the first).
+    pub read_count: i32,
+    pub job: Job,
+}
+
+/// Handle on the queue (cheap to clone).
+#[derive(Clone)]
+pub struct JobQueue {
+    pgmq: pgmq::PGMQueueExt,
+}
+
+impl JobQueue {
+    /// Installs pgmq's SQL (embedded in the pgmq crate; idempotent and guarded by an advisory
+    /// lock), creates the queue and turns on its insert notifications.
+    pub async fn install(pool: &PgPool) -> Result<(), QueueError> {
+        let pgmq = pgmq::PGMQueueExt::new_with_pool(pool.clone()).await;
+        pgmq.install_sql_from_embedded().await?;
+        pgmq.create(QUEUE_NAME).await?;
+        pgmq.enable_notify_insert(QUEUE_NAME, std::time::Duration::ZERO)
+            .await?;
+        Ok(())
+    }
+
+    /// A handle on the installed queue.
+    pub async fn new(pool: PgPool) -> Self {
+        JobQueue {
+            pgmq: pgmq::PGMQueueExt::new_with_pool(pool).await,
+        }
+    }
+
+    /// Enqueues a job inside the caller's transaction. Returns the message id.
+    pub async fn enqueue(&self, conn: &mut PgConnection, job: Job) -> Result<i64, QueueError> {
+        self.pgmq.send_with_cxn(QUEUE_NAME, &job, conn).await
+    }
+
+    /// Reads the next visible message, hiding it from other readers for `visibility_secs`.
+    pub async fn read(&self, visibility_secs: i32) -> Result<Option<Delivery>, QueueError> {
+        let message = self.pgmq.read::<Job>(QUEUE_NAME, visibility_secs).await?;
+        Ok(message.map(|m| Delivery {
+            msg_id: m.msg_id,
+            read_count: m.read_ct,
+            job: m.message,
+        }))
+    }
+
+    /// Extends a message's invisibility to `visibility_secs` from now (a long stage is running).
+    pub async fn extend(&self, msg_id: i64, visibility_secs: i32) -> Result<(), QueueError> {
+        self.pgmq
+            .set_vt::<Job>(QUEUE_NAME, msg_id, visibility_secs)
+            .await
+            .map(|_| ())
+    }
+
+    /// Acknowledges a message: it is moved to the queue's archive (kept for inspection).
+    pub async fn archive(&self, msg_id: i64) -> Result<(), QueueError> {
+        self.pgmq.archive(QUEUE_NAME, msg_id).await.map(|_| ())
+    }
+}

@@ -1,0 +1,116 @@
+//! The one settings struct shared by `smelt-server` and `smelt-worker`.
+//!
+//! Every field is a command-line flag and an environment variable (a `.env` file is read by
+//! the binaries first). Defaults are safe for a development machine that has only Postgres.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// All of Smelt's configuration. See the README's configuration table.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    version,
+    about = "Smelt: audio and text to transcripts and structured notes"
+)]
+pub struct Settings {
+    /// Postgres connection URL. The database is created if it does not exist.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/smelt"
+    )]
+    pub database_url: String,
+
+    /// Maximum connections in the shared pool (per process).
+    #[arg(long, env = "SMELT_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+
+    /// Address the HTTP server listens on (`host:port`; port 0 picks a free port).
+    #[arg(long, env = "SMELT_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Directory for local state: uploaded blobs (`blobs/`) and generated local secrets.
+    #[arg(long, env = "SMELT_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Directory of the built web app served at `/` (`web/dist` after `npm run build`).
+    #[arg(long, env = "SMELT_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: PathBuf,
+
+    /// HS256 secret for access tokens and subscription tokens. When unset, a random secret is
+    /// generated once and kept in `<data_dir>/secrets/jwt_secret`.
+    #[arg(long, env = "SMELT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of a subscription token, in seconds.
+    #[arg(
+        long,
+        env = "SMELT_SUBSCRIPTION_TOKEN_TTL_SECS",
+        default_value_t = 86_400
+    )]
+    pub subscription_token_ttl_secs: u64,
+
+    /// Number of pipeline workers run inside `smelt-server` (0 = none; run `smelt-worker`).
+    #[arg(long, env = "SMELT_EMBEDDED_WORKERS", default_value_t = 1)]
+    pub embedded_workers: usize,
+
+    /// Jobs one worker process runs at the same time.
+    #[arg(long, env = "SMELT_WORKER_CONCURRENCY", default_value_t = 1)]
+    pub worker_concurrency: usize,
+
+    /// Seconds a read job stays invisible to other workers before it is redelivered.
+    #[arg(long, env = "SMELT_VISIBILITY_TIMEOUT_SECS", default_value_t = 120)]
+    pub visibility_timeout_secs: i32,
+
+    /// Seconds an idle worker waits for a queue notification before polling again (a
+    /// notification can be missed, and redeliveries after a visibility timeout send none).
+    #[arg(long, env = "SMELT_QUEUE_POLL_SECS", default_value_t = 5)]
+    pub queue_poll_secs: u64,
+
+    /// faster-whisper (CTranslate2) model directory for local transcription.
+    #[arg(long, env = "SMELT_WHISPER_MODEL_DIR", default_value_os_t = default_model_dir())]
+    pub whisper_model_dir: PathBuf,
+
+    /// CPU threads used by one local transcription.
+    #[arg(long, env = "SMELT_WHISPER_THREADS", default_value_t = 2)]
+    pub whisper_threads: usize,
+
+    /// Minimum milliseconds between two in-stage progress events of one smelt (stage changes
+    /// and terminal events are never held back).
+    #[arg(long, env = "SMELT_PROGRESS_INTERVAL_MS", default_value_t = 250)]
+    pub progress_interval_ms: u64,
+
+    /// Capacity of each socket's outbound queue, in events.
+    #[arg(long, env = "SMELT_SOCKET_QUEUE", default_value_t = 256)]
+    pub socket_queue: usize,
+
+    /// Seconds between server pings on an idle socket.
+    #[arg(long, env = "SMELT_PING_SECS", default_value_t = 25)]
+    pub ping_secs: u64,
+
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "SMELT_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+}
+
+impl Settings {
+    /// Settings from defaults and environment only (no command line), as tests use them.
+    pub fn from_env() -> Self {
+        Self::parse_from(["smelt"])
+    }
+}
+
+/// `$XDG_CACHE_HOME/smelt/models/whisper-tiny.en`, or `~/.cache/...`, where
+/// `scripts/fetch-model.sh` installs the default model.
+pub fn default_model_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("smelt/models/whisper-tiny.en")
+}

@@ -1,0 +1,91 @@
+//! HS256 tokens: users' access tokens (claims compatible with Supabase Auth: `sub`, `exp`,
+//! `aud = "authenticated"`, `role`) and subscription tokens that let their holder follow one
+//! smelt (`sub` = smelt id, `aud = "smelt-subscription"`). The audiences differ so that one
+//! kind can never be used as the other.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Audience of user access tokens.
+pub const ACCESS_AUDIENCE: &str = "authenticated";
+/// Audience of subscription tokens.
+pub const SUBSCRIPTION_AUDIENCE: &str = "smelt-subscription";
+
+/// Claims of both token kinds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id (access) or smelt id (subscription).
+    pub sub: Uuid,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: i64,
+    pub aud: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid token: {0}")]
+pub struct InvalidToken(#[from] jsonwebtoken::errors::Error);
+
+/// Signs and verifies tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKeys(..)")
+    }
+}
+
+impl TokenKeys {
+    /// Keys from the shared secret (bytes of the configured string).
+    pub fn new(secret: &[u8]) -> Self {
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// Signs claims for `sub` and `aud`, valid for `ttl_secs` seconds.
+    pub fn sign(&self, sub: Uuid, aud: &str, ttl_secs: u64, role: Option<&str>) -> String {
+        let claims = Claims {
+            sub,
+            exp: chrono::Utc::now().timestamp() + ttl_secs as i64,
+            aud: aud.to_owned(),
+            role: role.map(str::to_owned),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing of plain claims cannot fail")
+    }
+
+    /// Verifies signature (HS256 only, so `alg: none` is refused), expiry and audience.
+    pub fn verify(&self, token: &str, aud: &str) -> Result<Claims, InvalidToken> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[aud]);
+        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+        validation.leeway = 5;
+        Ok(jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)?.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscription_token_is_not_an_access_token() {
+        let keys = TokenKeys::new(b"secret");
+        let id = Uuid::new_v4();
+        let sub = keys.sign(id, SUBSCRIPTION_AUDIENCE, 60, None);
+        assert_eq!(keys.verify(&sub, SUBSCRIPTION_AUDIENCE).unwrap().sub, id);
+        assert!(keys.verify(&sub, ACCESS_AUDIENCE).is_err());
+        assert!(TokenKeys::new(b"other")
+            .verify(&sub, SUBSCRIPTION_AUDIENCE)
+            .is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! [`Application`]: builds everything from [`Settings`] and serves until stopped.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smelt_core::blob::{BlobStore, FsBlobStore};
+use smelt_core::db;
+use smelt_core::queue::JobQueue;
+use smelt_core::settings::Settings;
+use smelt_core::tokens::TokenKeys;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::realtime::broker::PgBroker;
+use crate::realtime::hub::Hub;
+use crate::state::AppState;
+use crate::{http, secrets};
+
+/// How long shutdown waits for sockets to take their close frames.
+const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// A built server: bound listener, state, and background tasks (LISTEN connection, embedded
+/// workers).
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: AppState,
+    stop: CancellationToken,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Bootstraps the database (create, migrate, install pgmq), resolves secrets, binds
+    /// `settings.bind` (port 0 picks a free port), starts the LISTEN connection and
+    /// `settings.embedded_workers` workers.
+    ///
+    /// Errors: unreachable database, failed migration, unusable data directory, bind failure.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
+        let jwt_secret = secrets::resolve(
+            settings.jwt_secret.as_deref(),
+            &settings.data_dir,
+            "jwt_secret",
+        )?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(settings.data_dir.join("blobs")));
+        let hub = Arc::new(Hub::new());
+        let broker = PgBroker::new(pool.clone());
+        let state = AppState {
+            settings: settings.clone(),
+            pool: pool.clone(),
+            queue: JobQueue::new(pool.clone()).await,
+            blobs: blobs.clone(),
+            tokens: TokenKeys::new(jwt_secret.as_bytes()),
+            hub: hub.clone(),
+            broker: Arc::new(broker.clone()),
+            sessions: TaskTracker::new(),
+        };
+
+        let stop = CancellationToken::new();
+        let mut background = vec![tokio::spawn(broker.run_listener(hub, stop.clone()))];
+        for index in 0..settings.embedded_workers {
+            let worker =
+                smelt_worker::Worker::new(pool.clone(), settings.clone(), blobs.clone()).await?;
+            let stop = stop.clone();
+            background.push(tokio::spawn(async move {
+                if let Err(e) = worker.run(stop).await {
+                    tracing::error!(worker = index, error = ?e, "embedded worker stopped");
+                }
+            }));
+        }
+
+        let listener = TcpListener::bind(&settings.bind).await?;
+        let address = listener.local_addr()?;
+        Ok(Application {
+            listener,
+            address,
+            state,
+            stop,
+            background,
+        })
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The shared state (tests use it to reach the pool and the hub).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then closes every socket with the shutting-down code
+    /// (clients resume elsewhere with `after_seq`) and stops the background tasks.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            state,
+            stop,
+            background,
+            ..
+        } = self;
+        let router = http::router(state.clone());
+        let hub = state.hub.clone();
+        let on_shutdown = {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
+                hub.close_all();
+            }
+        };
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(on_shutdown)
+        .await?;
+        state.sessions.close();
+        let _ = tokio::time::timeout(SOCKET_CLOSE_GRACE, state.sessions.wait()).await;
+        for task in background {
+            let _ = task.await;
+        }
+        state.pool.close().await;
+        Ok(())
+    }
+}

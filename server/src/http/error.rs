@@ -1,0 +1,106 @@
+//! The HTTP layer's error type. Every error leaves as the envelope
+//! `{"error": {"code": "...", "message": "..."}}` (`spec/smelts-api.md` §5); internal failures
+//! are logged with their cause and shown only as `internal_error`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// An API error: status, machine code and human message.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A client error with the spec's status, code and message.
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    /// A bug or an unavailable dependency: logged, answered 500 `internal_error`.
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    /// A client error.
+    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Client {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+    /// 400 with a code and message.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// 400 `invalid_data`: a field has a value outside its domain.
+    pub fn invalid_data(message: impl Into<String>) -> Self {
+        Self::bad_request("invalid_data", message)
+    }
+    /// 401 `unauthorized` for endpoints that need a signed-in user.
+    pub fn login_required() -> Self {
+        Self::client(StatusCode::UNAUTHORIZED, "unauthorized", "LOGIN REQUIRED")
+    }
+    /// 401 `unauthorized` for features anonymous users cannot use (§5).
+    pub fn feature_requires_login() -> Self {
+        Self::client(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "LOGIN REQUIRED FOR THIS FEATURE",
+        )
+    }
+    /// 401 `unauthorized` for a missing, malformed, expired or wrongly signed token.
+    pub fn invalid_token() -> Self {
+        Self::client(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "INVALID OR EXPIRED TOKEN. LOG IN AGAIN",
+        )
+    }
+    /// 404 `not_found` for a smelt that does not exist or is not the caller's.
+    pub fn smelt_not_found() -> Self {
+        Self::client(StatusCode::NOT_FOUND, "not_found", "SMELT NOT FOUND")
+    }
+    /// 404 `not_found` for an unknown route.
+    pub fn route_not_found() -> Self {
+        Self::client(StatusCode::NOT_FOUND, "not_found", "NOT FOUND")
+    }
+    /// The machine code (for logs and tests).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Client { code, .. } => code,
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            ApiError::Client {
+                status,
+                code,
+                message,
+            } => (status, code, message),
+            ApiError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "SOMETHING WENT WRONG. TRY AGAIN".to_owned(),
+                )
+            }
+        };
+        (
+            status,
+            Json(json!({ "error": { "code": code, "message": message } })),
+        )
+            .into_response()
+    }
+}

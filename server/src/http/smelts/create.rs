@@ -1,0 +1,165 @@
+//! `POST /api/smelts`: validate, store uploads, then write the smelt, its files and its job in
+//! one transaction and answer 201 at once — no processing happens in the request.
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use axum::Json;
+use smelt_core::db::smelts::{self, NewFile, NewSmelt};
+use smelt_core::domain::{channel_name, InputType, SmeltMode};
+use smelt_core::dto::SmeltCreatedDto;
+use smelt_core::queue::Job;
+use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
+use uuid::Uuid;
+
+use super::form::{self, CreateForm};
+use crate::auth::MaybeAuthUser;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// Filename shown for pasted text.
+pub const TEXT_FILENAME: &str = "pasted-text.txt";
+
+/// Handler of `POST /api/smelts`. Errors: the §5 table (400/401/404) and 400
+/// `invalid_multipart` / 413 `payload_too_large` for bodies that are not a usable form.
+pub async fn create(
+    State(state): State<AppState>,
+    MaybeAuthUser(user): MaybeAuthUser,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<(StatusCode, Json<SmeltCreatedDto>), ApiError> {
+    let multipart = multipart.map_err(|_| {
+        ApiError::bad_request("invalid_multipart", "EXPECTED A multipart/form-data BODY")
+    })?;
+    let smelt_id = Uuid::now_v7();
+    let form = form::read(multipart, smelt_id, state.blobs.as_ref()).await?;
+    let user_id = user.map(|u| u.user_id);
+    match insert(&state, smelt_id, user_id, &form).await {
+        Ok(created) => Ok((StatusCode::CREATED, Json(created))),
+        Err(e) => {
+            form::discard(state.blobs.as_ref(), &form.files).await;
+            Err(e)
+        }
+    }
+}
+
+/// The cross-field rules of §5/§6, in the spec's order.
+fn check_rules(form: &CreateForm, user_id: Option<Uuid>) -> Result<(), ApiError> {
+    let has_files = !form.files.is_empty();
+    let has_text = form.text.is_some();
+    if !has_files && !has_text {
+        return Err(ApiError::bad_request(
+            "no_input",
+            "NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT",
+        ));
+    }
+    if has_files && has_text {
+        return Err(ApiError::bad_request(
+            "mixed_input",
+            "CHOOSE EITHER FILES OR TEXT, NOT BOTH",
+        ));
+    }
+    if form.mode == SmeltMode::Combine {
+        if user_id.is_none() {
+            return Err(ApiError::bad_request(
+                "combine_requires_auth",
+                "COMBINE MODE REQUIRES LOGIN",
+            ));
+        }
+        if form.files.len() < 2 {
+            return Err(ApiError::bad_request(
+                "combine_requires_multiple",
+                "COMBINE MODE NEEDS 2+ FILES",
+            ));
+        }
+    }
+    if user_id.is_none() && (form.files.len() > 1 || form.user_prompt_id.is_some()) {
+        return Err(ApiError::feature_requires_login());
+    }
+    Ok(())
+}
+
+async fn insert(
+    state: &AppState,
+    smelt_id: Uuid,
+    user_id: Option<Uuid>,
+    form: &CreateForm,
+) -> Result<SmeltCreatedDto, ApiError> {
+    check_rules(form, user_id)?;
+    let input_type = if form.text.is_some() {
+        InputType::Text
+    } else {
+        InputType::Audio
+    };
+    let files: Vec<NewFile> = match &form.text {
+        Some(text) => vec![NewFile {
+            smelt_file_id: Uuid::now_v7(),
+            position: 0,
+            filename: TEXT_FILENAME.to_owned(),
+            size_bytes: text.len() as i64,
+            content_type: Some("text/plain".to_owned()),
+            input_type,
+            storage_key: None,
+        }],
+        None => form
+            .files
+            .iter()
+            .zip(0..)
+            .map(|(f, position)| NewFile {
+                smelt_file_id: f.file_id,
+                position,
+                filename: f.filename.clone(),
+                size_bytes: f.size_bytes as i64,
+                content_type: f.content_type.clone(),
+                input_type,
+                storage_key: Some(f.storage_key.clone()),
+            })
+            .collect(),
+    };
+    let new_smelt = NewSmelt {
+        smelt_id,
+        user_id,
+        mode: form.mode,
+        input_type,
+        default_prompt_names: form.prompt_names.clone(),
+        user_prompt_id: form.user_prompt_id,
+        input_text: form.text.clone(),
+    };
+
+    let mut tx = state.pool.begin().await?;
+    if let (Some(prompt_id), Some(owner)) = (form.user_prompt_id, user_id) {
+        if !smelts::prompt_belongs_to(&mut *tx, prompt_id, owner).await? {
+            return Err(ApiError::client(
+                StatusCode::NOT_FOUND,
+                "prompt_not_found",
+                "PROMPT NOT FOUND",
+            ));
+        }
+    }
+    let smelt = smelts::insert(&mut tx, &new_smelt, &files).await?;
+    state.queue.enqueue(&mut tx, Job { smelt_id }).await?;
+    tx.commit().await?;
+
+    let token = state.tokens.sign(
+        smelt_id,
+        SUBSCRIPTION_AUDIENCE,
+        state.settings.subscription_token_ttl_secs,
+        None,
+    );
+    tracing::info!(%smelt_id, files = smelt.files.len(), "smelt created");
+    Ok(SmeltCreatedDto {
+        id: smelt_id,
+        status: smelt.row.status()?,
+        mode: form.mode,
+        files: smelt
+            .files
+            .iter()
+            .map(|f| f.to_dto())
+            .collect::<Result<_, _>>()?,
+        default_prompt_names: form.prompt_names.clone(),
+        user_prompt_id: form.user_prompt_id,
+        created_at: smelt.row.created_at,
+        subscription_channel: channel_name(smelt_id),
+        subscription_url: format!("/api/smelts/{smelt_id}/ws"),
+        subscription_token: token,
+    })
+}

@@ -1,0 +1,357 @@
+//! Reading the create request's multipart body (`spec/smelts-api.md` §2, §4).
+//!
+//! File parts stream into the blob store as they arrive, through a small bounded channel, so a
+//! request holds a few chunks in memory however large it is. The 25 MB limit is enforced while
+//! streaming; an oversized file is drained (to report its real size) without being stored.
+//! Whatever the outcome, an error leaves no blob behind.
+
+use std::io;
+
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::Multipart;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use smelt_core::blob::{upload_key, BlobStore};
+use smelt_core::domain::{
+    PromptName, SmeltMode, AUDIO_EXTENSIONS, AUDIO_MIME_TYPES, MAX_FILES, MAX_FILE_BYTES,
+    MAX_TEXT_CHARS,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+
+/// Chunks buffered between the request body and the blob store, per upload.
+const UPLOAD_CHANNEL_CHUNKS: usize = 4;
+/// Longest text field accepted, in bytes: 50,000 characters of up to 4 bytes each.
+const MAX_TEXT_BYTES: usize = MAX_TEXT_CHARS * 4;
+/// Longest value of any other text field, in bytes.
+const MAX_SMALL_FIELD_BYTES: usize = 256;
+
+/// An audio file stored in the blob store for this request.
+#[derive(Debug, Clone)]
+pub struct StoredUpload {
+    pub file_id: Uuid,
+    pub filename: String,
+    pub size_bytes: u64,
+    pub content_type: Option<String>,
+    pub storage_key: String,
+}
+
+/// The parsed form. Cross-field rules (no input, mixed input, mode, anonymous limits) are
+/// checked by the caller, which knows who is asking.
+#[derive(Debug)]
+pub struct CreateForm {
+    pub files: Vec<StoredUpload>,
+    /// Pasted text, `None` when absent or only whitespace.
+    pub text: Option<String>,
+    pub mode: SmeltMode,
+    pub prompt_names: Vec<PromptName>,
+    pub user_prompt_id: Option<Uuid>,
+}
+
+/// `FILE TOO CHUNKY. MAX 25MB. YOUR FILE: {size}MB` with the size in MiB to one decimal.
+pub fn file_too_large(size_bytes: u64) -> ApiError {
+    let mb = size_bytes as f64 / (1024.0 * 1024.0);
+    ApiError::bad_request(
+        "file_too_large",
+        format!("FILE TOO CHUNKY. MAX 25MB. YOUR FILE: {mb:.1}MB"),
+    )
+}
+
+fn invalid_format() -> ApiError {
+    ApiError::bad_request("invalid_format", "CAN'T READ THAT. TRY .MP3 .WAV .M4A")
+}
+
+/// Maps a body error: the size limit becomes 413, anything else is malformed multipart.
+fn multipart_error(e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::client(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "REQUEST TOO LARGE. MAX 5 FILES OF 25MB",
+        )
+    } else {
+        ApiError::bad_request("invalid_multipart", "MALFORMED MULTIPART REQUEST")
+    }
+}
+
+/// The storage extension of an accepted audio part: its own extension when it is one we
+/// accept, else one implied by its MIME type; `None` when neither is audio we read
+/// (§4 `validateAudioFile` accepts a part whose MIME type *or* extension is valid).
+fn audio_extension(filename: &str, content_type: Option<&str>) -> Option<&'static str> {
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase());
+    if let Some(known) = AUDIO_EXTENSIONS
+        .iter()
+        .find(|e| Some(**e) == ext.as_deref())
+    {
+        return Some(known);
+    }
+    let mime = content_type?.to_ascii_lowercase();
+    if !AUDIO_MIME_TYPES.contains(&mime.as_str()) {
+        return None;
+    }
+    Some(match mime.as_str() {
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/mp4" | "audio/x-m4a" | "audio/m4a" => "m4a",
+        _ => "wav",
+    })
+}
+
+/// Reads the whole form, storing audio parts under `uploads/{smelt_id}/...`.
+pub async fn read(
+    mut multipart: Multipart,
+    smelt_id: Uuid,
+    blobs: &dyn BlobStore,
+) -> Result<CreateForm, ApiError> {
+    let mut stored = Vec::new();
+    let result = read_parts(&mut multipart, smelt_id, blobs, &mut stored).await;
+    if result.is_err() {
+        discard(blobs, &stored).await;
+    }
+    result.map(|mut form| {
+        form.files = stored;
+        form
+    })
+}
+
+/// Deletes blobs stored for a request that is not going ahead.
+pub async fn discard(blobs: &dyn BlobStore, uploads: &[StoredUpload]) {
+    for upload in uploads {
+        if let Err(e) = blobs.delete(&upload.storage_key).await {
+            tracing::warn!(key = %upload.storage_key, error = %e, "could not delete a discarded upload");
+        }
+    }
+}
+
+async fn read_parts(
+    multipart: &mut Multipart,
+    smelt_id: Uuid,
+    blobs: &dyn BlobStore,
+    stored: &mut Vec<StoredUpload>,
+) -> Result<CreateForm, ApiError> {
+    let mut file_count = 0usize;
+    let mut file_error: Option<ApiError> = None;
+    let mut field_error: Option<ApiError> = None;
+    let mut text = None;
+    let mut mode = None;
+    let mut prompt_names = Vec::new();
+    let mut user_prompt_id = None;
+
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "files[]" | "files" => {
+                let filename = field.file_name().unwrap_or_default().to_owned();
+                let content_type = field.content_type().map(str::to_owned);
+                if filename.is_empty() {
+                    // Browsers send an empty, nameless part for a file input left blank.
+                    if drain(&mut field).await? == 0 {
+                        continue;
+                    }
+                }
+                file_count += 1;
+                if file_count > MAX_FILES || file_error.is_some() {
+                    drain(&mut field).await?;
+                    continue;
+                }
+                let Some(ext) = audio_extension(&filename, content_type.as_deref()) else {
+                    drain(&mut field).await?;
+                    file_error = Some(invalid_format());
+                    continue;
+                };
+                let file_id = Uuid::now_v7();
+                let key = upload_key(smelt_id, file_id, ext);
+                match store(&mut field, blobs, &key).await? {
+                    Upload::Stored(size_bytes) => stored.push(StoredUpload {
+                        file_id,
+                        filename,
+                        size_bytes,
+                        content_type,
+                        storage_key: key,
+                    }),
+                    Upload::TooLarge(size) => file_error = Some(file_too_large(size)),
+                }
+            }
+            "text" => match read_small(&mut field, MAX_TEXT_BYTES).await? {
+                Some(value) if value.chars().count() > MAX_TEXT_CHARS => {
+                    field_error.get_or_insert(text_too_long());
+                }
+                None => {
+                    field_error.get_or_insert(text_too_long());
+                }
+                Some(value) => text = Some(value),
+            },
+            "mode" => match read_small(&mut field, MAX_SMALL_FIELD_BYTES).await? {
+                Some(value) => match value.trim().parse::<SmeltMode>() {
+                    Ok(m) => mode = Some(m),
+                    Err(_) => {
+                        field_error.get_or_insert(ApiError::invalid_data(
+                            "INVALID MODE. USE SEPARATE OR COMBINE",
+                        ));
+                    }
+                },
+                None => {
+                    field_error.get_or_insert(ApiError::invalid_data(
+                        "INVALID MODE. USE SEPARATE OR COMBINE",
+                    ));
+                }
+            },
+            "default_prompt_names[]" | "default_prompt_names" => {
+                let value = read_small(&mut field, MAX_SMALL_FIELD_BYTES)
+                    .await?
+                    .unwrap_or_default();
+                match value.trim().parse::<PromptName>() {
+                    Ok(p) if !prompt_names.contains(&p) => prompt_names.push(p),
+                    Ok(_) => {}
+                    Err(_) => {
+                        field_error.get_or_insert(ApiError::invalid_data(format!(
+                            "UNKNOWN PROMPT: {}",
+                            value.trim().chars().take(40).collect::<String>()
+                        )));
+                    }
+                }
+            }
+            "user_prompt_id" => {
+                let value = read_small(&mut field, MAX_SMALL_FIELD_BYTES)
+                    .await?
+                    .unwrap_or_default();
+                let value = value.trim();
+                if !value.is_empty() {
+                    match value.parse::<Uuid>() {
+                        Ok(id) => user_prompt_id = Some(id),
+                        Err(_) => {
+                            field_error.get_or_insert(ApiError::invalid_data("INVALID PROMPT ID"));
+                        }
+                    }
+                }
+            }
+            _ => {
+                drain(&mut field).await?;
+                field_error.get_or_insert(ApiError::invalid_data(format!(
+                    "UNKNOWN FIELD: {}",
+                    name.chars().take(40).collect::<String>()
+                )));
+            }
+        }
+    }
+
+    // Precedence follows the spec's order: file count, then each file, then the fields.
+    if file_count > MAX_FILES {
+        return Err(ApiError::bad_request(
+            "too_many_files",
+            "MAX 5 FILES ALLOWED",
+        ));
+    }
+    if let Some(e) = file_error.or(field_error) {
+        return Err(e);
+    }
+    Ok(CreateForm {
+        files: Vec::new(),
+        text: text.filter(|t: &String| !t.trim().is_empty()),
+        mode: mode.unwrap_or(SmeltMode::Separate),
+        prompt_names,
+        user_prompt_id,
+    })
+}
+
+fn text_too_long() -> ApiError {
+    ApiError::invalid_data("TOO MUCH TEXT. MAX 50,000 CHARACTERS")
+}
+
+/// Outcome of streaming one file part.
+enum Upload {
+    Stored(u64),
+    /// Rejected; the part's full size in bytes.
+    TooLarge(u64),
+}
+
+/// Streams a part into the store under `key`, enforcing [`MAX_FILE_BYTES`].
+async fn store(
+    field: &mut Field<'_>,
+    blobs: &dyn BlobStore,
+    key: &str,
+) -> Result<Upload, ApiError> {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(UPLOAD_CHANNEL_CHUNKS);
+    let put = blobs.put(key, Box::pin(ReceiverStream::new(rx)));
+    let feed = async move {
+        let mut size = 0u64;
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    size += chunk.len() as u64;
+                    if size > MAX_FILE_BYTES {
+                        // Abort the write, then count the rest without keeping it.
+                        let _ = tx.send(Err(io::Error::other("file too large"))).await;
+                        drop(tx);
+                        return Ok(Upload::TooLarge(size + drain(field).await?));
+                    }
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        // The store gave up; its error is reported below.
+                        return Ok(Upload::Stored(size));
+                    }
+                }
+                Ok(None) => return Ok(Upload::Stored(size)),
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other("request body failed"))).await;
+                    return Err(multipart_error(e));
+                }
+            }
+        }
+    };
+    let (put_result, feed_result) = tokio::join!(put, feed);
+    match feed_result? {
+        Upload::TooLarge(size) => Ok(Upload::TooLarge(size)),
+        Upload::Stored(_) => Ok(Upload::Stored(put_result?)),
+    }
+}
+
+/// Reads and discards the rest of a part; returns its byte count.
+async fn drain(field: &mut Field<'_>) -> Result<u64, ApiError> {
+    let mut size = 0u64;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        size += chunk.len() as u64;
+    }
+    Ok(size)
+}
+
+/// Reads a text part of at most `max_bytes`; `None` (after draining) when it is longer or not
+/// UTF-8.
+async fn read_small(field: &mut Field<'_>, max_bytes: usize) -> Result<Option<String>, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > max_bytes {
+            drain(field).await?;
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8(buf).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_is_recognised_by_extension_or_by_mime_type() {
+        assert_eq!(audio_extension("a.MP3", None), Some("mp3"));
+        assert_eq!(audio_extension("a.bin", Some("audio/x-wav")), Some("wav"));
+        assert_eq!(audio_extension("a.bin", Some("audio/x-m4a")), Some("m4a"));
+        assert_eq!(audio_extension("a.txt", Some("text/plain")), None);
+        assert_eq!(audio_extension("noext", None), None);
+    }
+
+    #[test]
+    fn the_too_large_message_reports_megabytes_to_one_decimal() {
+        match file_too_large(26 * 1024 * 1024 + 104_858) {
+            ApiError::Client { message, .. } => {
+                assert_eq!(message, "FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 26.1MB")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Smelt's server: REST API (`http`), authentication (`auth`), the realtime hub and sockets
+//! (`realtime`), and the [`Application`] that wires them together with embedded workers.
+
+pub mod app;
+pub mod auth;
+pub mod http;
+pub mod realtime;
+pub mod secrets;
+pub mod state;
+pub mod telemetry;
+
+pub use app::Application;

@@ -1,0 +1,27 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use smelt_core::blob::BlobStore;
+use smelt_core::queue::JobQueue;
+use smelt_core::settings::Settings;
+use smelt_core::tokens::TokenKeys;
+use sqlx::PgPool;
+use tokio_util::task::TaskTracker;
+
+use crate::realtime::broker::Broker;
+use crate::realtime::hub::Hub;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub pool: PgPool,
+    pub queue: JobQueue,
+    pub blobs: Arc<dyn BlobStore>,
+    pub tokens: TokenKeys,
+    pub hub: Arc<Hub>,
+    pub broker: Arc<dyn Broker>,
+    /// Socket sessions, so that shutdown can wait for them to send their close frames.
+    pub sessions: TaskTracker,
+}

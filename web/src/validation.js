@@ -1,0 +1,89 @@
+// Client-side checks that mirror the server's limits, with the server's wording.
+import { AUDIO_EXTENSIONS, LIMITS, MB } from './config.js';
+
+export const MESSAGES = Object.freeze({
+  tooManyFiles: 'MAX 5 FILES ALLOWED',
+  fileTooBig: (bytes) => `FILE TOO CHUNKY. MAX 25MB. YOUR FILE: ${formatMb(bytes)}MB`,
+  badType: "CAN'T READ THAT. TRY .MP3 .WAV .M4A",
+  nothing: 'NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT',
+  both: 'CHOOSE EITHER FILES OR TEXT, NOT BOTH',
+  // The four below have no wording in the API contract yet; same style.
+  textTooLong: (chars) =>
+    `TOO MUCH TEXT. MAX 50,000 CHARACTERS. YOURS: ${chars.toLocaleString('en-US')}`,
+  anonymousOneFile: 'ONE FILE AT A TIME WITHOUT AN ACCOUNT',
+  combineNeedsAccount: 'COMBINE NEEDS AN ACCOUNT',
+  combineNeedsTwoFiles: 'COMBINE NEEDS AT LEAST 2 FILES',
+});
+
+/** Size in MB with one decimal, as the server prints it ("31.2"). */
+export function formatMb(bytes) {
+  return (bytes / MB).toFixed(1);
+}
+
+/** Unicode code points, like Rust's `str::chars().count()`. */
+export function countChars(text) {
+  let n = 0;
+  // eslint-disable-next-line no-unused-vars
+  for (const _ of text) n++;
+  return n;
+}
+
+export function hasText(text) {
+  return typeof text === 'string' && text.trim().length > 0;
+}
+
+function extensionOf(name) {
+  const dot = name.lastIndexOf('.');
+  return dot === -1 ? '' : name.slice(dot).toLowerCase();
+}
+
+/**
+ * Extension must be .mp3/.wav/.m4a. Browsers report MIME types loosely
+ * (m4a is audio/mp4, audio/x-m4a or even video/mp4; some OSes give nothing),
+ * so a MIME type only rejects a file when it is clearly not audio.
+ */
+export function isAcceptedAudio(file) {
+  if (!AUDIO_EXTENSIONS.includes(extensionOf(file.name || ''))) return false;
+  const type = (file.type || '').toLowerCase();
+  return (
+    type === '' ||
+    type.startsWith('audio/') ||
+    type === 'application/octet-stream' ||
+    type === 'video/mp4'
+  );
+}
+
+/** The first problem with one file, or null. */
+export function validateFile(file) {
+  if (!isAcceptedAudio(file)) return MESSAGES.badType;
+  if (file.size > LIMITS.maxFileBytes) return MESSAGES.fileTooBig(file.size);
+  return null;
+}
+
+/**
+ * The first problem with what the user is about to submit, or null.
+ * @param {{files: {name:string,size:number,type?:string}[], text: string, mode: string, signedIn: boolean}} input
+ */
+export function validateSubmission({ files, text, mode = 'separate', signedIn = false }) {
+  const withText = hasText(text);
+  if (files.length > 0 && withText) return MESSAGES.both;
+  if (files.length === 0 && !withText) return MESSAGES.nothing;
+
+  if (withText) {
+    const chars = countChars(text);
+    if (chars > LIMITS.maxTextChars) return MESSAGES.textTooLong(chars);
+    return null;
+  }
+
+  if (files.length > LIMITS.maxFiles) return MESSAGES.tooManyFiles;
+  for (const file of files) {
+    const problem = validateFile(file);
+    if (problem) return problem;
+  }
+  if (!signedIn && files.length > LIMITS.anonymousMaxFiles) return MESSAGES.anonymousOneFile;
+  if (mode === 'combine') {
+    if (!signedIn) return MESSAGES.combineNeedsAccount;
+    if (files.length < 2) return MESSAGES.combineNeedsTwoFiles;
+  }
+  return null;
+}

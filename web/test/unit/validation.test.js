@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MESSAGES, countChars, formatMb, validateFile, validateSubmission } from '../../src/validation.js';
+
+const MB = 1024 * 1024;
+const f = (name, size = 1000, type = 'audio/mpeg') => ({ name, size, type });
+
+test('messages use the API wording', () => {
+  assert.equal(MESSAGES.tooManyFiles, 'MAX 5 FILES ALLOWED');
+  assert.equal(MESSAGES.fileTooBig(31.2 * MB), 'FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 31.2MB');
+  assert.equal(MESSAGES.badType, "CAN'T READ THAT. TRY .MP3 .WAV .M4A");
+  assert.equal(MESSAGES.nothing, 'NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT');
+  assert.equal(MESSAGES.both, 'CHOOSE EITHER FILES OR TEXT, NOT BOTH');
+});
+
+test('formatMb: one decimal', () => {
+  assert.equal(formatMb(25 * MB + 1), '25.0');
+  assert.equal(formatMb(1.25 * MB), '1.3');
+});
+
+test('file type: extension required, MIME only rejects clear non-audio', () => {
+  for (const name of ['a.mp3', 'b.WAV', 'c.m4a']) assert.equal(validateFile(f(name)), null, name);
+  assert.equal(validateFile(f('c.m4a', 10, 'audio/x-m4a')), null);
+  assert.equal(validateFile(f('c.m4a', 10, 'video/mp4')), null);
+  assert.equal(validateFile(f('c.wav', 10, '')), null);
+  assert.equal(validateFile(f('c.wav', 10, 'application/octet-stream')), null);
+  assert.equal(validateFile(f('notes.txt', 10, 'text/plain')), MESSAGES.badType);
+  assert.equal(validateFile(f('song.flac', 10, 'audio/flac')), MESSAGES.badType);
+  assert.equal(validateFile(f('fake.mp3', 10, 'text/plain')), MESSAGES.badType);
+  assert.equal(validateFile(f('noext', 10, 'audio/mpeg')), MESSAGES.badType);
+});
+
+test('file size: 25 MB allowed, one byte more is not', () => {
+  assert.equal(validateFile(f('a.mp3', 25 * MB)), null);
+  assert.equal(validateFile(f('a.mp3', 25 * MB + 1)), 'FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 25.0MB');
+});
+
+test('submission: nothing, both, too many, anonymous limits', () => {
+  assert.equal(validateSubmission({ files: [], text: '' }), MESSAGES.nothing);
+  assert.equal(validateSubmission({ files: [], text: '   \n' }), MESSAGES.nothing);
+  assert.equal(validateSubmission({ files: [f('a.mp3')], text: 'hi' }), MESSAGES.both);
+  assert.equal(validateSubmission({ files: [f('a.mp3')], text: '  ' }), null);
+  const six = Array.from({ length: 6 }, (_, i) => f(`${i}.mp3`));
+  assert.equal(validateSubmission({ files: six, text: '', signedIn: true }), MESSAGES.tooManyFiles);
+  assert.equal(validateSubmission({ files: six, text: '' }), MESSAGES.tooManyFiles);
+  assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.mp3')], text: '' }), MESSAGES.anonymousOneFile);
+  assert.equal(validateSubmission({ files: [f('a.mp3')], text: '', mode: 'combine' }), MESSAGES.combineNeedsAccount);
+  assert.equal(validateSubmission({ files: [f('a.mp3')], text: '', mode: 'combine', signedIn: true }), MESSAGES.combineNeedsTwoFiles);
+  assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.wav')], text: '', mode: 'combine', signedIn: true }), null);
+  assert.equal(validateSubmission({ files: [f('a.mp3'), f('bad.txt', 1, 'text/plain')], text: '', signedIn: true }), MESSAGES.badType);
+});
+
+test('text length counts code points like the server', () => {
+  assert.equal(countChars('héllo'), 5);
+  assert.equal(countChars('😀😀'), 2); // 4 UTF-16 units
+  assert.equal(validateSubmission({ files: [], text: 'x'.repeat(50_000) }), null);
+  assert.equal(validateSubmission({ files: [], text: '😀'.repeat(50_000) }), null);
+  assert.equal(validateSubmission({ files: [], text: 'x'.repeat(50_001) }), 'TOO MUCH TEXT. MAX 50,000 CHARACTERS. YOURS: 50,001');
+});

@@ -1,0 +1,380 @@
+//! Decoding of uploaded audio files into the 16 kHz mono `f32` signal Whisper expects.
+//!
+//! Containers and codecs are handled by symphonia (pure Rust, so no ffmpeg at run time);
+//! resampling uses rubato's FFT resampler, which is exact for the fixed ratios we need.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rubato::{FftFixedIn, Resampler};
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+/// Sample rate of [`DecodedAudio::samples`], in Hz: the rate Whisper was trained on.
+pub const TARGET_SAMPLE_RATE: u32 = 16_000;
+
+/// Input frames per resampler call. Small enough to keep memory flat while streaming,
+/// large enough that the per-call FFT overhead is negligible.
+const RESAMPLE_CHUNK: usize = 4096;
+
+/// How many progress steps [`decode_file`] reports over a whole file.
+const PROGRESS_STEPS: f32 = 20.0;
+
+/// 16 kHz mono samples in [-1, 1] and the source duration.
+#[derive(Debug, Clone)]
+pub struct DecodedAudio {
+    /// Mono signal at [`TARGET_SAMPLE_RATE`]; channels are averaged.
+    pub samples: Vec<f32>,
+    /// Duration of the decoded source audio, in seconds (frames decoded / source rate).
+    pub duration_secs: f64,
+}
+
+/// Why a file could not be turned into [`DecodedAudio`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes are not audio symphonia can read (unknown container, no audio track, decode errors on every packet).
+    #[error("corrupted or unsupported audio: {0}")]
+    Corrupted(String),
+    /// The audio is longer than the allowed maximum (seconds), detected from container metadata before decoding when available, otherwise while decoding (stop as soon as it is exceeded — never decode 2 hours to find out).
+    #[error("audio is {seconds:.0} s long, over the limit")]
+    DurationExceeded {
+        /// Duration in seconds: the container's figure, or how far decoding got before stopping.
+        seconds: f64,
+    },
+    /// The file could not be opened or read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Decodes an audio file to 16 kHz mono `f32`.
+///
+/// The file extension is only a probe hint; the container is detected from its content.
+/// Packets that fail to decode are skipped (a few bad frames should not lose a meeting),
+/// but if no packet decodes the file is [`DecodeError::Corrupted`].
+///
+/// `on_progress` receives the fraction (0.0..=1.0) of the input decoded so far, called at most ~20 times.
+///
+/// # Errors
+/// [`DecodeError::Corrupted`] for unreadable or non-audio input, [`DecodeError::DurationExceeded`]
+/// once the audio is known to be longer than `max_duration_secs`, [`DecodeError::Io`] if reading fails.
+pub fn decode_file(
+    path: &Path,
+    max_duration_secs: f64,
+    on_progress: &mut dyn FnMut(f32),
+) -> Result<DecodedAudio, DecodeError> {
+    let source = CountingFile::open(path)?;
+    let bytes_read = Arc::clone(&source.pos);
+    let byte_len = source.len;
+    let mss = MediaSourceStream::new(Box::new(source), Default::default());
+
+    let mut hint = Hint::new();
+    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        hint.with_extension(ext);
+    }
+    // Gapless trimming drops encoder priming/padding, so durations match the original.
+    let format_opts = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
+    let probed = symphonia::default::get_probe()
+        .format(&hint, mss, &format_opts, &MetadataOptions::default())
+        .map_err(|e| corrupted_or_io("cannot read container", e))?;
+    let mut format = probed.format;
+
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some())
+        .ok_or_else(|| DecodeError::Corrupted("no audio track".into()))?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    let source_rate = params.sample_rate.unwrap_or(TARGET_SAMPLE_RATE);
+    let total_frames = params.n_frames;
+    if let Some(n) = total_frames {
+        let seconds = n as f64 / f64::from(source_rate);
+        if seconds > max_duration_secs {
+            return Err(DecodeError::DurationExceeded { seconds });
+        }
+    }
+    let max_frames = (max_duration_secs * f64::from(source_rate)).ceil() as u64;
+
+    let mut decoder = symphonia::default::get_codecs()
+        .make(&params, &DecoderOptions::default())
+        .map_err(|e| corrupted_or_io("unsupported codec", e))?;
+
+    let mut mono = MonoResampler::new(source_rate)?;
+    let mut sample_buf: Option<SampleBuffer<f32>> = None;
+    let mut frames_decoded: u64 = 0;
+    let (mut good_packets, mut bad_packets) = (0u64, 0u64);
+    let mut last_error = String::new();
+    let mut progress = Progress::new(on_progress);
+
+    loop {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            // Chained streams with new parameters are out of scope; keep what we have.
+            Err(SymphoniaError::ResetRequired) => break,
+            Err(SymphoniaError::IoError(e)) => return Err(DecodeError::Io(e)),
+            // A container error mid-stream is treated like a truncated file.
+            Err(e) if good_packets > 0 => {
+                last_error = e.to_string();
+                break;
+            }
+            Err(e) => return Err(DecodeError::Corrupted(e.to_string())),
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(d) => d,
+            Err(SymphoniaError::DecodeError(e)) => {
+                bad_packets += 1;
+                last_error = e.to_string();
+                continue;
+            }
+            Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(corrupted_or_io("decoder failed", e)),
+        };
+        good_packets += 1;
+        let spec = *decoded.spec();
+        let frames = decoded.frames();
+        if frames == 0 {
+            continue;
+        }
+        let buf = match &mut sample_buf {
+            Some(b) if b.capacity() >= frames * spec.channels.count() => b,
+            slot => slot.insert(SampleBuffer::new(decoded.capacity() as u64, spec)),
+        };
+        buf.copy_interleaved_ref(decoded);
+        frames_decoded += frames as u64;
+        if frames_decoded > max_frames {
+            return Err(DecodeError::DurationExceeded {
+                seconds: frames_decoded as f64 / f64::from(source_rate),
+            });
+        }
+        mono.push_interleaved(buf.samples(), spec.channels.count())?;
+
+        let fraction = match (total_frames, byte_len) {
+            (Some(n), _) if n > 0 => frames_decoded as f64 / n as f64,
+            (_, Some(len)) if len > 0 => bytes_read.load(Ordering::Relaxed) as f64 / len as f64,
+            _ => 0.0,
+        };
+        progress.report(fraction as f32);
+    }
+
+    if good_packets == 0 {
+        let detail = if bad_packets > 0 {
+            format!("none of {bad_packets} packets decoded ({last_error})")
+        } else if last_error.is_empty() {
+            "no audio packets".to_string()
+        } else {
+            last_error
+        };
+        return Err(DecodeError::Corrupted(detail));
+    }
+    let samples = mono.finish()?;
+    progress.finish();
+    Ok(DecodedAudio {
+        samples,
+        duration_secs: frames_decoded as f64 / f64::from(source_rate),
+    })
+}
+
+/// Symphonia reports both real I/O failures and "ran out of bytes while parsing" as
+/// `IoError`; only the former is the caller's I/O problem.
+fn corrupted_or_io(context: &str, e: SymphoniaError) -> DecodeError {
+    match e {
+        SymphoniaError::IoError(io) if io.kind() != io::ErrorKind::UnexpectedEof => {
+            DecodeError::Io(io)
+        }
+        other => DecodeError::Corrupted(format!("{context}: {other}")),
+    }
+}
+
+/// Throttles progress callbacks so a long file does not flood the caller (e.g. a DB row).
+struct Progress<'a> {
+    callback: &'a mut dyn FnMut(f32),
+    last_step: u32,
+}
+
+impl<'a> Progress<'a> {
+    fn new(callback: &'a mut dyn FnMut(f32)) -> Self {
+        Self {
+            callback,
+            last_step: 0,
+        }
+    }
+
+    fn report(&mut self, fraction: f32) {
+        // The last step is reserved for `finish`, which runs after resampler flushing.
+        let step =
+            ((fraction.clamp(0.0, 1.0) * PROGRESS_STEPS) as u32).min(PROGRESS_STEPS as u32 - 1);
+        if step > self.last_step {
+            self.last_step = step;
+            (self.callback)(step as f32 / PROGRESS_STEPS);
+        }
+    }
+
+    fn finish(&mut self) {
+        (self.callback)(1.0);
+    }
+}
+
+/// Downmixes and resamples incrementally, so memory stays proportional to the 16 kHz
+/// output rather than to the (often 3x larger, multi-channel) source.
+struct MonoResampler {
+    resampler: Option<FftFixedIn<f32>>,
+    source_rate: u32,
+    pending: Vec<f32>,
+    out: Vec<f32>,
+    frames_in: u64,
+}
+
+impl MonoResampler {
+    fn new(source_rate: u32) -> Result<Self, DecodeError> {
+        let resampler = if source_rate == TARGET_SAMPLE_RATE {
+            None
+        } else {
+            Some(
+                FftFixedIn::new(
+                    source_rate as usize,
+                    TARGET_SAMPLE_RATE as usize,
+                    RESAMPLE_CHUNK,
+                    2,
+                    1,
+                )
+                .map_err(|e| DecodeError::Corrupted(format!("unsupported sample rate: {e}")))?,
+            )
+        };
+        Ok(Self {
+            resampler,
+            source_rate,
+            pending: Vec::with_capacity(RESAMPLE_CHUNK * 2),
+            out: Vec::new(),
+            frames_in: 0,
+        })
+    }
+
+    fn push_interleaved(
+        &mut self,
+        interleaved: &[f32],
+        channels: usize,
+    ) -> Result<(), DecodeError> {
+        let channels = channels.max(1);
+        let scale = 1.0 / channels as f32;
+        let target = if self.resampler.is_some() {
+            &mut self.pending
+        } else {
+            &mut self.out
+        };
+        target.extend(
+            interleaved
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() * scale),
+        );
+        self.frames_in += (interleaved.len() / channels) as u64;
+        if let Some(resampler) = &mut self.resampler {
+            let mut start = 0;
+            while self.pending.len() - start >= RESAMPLE_CHUNK {
+                let chunk = &self.pending[start..start + RESAMPLE_CHUNK];
+                let res = resampler.process(&[chunk], None).map_err(resample_err)?;
+                self.out.extend_from_slice(&res[0]);
+                start += RESAMPLE_CHUNK;
+            }
+            self.pending.drain(..start);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<f32>, DecodeError> {
+        let Some(mut resampler) = self.resampler.take() else {
+            return Ok(self.out);
+        };
+        let expected = (self.frames_in as f64 * f64::from(TARGET_SAMPLE_RATE)
+            / f64::from(self.source_rate))
+        .round() as usize;
+        let delay = resampler.output_delay();
+        if !self.pending.is_empty() {
+            let res = resampler
+                .process_partial(Some(&[&self.pending[..]]), None)
+                .map_err(resample_err)?;
+            self.out.extend_from_slice(&res[0]);
+        }
+        // Flush the filter's tail: the resampler lags its input by `delay` output frames.
+        while self.out.len() < expected + delay {
+            let res = resampler
+                .process_partial(None::<&[&[f32]]>, None)
+                .map_err(resample_err)?;
+            if res[0].is_empty() {
+                break;
+            }
+            self.out.extend_from_slice(&res[0]);
+        }
+        let mut out = self.out.split_off(delay.min(self.out.len()));
+        out.truncate(expected);
+        for s in &mut out {
+            // The FFT resampler can ring slightly past full scale on clipped input.
+            *s = s.clamp(-1.0, 1.0);
+        }
+        Ok(out)
+    }
+}
+
+fn resample_err(e: rubato::ResampleError) -> DecodeError {
+    DecodeError::Corrupted(format!("resampling failed: {e}"))
+}
+
+/// A file that records how far it has been read, so progress can be reported for
+/// containers that do not state their length in frames.
+struct CountingFile {
+    file: File,
+    pos: Arc<AtomicU64>,
+    len: Option<u64>,
+}
+
+impl CountingFile {
+    fn open(path: &Path) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata().ok().map(|m| m.len());
+        Ok(Self {
+            file,
+            pos: Arc::new(AtomicU64::new(0)),
+            len,
+        })
+    }
+}
+
+impl Read for CountingFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.pos.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl Seek for CountingFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let p = self.file.seek(to)?;
+        self.pos.store(p, Ordering::Relaxed);
+        Ok(p)
+    }
+}
+
+impl MediaSource for CountingFile {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        self.len
+    }
+}

@@ -1,0 +1,235 @@
+//! The queue consumer: one delivery at a time per loop, `worker_concurrency` loops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use smelt_core::blob::BlobStore;
+use smelt_core::db::smelts;
+use smelt_core::domain::ErrorCode;
+use smelt_core::queue::{Delivery, JobQueue, INSERT_CHANNEL};
+use smelt_core::settings::Settings;
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
+use crate::pipeline::{self, Context, Engines, StageError};
+use crate::progress::ProgressSink;
+
+/// Deliveries of one message before a transient failure becomes final (`internal_error`).
+pub const MAX_DELIVERIES: i32 = 5;
+
+/// What one [`Worker::try_process_one`] call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The queue had no visible message.
+    Idle,
+    /// The smelt completed.
+    Completed(Uuid),
+    /// The smelt failed with this code.
+    Failed(Uuid, ErrorCode),
+    /// The message was for a smelt already finished or gone, and was acknowledged.
+    Skipped(Uuid),
+    /// A transient failure; the message becomes visible again after its timeout.
+    Retry(Uuid),
+}
+
+/// A worker: queue, storage and engines.
+pub struct Worker {
+    pool: PgPool,
+    queue: JobQueue,
+    settings: Arc<Settings>,
+    blobs: Arc<dyn BlobStore>,
+    engines: Engines,
+}
+
+impl Worker {
+    /// A worker with the local engines (the model loads on the first audio job).
+    pub async fn new(
+        pool: PgPool,
+        settings: Arc<Settings>,
+        blobs: Arc<dyn BlobStore>,
+    ) -> anyhow::Result<Self> {
+        let engines = Engines {
+            transcriber: Arc::new(LocalTranscriber::new(
+                settings.whisper_model_dir.clone(),
+                settings.whisper_threads,
+            )),
+            synthesizer: Arc::new(ExtractiveSynthesizer),
+        };
+        Ok(Self::with_engines(pool, settings, blobs, engines).await)
+    }
+
+    /// A worker with the given engines.
+    pub async fn with_engines(
+        pool: PgPool,
+        settings: Arc<Settings>,
+        blobs: Arc<dyn BlobStore>,
+        engines: Engines,
+    ) -> Self {
+        let queue = JobQueue::new(pool.clone()).await;
+        Worker {
+            pool,
+            queue,
+            settings,
+            blobs,
+            engines,
+        }
+    }
+
+    /// Reads one message and processes it to the end. Errors are queue or database failures
+    /// outside any smelt (the caller backs off and tries again).
+    pub async fn try_process_one(&self) -> anyhow::Result<Outcome> {
+        let Some(delivery) = self
+            .queue
+            .read(self.settings.visibility_timeout_secs)
+            .await?
+        else {
+            return Ok(Outcome::Idle);
+        };
+        let span = tracing::info_span!("smelt", smelt_id = %delivery.job.smelt_id, attempt = delivery.read_count);
+        self.process(delivery).instrument(span).await
+    }
+
+    /// Processes one delivered message (see [`Worker::try_process_one`]).
+    async fn process(&self, delivery: Delivery) -> anyhow::Result<Outcome> {
+        let smelt_id = delivery.job.smelt_id;
+        let mut conn = self.pool.acquire().await?;
+        let Some(smelt) = smelts::fetch(&mut conn, smelt_id).await? else {
+            self.queue.archive(delivery.msg_id).await?;
+            return Ok(Outcome::Skipped(smelt_id));
+        };
+        drop(conn);
+        // A redelivery for a smelt that already finished (the previous worker died after the
+        // final commit, before acknowledging) needs no work.
+        if smelt.row.status()?.is_terminal() {
+            self.queue.archive(delivery.msg_id).await?;
+            return Ok(Outcome::Skipped(smelt_id));
+        }
+
+        let mut sink = ProgressSink::new(
+            self.pool.clone(),
+            &smelt,
+            Duration::from_millis(self.settings.progress_interval_ms),
+        )?;
+        let scratch = tempfile::tempdir()?;
+        let ctx = Context {
+            pool: &self.pool,
+            blobs: self.blobs.as_ref(),
+            engines: &self.engines,
+            scratch: scratch.path().to_owned(),
+        };
+        let result = {
+            let keep_alive = self.keep_invisible(&delivery);
+            tokio::pin!(keep_alive);
+            let run = pipeline::run(&ctx, &smelt, &mut sink);
+            tokio::pin!(run);
+            tokio::select! {
+                r = &mut run => r,
+                never = &mut keep_alive => match never {},
+            }
+        };
+        let outcome = match result {
+            Ok(results) => {
+                sink.complete(&results).await?;
+                tracing::info!("smelt completed");
+                Outcome::Completed(smelt_id)
+            }
+            Err(StageError::Permanent { code, detail }) => {
+                tracing::info!(%code, %detail, "smelt failed");
+                sink.fail(code, &code.message(None)).await?;
+                Outcome::Failed(smelt_id, code)
+            }
+            Err(StageError::Transient(e)) if delivery.read_count < MAX_DELIVERIES => {
+                tracing::warn!(error = ?e, "transient failure; the job will be redelivered");
+                return Ok(Outcome::Retry(smelt_id));
+            }
+            Err(StageError::Transient(e)) => {
+                tracing::error!(error = ?e, "giving up after repeated failures");
+                let code = ErrorCode::InternalError;
+                sink.fail(code, &code.message(None)).await?;
+                Outcome::Failed(smelt_id, code)
+            }
+        };
+        self.queue.archive(delivery.msg_id).await?;
+        self.discard_uploads(&smelt).await;
+        Ok(outcome)
+    }
+
+    /// Pushes the message's visibility timeout forward while the job runs, so a long stage is
+    /// not redelivered to another worker. Never completes.
+    async fn keep_invisible(&self, delivery: &Delivery) -> std::convert::Infallible {
+        let vt = self.settings.visibility_timeout_secs.max(3);
+        let every = Duration::from_secs((vt / 3) as u64);
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.queue.extend(delivery.msg_id, vt).await {
+                tracing::warn!(error = %e, "could not extend the visibility timeout");
+            }
+        }
+    }
+
+    /// Raw uploads are not kept once their smelt has finished.
+    async fn discard_uploads(&self, smelt: &smelts::Smelt) {
+        for key in smelt.files.iter().filter_map(|f| f.storage_key.as_deref()) {
+            if let Err(e) = self.blobs.delete(key).await {
+                tracing::warn!(%key, error = %e, "could not delete an upload");
+            }
+        }
+    }
+
+    /// Processes jobs until `stop` is cancelled, with `worker_concurrency` jobs at a time. An
+    /// idle loop waits for pgmq's insert notification, or at most `queue_poll_secs` (messages
+    /// whose visibility timeout expired become readable without any notification).
+    pub async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let worker = Arc::new(self);
+        let mut loops = Vec::new();
+        for _ in 0..worker.settings.worker_concurrency.max(1) {
+            let (worker, stop) = (worker.clone(), stop.clone());
+            loops.push(tokio::spawn(async move { worker.run_loop(stop).await }));
+        }
+        for l in loops {
+            l.await??;
+        }
+        Ok(())
+    }
+
+    async fn run_loop(&self, stop: CancellationToken) -> anyhow::Result<()> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(INSERT_CHANNEL).await?;
+        let poll = Duration::from_secs(self.settings.queue_poll_secs.max(1));
+        let mut backoff = Duration::from_millis(200);
+        while !stop.is_cancelled() {
+            match self.try_process_one().await {
+                Ok(Outcome::Idle) => {
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = listener.recv() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                    }
+                }
+                Ok(outcome) => {
+                    backoff = Duration::from_millis(200);
+                    tracing::debug!(?outcome, "job done");
+                }
+                Err(e) => {
+                    tracing::warn!(error = ?e, retry_in = ?backoff, "worker loop error");
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}

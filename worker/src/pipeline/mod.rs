@@ -1,0 +1,104 @@
+//! The stages of one smelt: validating → decoding → transcribing → synthesizing. Text input
+//! skips decoding and transcribing. Each stage reports through the [`ProgressSink`]; the
+//! caller turns the returned results into `completed`, or a [`StageError`] into `failed` or a
+//! retry.
+
+mod audio_stages;
+mod synthesis;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use smelt_core::blob::BlobStore;
+use smelt_core::db::smelts::{NewResult, Smelt};
+use smelt_core::domain::{ErrorCode, InputType, SmeltStatus};
+use sqlx::PgPool;
+
+use crate::engines::{Synthesizer, TimedSegment, Transcriber};
+use crate::progress::ProgressSink;
+
+/// Why a smelt could not be processed.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The input or the request itself is the problem: retrying gives the same answer.
+    #[error("{code}: {detail}")]
+    Permanent { code: ErrorCode, detail: String },
+    /// Something around the work failed (database, storage); a later delivery may succeed.
+    #[error("transient failure: {0}")]
+    Transient(#[from] anyhow::Error),
+}
+
+impl StageError {
+    /// A permanent failure with the spec's code.
+    pub fn permanent(code: ErrorCode, detail: impl Into<String>) -> Self {
+        StageError::Permanent {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StageError {
+    fn from(e: sqlx::Error) -> Self {
+        StageError::Transient(e.into())
+    }
+}
+
+/// The engines one smelt runs with.
+#[derive(Clone)]
+pub struct Engines {
+    pub transcriber: Arc<dyn Transcriber>,
+    pub synthesizer: Arc<dyn Synthesizer>,
+}
+
+/// What the stages need besides the smelt.
+pub struct Context<'a> {
+    pub pool: &'a PgPool,
+    pub blobs: &'a dyn BlobStore,
+    pub engines: &'a Engines,
+    /// Directory for temporary copies of uploads (removed with the context's owner).
+    pub scratch: PathBuf,
+}
+
+/// The transcript of one input file.
+pub struct Transcript {
+    pub text: String,
+    pub segments: Option<Vec<TimedSegment>>,
+    /// Audio duration in seconds (0 for text).
+    pub duration_secs: f64,
+}
+
+/// Runs every stage and returns the results to store.
+pub async fn run(
+    ctx: &Context<'_>,
+    smelt: &Smelt,
+    sink: &mut ProgressSink,
+) -> Result<Vec<NewResult>, StageError> {
+    sink.enter(SmeltStatus::Validating).await?;
+    let input_type = smelt.row.input_type()?;
+    let transcripts = match input_type {
+        InputType::Text => {
+            let text = smelt
+                .row
+                .input_text
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| {
+                    StageError::permanent(ErrorCode::InternalError, "text smelt without text")
+                })?;
+            sink.advance(1.0).await?;
+            vec![Transcript {
+                text,
+                segments: None,
+                duration_secs: 0.0,
+            }]
+        }
+        InputType::Audio => {
+            audio_stages::validate(ctx, smelt).await?;
+            sink.advance(1.0).await?;
+            let decoded = audio_stages::decode(ctx, smelt, sink).await?;
+            audio_stages::transcribe(ctx, smelt, decoded, sink).await?
+        }
+    };
+    synthesis::synthesize(ctx, smelt, input_type, transcripts, sink).await
+}
