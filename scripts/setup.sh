@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Prepares a machine to build, run and test Smelt, skipping whatever is already there:
+#   - Debian packages: cmake and a C++ compiler (CTranslate2 is built from source by ct2rs),
+#     espeak-ng, ffmpeg and lame (the tests synthesise real speech and encode it);
+#   - the Whisper model (scripts/fetch-model.sh);
+#   - the web app (npm ci + npm run build in web/).
+# Installing packages needs root (or sudo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+done
+if ((${#missing[@]})); then
+    echo "Installing ${missing[*]}..." >&2
+    sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+scripts/fetch-model.sh
+
+if [[ ! -d web/node_modules ]]; then
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd web && npm run --silent build)

@@ -1,0 +1,34 @@
+//! Audio that cannot be processed fails with the spec's codes, announced on the socket.
+
+use smelt_core::events::EventKind;
+
+use std::time::Duration;
+
+use crate::helpers::{eventually, file_part, spawn_app};
+
+#[tokio::test]
+async fn random_bytes_named_mp3_fail_as_a_corrupted_file() {
+    let app = spawn_app().await;
+    let noise: Vec<u8> = (0..64 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let form = reqwest::multipart::Form::new()
+        .part("files[]", file_part(noise, "noise.mp3", "audio/mpeg"));
+    let created: serde_json::Value = app.create(form, None).await.json().await.unwrap();
+
+    let got = app.follow(&created).await;
+
+    let failed = got.last();
+    assert_eq!(failed.event, EventKind::Failed);
+    assert_eq!(failed.payload["error_code"], "corrupted_file");
+    assert_eq!(
+        failed.payload["error_message"],
+        "CORRUPTED FILE. TRY A DIFFERENT ONE"
+    );
+    assert_eq!(got.close_code, Some(1000));
+    // The upload is deleted right after the terminal event commits.
+    eventually(Duration::from_secs(10), "the raw upload is deleted", || {
+        app.stored_uploads() == 0
+    })
+    .await;
+}

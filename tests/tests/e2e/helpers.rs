@@ -1,0 +1,418 @@
+//! `spawn_app()` and typed helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::Value;
+use smelt_core::events::{EventKind, WireEvent};
+use smelt_core::settings::Settings;
+use smelt_core::tokens::{TokenKeys, ACCESS_AUDIENCE};
+use smelt_server::Application;
+use sqlx::PgPool;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+/// JWT secret of every test app.
+pub const TEST_SECRET: &str = "smelt-test-secret";
+/// Longest a test waits for a smelt to finish (local transcription on 2 cores).
+pub const FINISH_DEADLINE: Duration = Duration::from_secs(180);
+
+/// A running server on its own database and data directory.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    pub data_dir: tempfile::TempDir,
+    pub settings: Settings,
+    db_name: String,
+    admin_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Options of [`spawn_app_with`].
+pub struct AppOptions {
+    /// Workers inside the server (0: jobs stay queued until a test processes them).
+    pub workers: usize,
+}
+
+/// A server with one embedded worker.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(AppOptions { workers: 1 }).await
+}
+
+fn admin_url() -> String {
+    std::env::var("SMELT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// Settings of a test app on `db_name` (the database is created by the server on start).
+pub fn test_settings(db_name: &str, data_dir: &Path, workers: usize) -> Settings {
+    let mut settings = Settings::from_env();
+    settings.database_url = format!("{}/{db_name}", admin_url());
+    settings.db_pool_size = 8;
+    settings.bind = "127.0.0.1:0".into();
+    settings.data_dir = data_dir.to_owned();
+    settings.web_dir = workspace_root().join("web/dist");
+    settings.jwt_secret = Some(TEST_SECRET.into());
+    settings.embedded_workers = workers;
+    settings.progress_interval_ms = 50;
+    settings.queue_poll_secs = 1;
+    settings.log = "warn".into();
+    settings
+}
+
+/// The repository root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A server configured by `options`.
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let db_name = format!("smelt_test_{}", Uuid::new_v4().simple());
+    let data_dir = tempfile::tempdir().unwrap();
+    let settings = test_settings(&db_name, data_dir.path(), options.workers);
+    smelt_server::telemetry::init(&settings);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the app builds");
+    let address = format!("127.0.0.1:{}", app.address().port());
+    let pool = app.state().pool.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        pool,
+        data_dir,
+        settings,
+        db_name,
+        admin_url: admin_url(),
+        shutdown: Some(tx),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Drop the database from a thread of its own: Drop cannot await.
+        let (url, name) = (format!("{}/postgres", self.admin_url), self.db_name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = PgPool::connect(&url).await {
+                    let _ =
+                        sqlx::query(&format!("drop database if exists \"{name}\" with (force)"))
+                            .execute(&pool)
+                            .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A form part holding `bytes` as file `name` with MIME type `mime`.
+pub fn file_part(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_owned())
+        .mime_str(mime)
+        .unwrap()
+}
+
+impl TestApp {
+    /// `http://127.0.0.1:port{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// An access token for `user_id`, as a login or Supabase Auth would issue it.
+    pub fn token_for(&self, user_id: Uuid) -> String {
+        TokenKeys::new(TEST_SECRET.as_bytes()).sign(
+            user_id,
+            ACCESS_AUDIENCE,
+            3600,
+            Some("authenticated"),
+        )
+    }
+
+    /// `POST /api/smelts` with a form, optionally as a user.
+    pub async fn create(
+        &self,
+        form: reqwest::multipart::Form,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(self.url("/api/smelts")).multipart(form);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Creates a text smelt and returns the 201 body.
+    pub async fn create_text(&self, text: &str, prompts: &[&str], token: Option<&str>) -> Value {
+        let mut form = reqwest::multipart::Form::new().text("text", text.to_owned());
+        for p in prompts {
+            form = form.text("default_prompt_names[]", (*p).to_owned());
+        }
+        let response = self.create(form, token).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "create failed: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// `GET path` with an optional bearer token; returns status and JSON body.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Opens a smelt's socket with `query` (e.g. `token=…&after_seq=3`).
+    pub async fn connect(&self, smelt_id: &str, query: &str) -> Socket {
+        let url = format!("ws://{}/api/smelts/{smelt_id}/ws?{query}", self.address);
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("socket opens");
+        Socket { ws }
+    }
+
+    /// Opens the socket of a created smelt with its subscription token.
+    pub async fn subscribe(&self, created: &Value) -> Socket {
+        let query = format!("token={}", created["subscription_token"].as_str().unwrap());
+        self.connect(created["id"].as_str().unwrap(), &query).await
+    }
+
+    /// Follows a created smelt to its end and returns everything received.
+    pub async fn follow(&self, created: &Value) -> Transcript {
+        self.subscribe(created).await.collect().await
+    }
+
+    /// Number of files under the blob store's uploads.
+    pub fn stored_uploads(&self) -> usize {
+        count_files(&self.data_dir.path().join("blobs/uploads"))
+    }
+}
+
+fn count_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                count_files(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+/// An open smelt socket.
+pub struct Socket {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// What a socket delivered until it closed.
+#[derive(Debug)]
+pub struct Transcript {
+    pub events: Vec<WireEvent>,
+    /// Close code sent by the server (`None` if the connection ended without a close frame).
+    pub close_code: Option<u16>,
+}
+
+impl Transcript {
+    /// The events of one kind.
+    pub fn of(&self, kind: EventKind) -> Vec<&WireEvent> {
+        self.events.iter().filter(|e| e.event == kind).collect()
+    }
+
+    /// The last event.
+    pub fn last(&self) -> &WireEvent {
+        self.events.last().expect("at least one event")
+    }
+}
+
+impl Socket {
+    /// Reads frames until the server closes the socket (or [`FINISH_DEADLINE`] passes, which
+    /// fails the test).
+    pub async fn collect(mut self) -> Transcript {
+        let mut events = Vec::new();
+        let close_code = tokio::time::timeout(FINISH_DEADLINE, async {
+            while let Some(message) = self.ws.next().await {
+                match message {
+                    Ok(Message::Text(text)) => {
+                        events.push(serde_json::from_str::<WireEvent>(&text).expect("a wire event"))
+                    }
+                    Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
+                    Ok(_) => {}
+                    Err(_) => return None,
+                }
+            }
+            None
+        })
+        .await
+        .expect("the socket closes before the deadline");
+        Transcript { events, close_code }
+    }
+
+    /// Sends a frame to the server.
+    pub async fn send(&mut self, message: Message) {
+        use futures::SinkExt;
+        self.ws.send(message).await.expect("frame sent");
+    }
+
+    /// Reads frames until one satisfies `until` (inclusive), then returns them; the socket
+    /// stays open.
+    pub async fn read_until(&mut self, until: impl Fn(&WireEvent) -> bool) -> Vec<WireEvent> {
+        let mut events = Vec::new();
+        tokio::time::timeout(FINISH_DEADLINE, async {
+            while let Some(Ok(message)) = self.ws.next().await {
+                if let Message::Text(text) = message {
+                    let event: WireEvent = serde_json::from_str(&text).unwrap();
+                    let done = until(&event);
+                    events.push(event);
+                    if done {
+                        return;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the expected event arrives before the deadline");
+        events
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds; fails the test after `deadline`.
+pub async fn eventually(deadline: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let polled = tokio::time::timeout(deadline, async {
+        loop {
+            tick.tick().await;
+            if condition() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(polled.is_ok(), "{what} within {deadline:?}");
+}
+
+/// Words of a sentence, lowercased, punctuation removed.
+pub fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Share (0–1) of `expected`'s words that appear in `actual`.
+pub fn word_recall(expected: &str, actual: &str) -> f64 {
+    let got: std::collections::HashSet<String> = words(actual).into_iter().collect();
+    let want = words(expected);
+    want.iter().filter(|w| got.contains(*w)).count() as f64 / want.len().max(1) as f64
+}
+
+/// Runs a command, panicking with its stderr when it fails.
+pub fn run(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Speaks `sentence` with espeak-ng into `dir/speech.wav` and returns its path.
+pub fn speak(dir: &Path, sentence: &str) -> PathBuf {
+    let wav = dir.join("speech.wav");
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "150", "-w"])
+        .arg(&wav)
+        .arg(sentence));
+    wav
+}
+
+/// Encodes a WAV with ffmpeg into `dir/speech.{extension}` (`mp3` via libmp3lame, `m4a` AAC).
+pub fn encode(wav: &Path, extension: &str) -> PathBuf {
+    let out = wav.with_extension(extension);
+    let codec = if extension == "mp3" {
+        "libmp3lame"
+    } else {
+        "aac"
+    };
+    run(Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(wav)
+        .args(["-c:a", codec])
+        .arg(&out));
+    out
+}
+
+/// Stage order of `spec/realtime-progress.md` §4.
+pub fn stage_rank(stage: &str) -> usize {
+    [
+        "pending",
+        "validating",
+        "decoding",
+        "transcribing",
+        "synthesizing",
+        "completed",
+        "failed",
+    ]
+    .iter()
+    .position(|s| *s == stage)
+    .unwrap_or_else(|| panic!("unknown stage {stage}"))
+}
+
+/// Asserts that progress events have seqs in order, stages that never go back and
+/// percentages that never decrease.
+pub fn assert_progress_is_monotonic(events: &[WireEvent]) {
+    let mut last_rank = 0;
+    let mut last_pct = 0;
+    let mut last_seq = 0;
+    for e in events {
+        assert!(e.seq > last_seq, "seq {} after {last_seq}", e.seq);
+        last_seq = e.seq;
+        if e.event != EventKind::Progress {
+            continue;
+        }
+        let stage = e.payload["progress"]["stage"].as_str().unwrap();
+        let pct = e.payload["progress"]["percentage"].as_u64().unwrap();
+        assert!(stage_rank(stage) >= last_rank, "stage {stage} went back");
+        assert!(pct >= last_pct, "percentage {pct} after {last_pct}");
+        last_rank = stage_rank(stage);
+        last_pct = pct;
+    }
+}
