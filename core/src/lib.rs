@@ -8,8 +8,12 @@
 //! - [`queue`]: the pgmq job queue.
 //! - [`blob`]: where uploaded audio lives.
 //! - [`tokens`]: HS256 access tokens and per-smelt subscription tokens.
+//! - [`credits`], [`clock`], [`crypto`]: credit rules, injectable time, secrets at rest.
 
 pub mod blob;
+pub mod clock;
+pub mod credits;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod dto;

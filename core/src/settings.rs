@@ -43,6 +43,55 @@ pub struct Settings {
     #[arg(long, env = "SMELT_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// `development` or `production`. Production refuses to start without explicit secrets
+    /// (`SMELT_JWT_SECRET`, `SMELT_ENCRYPTION_KEY`, `SMELT_IP_HASH_SECRET`).
+    #[arg(long, env = "SMELT_ENV", default_value = "development")]
+    pub env: String,
+
+    /// 32-byte key (hex or base64) encrypting users' API keys at rest (AES-256-GCM). When
+    /// unset, generated once into `<data_dir>/secrets/encryption_key`.
+    #[arg(long, env = "SMELT_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+
+    /// Secret of the HMAC that stands in for anonymous clients' addresses. When unset,
+    /// generated once into `<data_dir>/secrets/ip_hash_secret`.
+    #[arg(long, env = "SMELT_IP_HASH_SECRET", hide_env_values = true)]
+    pub ip_hash_secret: Option<String>,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "SMELT_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "SMELT_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 86_400)]
+    pub refresh_token_ttl_secs: u64,
+
+    /// Comma-separated proxy addresses whose `X-Forwarded-For` is believed. Requests from any
+    /// other peer are attributed to the peer address.
+    #[arg(long, env = "SMELT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Smelt creations allowed per minute per client address and per user.
+    #[arg(long, env = "SMELT_RATE_CREATE_PER_MIN", default_value_t = 30)]
+    pub rate_create_per_min: u32,
+
+    /// Login and sign-up attempts allowed per minute per client address.
+    #[arg(long, env = "SMELT_RATE_LOGIN_PER_MIN", default_value_t = 10)]
+    pub rate_login_per_min: u32,
+
+    /// WebSocket connections allowed per minute per client address.
+    #[arg(long, env = "SMELT_RATE_WS_PER_MIN", default_value_t = 120)]
+    pub rate_ws_per_min: u32,
+
+    /// Default base URL of the OpenAI-compatible API that users' own keys are checked
+    /// against (`GET {base}/models`) when they give none.
+    #[arg(
+        long,
+        env = "SMELT_OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    pub openai_base_url: String,
+
     /// Lifetime of a subscription token, in seconds.
     #[arg(
         long,
@@ -99,6 +148,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// True in production mode.
+    pub fn is_production(&self) -> bool {
+        self.env.eq_ignore_ascii_case("production")
+    }
+
     /// Settings from defaults and environment only (no command line), as tests use them.
     pub fn from_env() -> Self {
         Self::parse_from(["smelt"])

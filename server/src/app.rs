@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smelt_core::blob::{BlobStore, FsBlobStore};
+use smelt_core::clock::{Clock, SystemClock};
+use smelt_core::crypto::SecretBox;
 use smelt_core::db;
 use smelt_core::queue::JobQueue;
 use smelt_core::settings::Settings;
@@ -15,6 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::limits::RateLimits;
 use crate::realtime::broker::PgBroker;
 use crate::realtime::hub::Hub;
 use crate::state::AppState;
@@ -40,13 +43,26 @@ impl Application {
     ///
     /// Errors: unreachable database, failed migration, unusable data directory, bind failure.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with a given clock (tests move time to check credit resets).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        if settings.is_production() {
+            secrets::require_explicit(&settings)?;
+        }
         let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
-        let jwt_secret = secrets::resolve(
-            settings.jwt_secret.as_deref(),
-            &settings.data_dir,
-            "jwt_secret",
-        )?;
+        let dir = &settings.data_dir;
+        let jwt_secret = secrets::resolve(settings.jwt_secret.as_deref(), dir, "jwt_secret")?;
+        let encryption_key =
+            secrets::resolve(settings.encryption_key.as_deref(), dir, "encryption_key")?;
+        let encryption_key = smelt_core::crypto::parse_key(&encryption_key)?;
+        let ip_hash_secret =
+            secrets::resolve(settings.ip_hash_secret.as_deref(), dir, "ip_hash_secret")?;
         let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(settings.data_dir.join("blobs")));
         let hub = Arc::new(Hub::new());
         let broker = PgBroker::new(pool.clone());
@@ -58,6 +74,13 @@ impl Application {
             tokens: TokenKeys::new(jwt_secret.as_bytes()),
             hub: hub.clone(),
             broker: Arc::new(broker.clone()),
+            clock,
+            secret_box: SecretBox::new(&encryption_key),
+            ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),
+            limits: RateLimits::new(&settings),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()?,
             sessions: TaskTracker::new(),
         };
 

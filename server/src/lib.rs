@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod http;
+pub mod limits;
 pub mod realtime;
 pub mod secrets;
 pub mod state;

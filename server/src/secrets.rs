@@ -5,6 +5,27 @@ use std::path::Path;
 
 use rand::RngCore;
 
+/// Production refuses the generated development secrets: every secret must be configured.
+pub fn require_explicit(settings: &smelt_core::settings::Settings) -> anyhow::Result<()> {
+    let missing: Vec<&str> = [
+        ("SMELT_JWT_SECRET", &settings.jwt_secret),
+        ("SMELT_ENCRYPTION_KEY", &settings.encryption_key),
+        ("SMELT_IP_HASH_SECRET", &settings.ip_hash_secret),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
+    .map(|(name, _)| name)
+    .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "production mode needs explicit secrets; set {}",
+            missing.join(", ")
+        )
+    }
+}
+
 /// The configured secret, or the one stored under `data_dir/secrets/<name>` (created with 32
 /// random bytes, hex-encoded, mode 0600, on first use).
 pub fn resolve(configured: Option<&str>, data_dir: &Path, name: &str) -> std::io::Result<String> {

@@ -3,12 +3,15 @@
 use std::sync::Arc;
 
 use smelt_core::blob::BlobStore;
+use smelt_core::clock::Clock;
+use smelt_core::crypto::SecretBox;
 use smelt_core::queue::JobQueue;
 use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
 use sqlx::PgPool;
 use tokio_util::task::TaskTracker;
 
+use crate::limits::RateLimits;
 use crate::realtime::broker::Broker;
 use crate::realtime::hub::Hub;
 
@@ -22,6 +25,16 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hub: Arc<Hub>,
     pub broker: Arc<dyn Broker>,
+    /// Current time (injectable for tests of credit resets).
+    pub clock: Arc<dyn Clock>,
+    /// Encrypts users' API keys at rest.
+    pub secret_box: SecretBox,
+    /// Secret of the HMAC standing in for anonymous client addresses.
+    pub ip_hash_secret: Arc<Vec<u8>>,
+    /// Request-rate limiters.
+    pub limits: Arc<RateLimits>,
+    /// Client for calls to OpenAI-compatible providers (key validation).
+    pub http: reqwest::Client,
     /// Socket sessions, so that shutdown can wait for them to send their close frames.
     pub sessions: TaskTracker,
 }

@@ -3,7 +3,7 @@ import { LIMITS, STAGE_LABELS, STEPS, TEXT_SKIPPED_STEPS } from './config.js';
 import { isSignedIn } from './auth.js';
 import { MESSAGES, countChars, validateFile, validateSubmission } from './validation.js';
 import { AbortedError, createSmelt } from './api.js';
-import { SmeltSocket, buildSocketUrl } from './socket.js';
+import { SmeltSocket, buildSocketUrl, terminalCloseMessage } from './socket.js';
 import { renderMarkdown } from './markdown.js';
 import * as store from './storage.js';
 import { clampPercent, formatBytes, formatEta, markdownFilename } from './format.js';
@@ -59,10 +59,6 @@ const state = {
   smelt: null, // see beginTracking()
 };
 
-// Terminal close (4500-4999: unauthorized / forbidden / not found). The
-// close reason is shown when the server gives one; otherwise this.
-const TERMINAL_CLOSE_MESSAGE = "CAN'T FOLLOW THIS SMELT ANY MORE. START A NEW ONE";
-
 const CONNECTION_LABELS = {
   idle: 'Idle',
   connecting: 'Connecting',
@@ -113,12 +109,26 @@ function setView(view) {
   els.resultsPanel.hidden = view !== 'done';
 }
 
-function showError(message, { kind = 'validation', retry = false } = {}) {
+function showError(message, { kind = 'validation', retry = false, retryLabel = 'Try again' } = {}) {
   state.errorKind = kind;
   els.errorMessage.textContent = message;
+  els.retry.textContent = retryLabel;
   els.retry.hidden = !retry;
   els.error.dataset.kind = kind;
   els.error.hidden = false;
+  revealError();
+}
+
+const reducedMotion = () => window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+
+/** On a phone the submit button is far below the alert: bring the message into view. */
+function revealError() {
+  requestAnimationFrame(() => {
+    if (els.error.hidden) return;
+    const box = els.error.getBoundingClientRect();
+    if (box.top >= 0 && box.bottom <= window.innerHeight) return;
+    els.error.scrollIntoView({ block: 'center', behavior: reducedMotion() ? 'auto' : 'smooth' });
+  });
 }
 
 function clearError() {
@@ -407,7 +417,7 @@ function applyCompleted(p) {
     file.status = 'completed';
   }
   renderFileBars();
-  setProgress({ percentage: 100, stage: 'completed', message: 'All done.' });
+  setProgress({ percentage: 100, stage: 'completed' });
   els.progressHeading.textContent = 'Finished';
   const results = Array.isArray(p.results) ? p.results : [];
   renderResults(results);
@@ -428,18 +438,26 @@ function applyFailed(p) {
   els.stageMessage.textContent = '';
   els.stageMessage.hidden = true;
   els.progressPanel.dataset.state = 'failed';
+  els.progressHeading.textContent = 'Smelt failed';
   const message = p.error_message || 'SOMETHING WENT WRONG. TRY AGAIN';
   showError(message, { kind: 'smelt', retry: true });
   setView('failed');
   announce(`Failed: ${message}`);
 }
 
-function onSocketTerminal({ reason }) {
+function onSocketTerminal({ code, reason }) {
   if (!state.smelt || state.smelt.terminal) return;
   state.smelt.terminal = true;
-  const message = (reason && reason.trim()) || TERMINAL_CLOSE_MESSAGE;
-  showError(message, { kind: 'smelt', retry: true });
+  const message = terminalCloseMessage(code, reason);
+  // The smelt itself may be fine; this page just can't follow it any more.
+  els.progressPanel.dataset.state = 'stopped';
+  els.progressHeading.textContent = 'Stopped following';
+  els.eta.hidden = true;
+  showError(message, { kind: 'smelt', retry: true, retryLabel: 'Start a new smelt' });
   setView('failed');
+  // Nothing was ever received (e.g. after a reload): an empty "Connecting…" panel would only confuse.
+  if (!state.smelt.stage || state.smelt.stage === 'connecting') els.progressPanel.hidden = true;
+  announce(message);
 }
 
 function resetProgressUI() {
@@ -466,8 +484,10 @@ function setProgress({ percentage, stage, message, eta_seconds: etaSeconds }) {
   els.overallPercent.textContent = `${pct}%`;
   els.stage.textContent = label;
   els.stage.dataset.stage = current;
+  // "Transcribing audio..." under "Transcribing" says nothing new: keep it out of sight.
+  const news = message && !restatesLabel(message, label) ? message : '';
   els.stageMessage.textContent = message || '';
-  els.stageMessage.hidden = !message;
+  els.stageMessage.hidden = !news;
   const eta = current !== 'completed' && Number.isFinite(etaSeconds) ? formatEta(etaSeconds) : '';
   els.eta.textContent = eta;
   els.eta.hidden = !eta;
@@ -476,9 +496,19 @@ function setProgress({ percentage, stage, message, eta_seconds: etaSeconds }) {
   if (current !== smelt.stage) {
     smelt.stage = current;
     if (current !== 'connecting' && current !== 'completed') {
-      announce(message ? `${label}: ${message}` : label);
+      announce(news ? `${label}: ${news}` : label);
     }
   }
+}
+
+function firstWord(text) {
+  return (String(text).trim().toLowerCase().match(/^[\p{L}\p{N}]+/u) || [''])[0];
+}
+
+/** Whether a server message only repeats the stage label ("Decoding audio..." / "Decoding audio"). */
+function restatesLabel(message, label) {
+  const word = firstWord(message);
+  return word !== '' && word === firstWord(label);
 }
 
 function stepIndex(stage) {

@@ -16,6 +16,26 @@ export function classifyClose(code) {
   return 'abnormal';
 }
 
+// Terminal closes carry a short machine reason ("unauthorized", "not found"),
+// not something to show a person: each code gets a sentence instead.
+const TERMINAL_CLOSE_MESSAGES = Object.freeze({
+  4500: "CAN'T FOLLOW THIS SMELT. START A NEW ONE",
+  4501: "THIS PAGE'S ACCESS TO THE SMELT HAS EXPIRED. START A NEW ONE",
+  4503: "YOU CAN'T FOLLOW THIS SMELT. START A NEW ONE",
+  4504: 'SMELT NOT FOUND. IT MAY HAVE BEEN DELETED. START A NEW ONE',
+});
+const DEFAULT_TERMINAL_MESSAGE = "CAN'T FOLLOW THIS SMELT ANY MORE. START A NEW ONE";
+
+/**
+ * What to show for a terminal close. A reason written as a message in the
+ * server's style (several words, upper case) is shown as is.
+ */
+export function terminalCloseMessage(code, reason = '') {
+  const text = String(reason || '').trim();
+  if (/\s/.test(text) && /[A-Z]/.test(text) && text === text.toUpperCase()) return text;
+  return TERMINAL_CLOSE_MESSAGES[code] || DEFAULT_TERMINAL_MESSAGE;
+}
+
 /** 1s, 2s, 4s, ... capped at 30s (attempt is 0-based). */
 export function backoffDelay(attempt, { baseMs = RECONNECT.baseMs, maxMs = RECONNECT.maxMs } = {}) {
   return Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));

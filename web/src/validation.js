@@ -7,12 +7,11 @@ export const MESSAGES = Object.freeze({
   badType: "CAN'T READ THAT. TRY .MP3 .WAV .M4A",
   nothing: 'NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT',
   both: 'CHOOSE EITHER FILES OR TEXT, NOT BOTH',
-  // The four below have no wording in the API contract yet; same style.
-  textTooLong: (chars) =>
-    `TOO MUCH TEXT. MAX 50,000 CHARACTERS. YOURS: ${chars.toLocaleString('en-US')}`,
-  anonymousOneFile: 'ONE FILE AT A TIME WITHOUT AN ACCOUNT',
-  combineNeedsAccount: 'COMBINE NEEDS AN ACCOUNT',
-  combineNeedsTwoFiles: 'COMBINE NEEDS AT LEAST 2 FILES',
+  textTooLong: 'TOO MUCH TEXT. MAX 50,000 CHARACTERS',
+  // Anonymous with more than one file (the server's generic 401 for account-only features).
+  anonymousOneFile: 'LOGIN REQUIRED FOR THIS FEATURE',
+  combineNeedsAccount: 'COMBINE MODE REQUIRES LOGIN',
+  combineNeedsTwoFiles: 'COMBINE MODE NEEDS 2+ FILES',
 });
 
 /** Size in MB with one decimal, as the server prints it ("31.2"). */
@@ -62,28 +61,29 @@ export function validateFile(file) {
 
 /**
  * The first problem with what the user is about to submit, or null.
+ * Checks run in the server's order, so both sides report the same problem
+ * first: file count, each file, text length, then no input / mixed input,
+ * combine mode, and the anonymous one-file limit.
  * @param {{files: {name:string,size:number,type?:string}[], text: string, mode: string, signedIn: boolean}} input
  */
-export function validateSubmission({ files, text, mode = 'separate', signedIn = false }) {
+export function validateSubmission({ files, text = '', mode = 'separate', signedIn = false }) {
   const withText = hasText(text);
-  if (files.length > 0 && withText) return MESSAGES.both;
-  if (files.length === 0 && !withText) return MESSAGES.nothing;
-
-  if (withText) {
-    const chars = countChars(text);
-    if (chars > LIMITS.maxTextChars) return MESSAGES.textTooLong(chars);
-    return null;
-  }
 
   if (files.length > LIMITS.maxFiles) return MESSAGES.tooManyFiles;
   for (const file of files) {
     const problem = validateFile(file);
     if (problem) return problem;
   }
-  if (!signedIn && files.length > LIMITS.anonymousMaxFiles) return MESSAGES.anonymousOneFile;
+  // The text is sent when there are no files (or when it is real text next to files).
+  if ((withText || files.length === 0) && countChars(text) > LIMITS.maxTextChars) return MESSAGES.textTooLong;
+
+  if (files.length === 0 && !withText) return MESSAGES.nothing;
+  if (files.length > 0 && withText) return MESSAGES.both;
+
   if (mode === 'combine') {
     if (!signedIn) return MESSAGES.combineNeedsAccount;
     if (files.length < 2) return MESSAGES.combineNeedsTwoFiles;
   }
+  if (!signedIn && files.length > LIMITS.anonymousMaxFiles) return MESSAGES.anonymousOneFile;
   return null;
 }

@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use smelt_core::db::events;
 use smelt_core::db::smelts::{self, NewResult, Smelt};
+use smelt_core::db::{credits, events};
 use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
 use smelt_core::dto::{
     CompletedPayload, FailedPayload, FileProgressDto, ProgressDto, ProgressPayload,
@@ -175,8 +175,8 @@ impl ProgressSink {
         tx.commit().await
     }
 
-    /// Marks the smelt failed and announces `failed`, in one synchronously committed
-    /// transaction. A smelt already finished is left as it is (returns `false`).
+    /// Marks the smelt failed, refunds its credit (once) and announces `failed`, in one
+    /// synchronously committed transaction. A smelt already finished is left as it is (returns `false`).
     pub async fn fail(self, code: ErrorCode, message: &str) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let status: Option<String> =
@@ -188,6 +188,8 @@ impl ProgressSink {
             return Ok(false);
         }
         smelts::mark_failed(&mut tx, self.smelt_id, code, message).await?;
+        // The credit comes back in the same transaction that records the failure.
+        credits::refund(&mut tx, self.smelt_id).await?;
         sqlx::query(
             "update smelt_file set status = 'failed' where smelt_id = $1 and status <> 'completed'",
         )

@@ -1,8 +1,11 @@
 //! Database access: bootstrap (create the database, run migrations, install pgmq) and the SQL
 //! queries shared by the server and the worker, one module per table family.
 
+pub mod credits;
 pub mod events;
+pub mod prompts;
 pub mod smelts;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
+use crate::db::credits::Charge;
 use crate::domain::{
     ErrorCode, FileStatus, InputType, PromptName, SmeltMode, SmeltStatus, Stage, UnknownValue,
 };
@@ -26,6 +27,8 @@ pub struct NewSmelt {
     pub user_prompt_id: Option<Uuid>,
     /// Pasted text, for text smelts.
     pub input_text: Option<String>,
+    /// What the smelt was charged (refunded if it fails).
+    pub charge: Charge,
 }
 
 /// A file row to insert with its smelt.
@@ -138,8 +141,8 @@ pub async fn insert(
         .collect();
     let row: SmeltRow = sqlx::query_as(&format!(
         "insert into smelt (smelt_id, user_id, mode, input_type, default_prompt_names,
-                            user_prompt_id, input_text)
-         values ($1, $2, $3, $4, $5, $6, $7) returning {SMELT_COLUMNS}"
+                            user_prompt_id, input_text, credit_source, anon_ip_hash, anon_usage_date)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {SMELT_COLUMNS}"
     ))
     .bind(smelt.smelt_id)
     .bind(smelt.user_id)
@@ -148,6 +151,19 @@ pub async fn insert(
     .bind(&names)
     .bind(smelt.user_prompt_id)
     .bind(&smelt.input_text)
+    .bind(match smelt.charge {
+        Charge::Free => None,
+        Charge::Weekly => Some("weekly"),
+        Charge::Anonymous { .. } => Some("anonymous"),
+    })
+    .bind(match &smelt.charge {
+        Charge::Anonymous { ip_hash, .. } => Some(ip_hash.as_str()),
+        _ => None,
+    })
+    .bind(match &smelt.charge {
+        Charge::Anonymous { date, .. } => Some(*date),
+        _ => None,
+    })
     .fetch_one(&mut *conn)
     .await?;
 

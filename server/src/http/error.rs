@@ -16,6 +16,8 @@ pub enum ApiError {
         code: &'static str,
         message: String,
     },
+    /// 429 `rate_limited` with a `Retry-After` header.
+    RateLimited { retry_after_secs: u64 },
     /// A bug or an unavailable dependency: logged, answered 500 `internal_error`.
     Internal(anyhow::Error),
 }
@@ -69,6 +71,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Client { code, .. } => code,
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -88,6 +91,17 @@ impl IntoResponse for ApiError {
                 code,
                 message,
             } => (status, code, message),
+            ApiError::RateLimited { retry_after_secs } => {
+                let body = json!({ "error": {
+                    "code": "rate_limited",
+                    "message": format!("TOO MANY REQUESTS. TRY AGAIN IN {retry_after_secs} SECONDS"),
+                }});
+                let headers = [(
+                    axum::http::header::RETRY_AFTER,
+                    retry_after_secs.to_string(),
+                )];
+                return (StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response();
+            }
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (

@@ -1,7 +1,11 @@
 //! The REST API. Each resource module exposes `router()`; this module adds the error envelope
 //! for unknown routes, wrong methods and the static web app.
 
+pub mod accounts;
+pub mod body;
 pub mod error;
+pub mod profile;
+pub mod prompts;
 pub mod smelts;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -20,6 +24,9 @@ pub fn router(state: AppState) -> Router {
     let web_dir = state.settings.web_dir.clone();
     let api = Router::new()
         .merge(smelts::router())
+        .merge(accounts::router())
+        .merge(profile::router())
+        .merge(prompts::router())
         .merge(realtime::router())
         .fallback(|| async { ApiError::route_not_found() })
         .method_not_allowed_fallback(|| async {

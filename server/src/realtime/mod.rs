@@ -17,6 +17,7 @@ use smelt_core::tokens::{ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
+use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 use session::{Grant, SessionRequest};
 
@@ -57,11 +58,15 @@ fn grant(state: &AppState, smelt_id: Uuid, token: Option<&str>) -> Result<Grant,
 /// upgrade); a request that is not a WebSocket upgrade gets 426 in the error envelope.
 async fn upgrade(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     Query(query): Query<SocketQuery>,
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    if let Err(limited) = state.limits.check(Action::Connect, ip, None) {
+        return limited.into_response();
+    }
     let Ok(ws) = ws else {
         return ApiError::client(
             StatusCode::UPGRADE_REQUIRED,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SmeltSocket, backoffDelay, buildSocketUrl, classifyClose } from '../../src/socket.js';
+import { SmeltSocket, backoffDelay, buildSocketUrl, classifyClose, terminalCloseMessage } from '../../src/socket.js';
 
 test('close codes', () => {
   assert.equal(classifyClose(1000), 'finished');
@@ -197,4 +197,12 @@ test('non-JSON and malformed frames are ignored', () => {
   ws.onmessage({ data: JSON.stringify({ event: 'progress' }) });
   ws.msg('progress', 1);
   assert.deepEqual(t.events, ['progress:1']);
+});
+
+test('terminal close message: machine reasons become sentences, server-style messages pass', () => {
+  assert.equal(terminalCloseMessage(4501, 'unauthorized'), "THIS PAGE'S ACCESS TO THE SMELT HAS EXPIRED. START A NEW ONE");
+  assert.equal(terminalCloseMessage(4504, 'not found'), 'SMELT NOT FOUND. IT MAY HAVE BEEN DELETED. START A NEW ONE');
+  assert.equal(terminalCloseMessage(4503, 'FORBIDDEN'), "YOU CAN'T FOLLOW THIS SMELT. START A NEW ONE");
+  assert.equal(terminalCloseMessage(4599, ''), "CAN'T FOLLOW THIS SMELT ANY MORE. START A NEW ONE");
+  assert.equal(terminalCloseMessage(4500, 'SMELT WAS DELETED BY ITS OWNER'), 'SMELT WAS DELETED BY ITS OWNER');
 });

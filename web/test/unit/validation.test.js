@@ -11,6 +11,10 @@ test('messages use the API wording', () => {
   assert.equal(MESSAGES.badType, "CAN'T READ THAT. TRY .MP3 .WAV .M4A");
   assert.equal(MESSAGES.nothing, 'NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT');
   assert.equal(MESSAGES.both, 'CHOOSE EITHER FILES OR TEXT, NOT BOTH');
+  assert.equal(MESSAGES.textTooLong, 'TOO MUCH TEXT. MAX 50,000 CHARACTERS');
+  assert.equal(MESSAGES.anonymousOneFile, 'LOGIN REQUIRED FOR THIS FEATURE');
+  assert.equal(MESSAGES.combineNeedsAccount, 'COMBINE MODE REQUIRES LOGIN');
+  assert.equal(MESSAGES.combineNeedsTwoFiles, 'COMBINE MODE NEEDS 2+ FILES');
 });
 
 test('formatMb: one decimal', () => {
@@ -45,6 +49,8 @@ test('submission: nothing, both, too many, anonymous limits', () => {
   assert.equal(validateSubmission({ files: six, text: '' }), MESSAGES.tooManyFiles);
   assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.mp3')], text: '' }), MESSAGES.anonymousOneFile);
   assert.equal(validateSubmission({ files: [f('a.mp3')], text: '', mode: 'combine' }), MESSAGES.combineNeedsAccount);
+  // The server checks combine mode before the anonymous one-file limit.
+  assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.mp3')], text: '', mode: 'combine' }), MESSAGES.combineNeedsAccount);
   assert.equal(validateSubmission({ files: [f('a.mp3')], text: '', mode: 'combine', signedIn: true }), MESSAGES.combineNeedsTwoFiles);
   assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.wav')], text: '', mode: 'combine', signedIn: true }), null);
   assert.equal(validateSubmission({ files: [f('a.mp3'), f('bad.txt', 1, 'text/plain')], text: '', signedIn: true }), MESSAGES.badType);
@@ -55,5 +61,15 @@ test('text length counts code points like the server', () => {
   assert.equal(countChars('😀😀'), 2); // 4 UTF-16 units
   assert.equal(validateSubmission({ files: [], text: 'x'.repeat(50_000) }), null);
   assert.equal(validateSubmission({ files: [], text: '😀'.repeat(50_000) }), null);
-  assert.equal(validateSubmission({ files: [], text: 'x'.repeat(50_001) }), 'TOO MUCH TEXT. MAX 50,000 CHARACTERS. YOURS: 50,001');
+  assert.equal(validateSubmission({ files: [], text: 'x'.repeat(50_001) }), 'TOO MUCH TEXT. MAX 50,000 CHARACTERS');
+});
+
+test('precedence follows the server: count, each file, text length, then the rules', () => {
+  const six = Array.from({ length: 6 }, (_, i) => f(`${i}.txt`, 1, 'text/plain'));
+  assert.equal(validateSubmission({ files: six, text: 'hi' }), MESSAGES.tooManyFiles);
+  assert.equal(validateSubmission({ files: [f('bad.txt', 1, 'text/plain')], text: 'hi' }), MESSAGES.badType);
+  assert.equal(validateSubmission({ files: [f('a.mp3', 26 * MB)], text: 'hi' }), MESSAGES.fileTooBig(26 * MB));
+  assert.equal(validateSubmission({ files: [f('a.mp3')], text: 'x'.repeat(50_001) }), MESSAGES.textTooLong);
+  assert.equal(validateSubmission({ files: [], text: ' '.repeat(50_001) }), MESSAGES.textTooLong);
+  assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.mp3')], text: 'hi' }), MESSAGES.both);
 });

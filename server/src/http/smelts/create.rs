@@ -5,6 +5,11 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::Json;
+use std::net::IpAddr;
+
+use smelt_core::credits::{weekly_limit_message, DAILY_LIMIT_MESSAGE};
+use smelt_core::crypto::hmac_hex;
+use smelt_core::db::credits::{self, Charge, Refusal};
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::{channel_name, InputType, SmeltMode};
 use smelt_core::dto::SmeltCreatedDto;
@@ -15,6 +20,7 @@ use uuid::Uuid;
 use super::form::{self, CreateForm};
 use crate::auth::MaybeAuthUser;
 use crate::http::error::ApiError;
+use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 
 /// Filename shown for pasted text.
@@ -25,20 +31,39 @@ pub const TEXT_FILENAME: &str = "pasted-text.txt";
 pub async fn create(
     State(state): State<AppState>,
     MaybeAuthUser(user): MaybeAuthUser,
+    ClientIp(ip): ClientIp,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<SmeltCreatedDto>), ApiError> {
+    // Refuse floods before reading any of the body.
+    state
+        .limits
+        .check(Action::CreateSmelt, ip, user.map(|u| u.user_id))?;
     let multipart = multipart.map_err(|_| {
         ApiError::bad_request("invalid_multipart", "EXPECTED A multipart/form-data BODY")
     })?;
     let smelt_id = Uuid::now_v7();
     let form = form::read(multipart, smelt_id, state.blobs.as_ref()).await?;
     let user_id = user.map(|u| u.user_id);
-    match insert(&state, smelt_id, user_id, &form).await {
+    match insert(&state, smelt_id, user_id, ip, &form).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created))),
         Err(e) => {
             form::discard(state.blobs.as_ref(), &form.files).await;
             Err(e)
         }
+    }
+}
+
+/// The 403 of a credit refusal (§5, §8).
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::DailyLimit => {
+            ApiError::client(StatusCode::FORBIDDEN, "daily_limit", DAILY_LIMIT_MESSAGE)
+        }
+        Refusal::WeeklyLimit { used, max, days } => ApiError::client(
+            StatusCode::FORBIDDEN,
+            "weekly_limit",
+            weekly_limit_message(used, max, days),
+        ),
     }
 }
 
@@ -82,6 +107,7 @@ async fn insert(
     state: &AppState,
     smelt_id: Uuid,
     user_id: Option<Uuid>,
+    ip: IpAddr,
     form: &CreateForm,
 ) -> Result<SmeltCreatedDto, ApiError> {
     check_rules(form, user_id)?;
@@ -115,7 +141,7 @@ async fn insert(
             })
             .collect(),
     };
-    let new_smelt = NewSmelt {
+    let mut new_smelt = NewSmelt {
         smelt_id,
         user_id,
         mode: form.mode,
@@ -123,9 +149,21 @@ async fn insert(
         default_prompt_names: form.prompt_names.clone(),
         user_prompt_id: form.user_prompt_id,
         input_text: form.text.clone(),
+        charge: Charge::Free,
     };
 
     let mut tx = state.pool.begin().await?;
+    // The check and the reservation happen under row locks in this transaction, so
+    // concurrent requests queue and none can spend a credit that is not there.
+    let now = state.clock.now();
+    let reservation = match user_id {
+        Some(owner) => credits::reserve_user(&mut tx, owner, now).await?,
+        None => {
+            let ip_hash = hmac_hex(&state.ip_hash_secret, ip.to_string().as_bytes());
+            credits::reserve_anonymous(&mut tx, &ip_hash, now).await?
+        }
+    };
+    new_smelt.charge = reservation.map_err(refused)?;
     if let (Some(prompt_id), Some(owner)) = (form.user_prompt_id, user_id) {
         if !smelts::prompt_belongs_to(&mut *tx, prompt_id, owner).await? {
             return Err(ApiError::client(

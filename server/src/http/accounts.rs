@@ -1,0 +1,248 @@
+//! Email/password accounts: `POST /api/auth/signup`, `/login`, `/refresh`, `/logout`.
+//!
+//! Passwords are hashed with Argon2id (on the blocking pool: hashing is deliberately slow).
+//! Access tokens are short-lived HS256 JWTs with Supabase-compatible claims; refresh tokens
+//! are random, stored as SHA-256 hashes, rotated on every use, and a reused one revokes its
+//! whole family (a stolen token is useless once either party refreshes).
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Duration;
+use email_address::EmailAddress;
+use serde::{Deserialize, Serialize};
+use smelt_core::crypto::{random_token, sha256};
+use smelt_core::db::credits;
+use smelt_core::db::users::{self, RefreshLookup};
+use smelt_core::tokens::ACCESS_AUDIENCE;
+use uuid::Uuid;
+
+use super::body::JsonBody;
+use super::error::ApiError;
+use crate::limits::{Action, ClientIp};
+use crate::state::AppState;
+
+/// Shortest accepted password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest accepted password, in characters (bounds hashing work).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Routes under `/auth`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+}
+
+/// Sign-up and login body.
+#[derive(Debug, Deserialize)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// Refresh and logout body.
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// A session: `access_token` (JWT, `expires_in` seconds) and a `refresh_token`.
+#[derive(Debug, Serialize)]
+pub struct Session {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub user: SessionUser,
+}
+
+/// The signed-in user.
+#[derive(Debug, Serialize)]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub email: String,
+}
+
+/// Trims and lowercases an address and checks its syntax (RFC 5321/5322 via `email_address`).
+pub fn normalise_email(raw: &str) -> Result<String, ApiError> {
+    let email = raw.trim().to_lowercase();
+    if email.len() > 254 || !EmailAddress::is_valid(&email) {
+        return Err(ApiError::invalid_data("INVALID EMAIL ADDRESS"));
+    }
+    Ok(email)
+}
+
+fn check_password(password: &str) -> Result<(), ApiError> {
+    let n = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
+        return Err(ApiError::invalid_data(
+            "PASSWORD MUST BE 8 TO 256 CHARACTERS",
+        ));
+    }
+    Ok(())
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::client(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "WRONG EMAIL OR PASSWORD",
+    )
+}
+
+/// Issues an access token and a new refresh token in `family_id`.
+async fn issue(
+    state: &AppState,
+    user_id: Uuid,
+    email: String,
+    family_id: Uuid,
+) -> Result<Session, ApiError> {
+    let ttl = state.settings.access_token_ttl_secs;
+    let access_token = state
+        .tokens
+        .sign(user_id, ACCESS_AUDIENCE, ttl, Some("authenticated"));
+    let refresh_token = random_token(32);
+    let expires_at =
+        state.clock.now() + Duration::seconds(state.settings.refresh_token_ttl_secs as i64);
+    users::insert_refresh(
+        &state.pool,
+        user_id,
+        family_id,
+        &sha256(refresh_token.as_bytes()),
+        expires_at,
+    )
+    .await?;
+    Ok(Session {
+        access_token,
+        token_type: "bearer",
+        expires_in: ttl,
+        refresh_token,
+        user: SessionUser { id: user_id, email },
+    })
+}
+
+/// `POST /api/auth/signup` → 201 session. 400 `invalid_data` (email, password), 409
+/// `email_taken`, 429 `rate_limited`.
+async fn signup(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    state.limits.check(Action::Login, ip, None)?;
+    let email = normalise_email(&body.email)?;
+    check_password(&body.password)?;
+    let password = body.password;
+    let hash = tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("password hashing failed: {e}"))?;
+    let user_id = Uuid::now_v7();
+    let mut tx = state.pool.begin().await?;
+    if users::insert(&mut *tx, user_id, &email, &hash)
+        .await?
+        .is_err()
+    {
+        return Err(ApiError::client(
+            StatusCode::CONFLICT,
+            "email_taken",
+            "THAT EMAIL IS ALREADY REGISTERED. LOG IN",
+        ));
+    }
+    credits::ensure_profile(&mut *tx, user_id, state.clock.now()).await?;
+    tx.commit().await?;
+    tracing::info!(%user_id, "user signed up");
+    Ok((
+        StatusCode::CREATED,
+        Json(issue(&state, user_id, email, Uuid::now_v7()).await?),
+    ))
+}
+
+/// `POST /api/auth/login` → 200 session. 401 `invalid_credentials`, 429 `rate_limited`.
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    JsonBody(body): JsonBody<Credentials>,
+) -> Result<Json<Session>, ApiError> {
+    state.limits.check(Action::Login, ip, None)?;
+    let email = body.email.trim().to_lowercase();
+    let user = users::by_email(&state.pool, &email).await?;
+    // Verify against a real hash even for unknown emails, so timing does not reveal accounts.
+    let (stored, known) = match &user {
+        Some(u) => (u.password_hash.clone(), true),
+        None => (dummy_hash().to_owned(), false),
+    };
+    let password = body.password;
+    let matches = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    })
+    .await?;
+    match user {
+        Some(user) if matches && known => Ok(Json(
+            issue(&state, user.user_id, user.email, Uuid::now_v7()).await?,
+        )),
+        _ => Err(invalid_credentials()),
+    }
+}
+
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"not a real password", &salt)
+            .expect("hashing works")
+            .to_string()
+    })
+}
+
+/// `POST /api/auth/refresh` → 200 session with a rotated refresh token. 401 `invalid_token`
+/// for an unknown, expired, revoked or reused token (reuse also revokes the family).
+async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<Json<Session>, ApiError> {
+    let hash = sha256(body.refresh_token.as_bytes());
+    let mut tx = state.pool.begin().await?;
+    let lookup = users::consume_refresh(&mut tx, &hash, state.clock.now()).await?;
+    tx.commit().await?;
+    let RefreshLookup::Rotated { user_id, family_id } = lookup else {
+        if lookup == RefreshLookup::Reused {
+            tracing::warn!("a rotated refresh token was presented again; its family is revoked");
+        }
+        return Err(ApiError::client(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "SESSION EXPIRED. LOG IN AGAIN",
+        ));
+    };
+    let email = users::email_of(&state.pool, user_id)
+        .await?
+        .unwrap_or_default();
+    Ok(Json(issue(&state, user_id, email, family_id).await?))
+}
+
+/// `POST /api/auth/logout` → 204; the refresh token's family is revoked. Unknown tokens are
+/// also answered 204 (logging out twice is not an error).
+async fn logout(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    users::revoke_by_token(&state.pool, &sha256(body.refresh_token.as_bytes())).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,168 @@
+//! `GET /api/profile` and the own API key: `PUT`/`DELETE /api/profile/api-key`.
+//!
+//! A key is checked with a call that costs nothing (`GET {base_url}/models`) before it is
+//! saved, stored encrypted (AES-256-GCM), and never returned: only its last four characters.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use smelt_core::db::{credits, users};
+
+use super::body::JsonBody;
+use super::error::ApiError;
+use crate::auth::AuthUser;
+use crate::state::AppState;
+
+/// Routes under `/profile`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/profile", get(show))
+        .route("/profile/api-key", put(save_key).delete(delete_key))
+}
+
+/// `GET /api/profile` body.
+#[derive(Debug, Serialize)]
+pub struct ProfileDto {
+    /// Null for users of an external issuer.
+    pub email: Option<String>,
+    pub credits_remaining: i32,
+    pub weekly_credits_max: i32,
+    pub credits_reset_at: DateTime<Utc>,
+    /// `none`, `valid` or `invalid`.
+    pub api_key_status: String,
+    /// Last four characters of the saved key.
+    pub api_key_last4: Option<String>,
+    pub api_key_base_url: Option<String>,
+}
+
+async fn load(state: &AppState, user: AuthUser) -> Result<ProfileDto, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let row = credits::profile(&mut conn, user.user_id, state.clock.now(), false).await?;
+    Ok(ProfileDto {
+        email: users::email_of(&mut *conn, user.user_id).await?,
+        credits_remaining: row.credits_remaining,
+        weekly_credits_max: row.weekly_credits_max,
+        credits_reset_at: row.credits_reset_at,
+        api_key_status: row.api_key_status,
+        api_key_last4: row.api_key_last4,
+        api_key_base_url: row.api_key_base_url,
+    })
+}
+
+async fn show(State(state): State<AppState>, user: AuthUser) -> Result<Json<ProfileDto>, ApiError> {
+    Ok(Json(load(&state, user).await?))
+}
+
+/// `PUT /api/profile/api-key` body.
+#[derive(Deserialize)]
+pub struct ApiKeyRequest {
+    pub api_key: String,
+    /// OpenAI-compatible base URL (e.g. `https://api.groq.com/openai/v1`); the configured
+    /// default when absent.
+    pub base_url: Option<String>,
+}
+
+/// Outcome of checking a key with its provider.
+enum KeyCheck {
+    Valid,
+    Rejected,
+    Unreachable,
+}
+
+async fn check_key(state: &AppState, base_url: &str, key: &str) -> KeyCheck {
+    let url = format!("{}/models", base_url.trim_end_matches('/'));
+    match state.http.get(url).bearer_auth(key).send().await {
+        Ok(r) if r.status().is_success() => KeyCheck::Valid,
+        Ok(r) if r.status() == StatusCode::UNAUTHORIZED || r.status() == StatusCode::FORBIDDEN => {
+            KeyCheck::Rejected
+        }
+        Ok(r) => {
+            tracing::warn!(status = %r.status(), "provider answered the key check with an error");
+            KeyCheck::Unreachable
+        }
+        Err(e) => {
+            tracing::warn!(error = %e.without_url(), "provider unreachable for the key check");
+            KeyCheck::Unreachable
+        }
+    }
+}
+
+/// Validates and saves a key → 200 profile. 400 `api_key_invalid` when the provider rejects
+/// it (nothing is saved), 400 `provider_unreachable` when it cannot be checked, 400
+/// `invalid_data` for an empty key or a base URL that is not http(s).
+async fn save_key(
+    State(state): State<AppState>,
+    user: AuthUser,
+    JsonBody(body): JsonBody<ApiKeyRequest>,
+) -> Result<Json<ProfileDto>, ApiError> {
+    let key = body.api_key.trim();
+    if key.len() < 8 || key.len() > 512 || key.chars().any(char::is_whitespace) {
+        return Err(ApiError::invalid_data("API KEY LOOKS WRONG"));
+    }
+    let base_url = body
+        .base_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .unwrap_or(&state.settings.openai_base_url)
+        .to_owned();
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
+        || base_url.len() > 512
+    {
+        return Err(ApiError::invalid_data(
+            "BASE URL MUST START WITH HTTP:// OR HTTPS://",
+        ));
+    }
+    match check_key(&state, &base_url, key).await {
+        KeyCheck::Valid => {}
+        KeyCheck::Rejected => {
+            return Err(ApiError::bad_request("api_key_invalid", "API KEY INVALID"))
+        }
+        KeyCheck::Unreachable => {
+            return Err(ApiError::bad_request(
+                "provider_unreachable",
+                "COULDN'T CHECK THAT KEY. CHECK THE BASE URL AND TRY AGAIN",
+            ))
+        }
+    }
+    let (ciphertext, nonce) = state.secret_box.seal(key);
+    let last4: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    credits::ensure_profile(&state.pool, user.user_id, state.clock.now()).await?;
+    sqlx::query(
+        "update user_profile set api_key_ciphertext = $2, api_key_nonce = $3, api_key_last4 = $4,
+                                 api_key_base_url = $5, api_key_status = 'valid', updated_at = now()
+         where user_id = $1",
+    )
+    .bind(user.user_id)
+    .bind(ciphertext)
+    .bind(nonce)
+    .bind(last4)
+    .bind(&base_url)
+    .execute(&state.pool)
+    .await?;
+    tracing::info!(user_id = %user.user_id, "own API key saved");
+    Ok(Json(load(&state, user).await?))
+}
+
+/// Removes the key → 204; the user is back on weekly credits.
+async fn delete_key(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
+    sqlx::query(
+        "update user_profile set api_key_ciphertext = null, api_key_nonce = null, api_key_last4 = null,
+                                 api_key_base_url = null, api_key_status = 'none', updated_at = now()
+         where user_id = $1",
+    )
+    .bind(user.user_id)
+    .execute(&state.pool)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

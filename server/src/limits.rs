@@ -1,0 +1,133 @@
+//! Who is asking (client address) and how often (keyed rate limits with governor).
+//!
+//! The client address is the socket's peer address. `X-Forwarded-For` is believed only when
+//! the peer is a configured trusted proxy — otherwise anyone could forge it — and then the
+//! rightmost address that is not itself a trusted proxy is the client.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use smelt_core::settings::Settings;
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// The client's address, as far as it can be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// The client address of a request from `peer` with these forwarding headers.
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    forwarded_for
+        .into_iter()
+        .flat_map(|v| v.rsplit(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .find(|a| !trusted.contains(a))
+        .unwrap_or(peer)
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("no peer address: serve with connect info"))
+            })?;
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(ClientIp(client_ip(
+            peer,
+            forwarded,
+            &state.settings.trusted_proxies,
+        )))
+    }
+}
+
+/// What is being limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    CreateSmelt,
+    Login,
+    Connect,
+}
+
+/// The keyed limiters (GCRA, governor's in-memory DashMap store).
+pub struct RateLimits {
+    create_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    create_by_user: DefaultKeyedRateLimiter<Uuid>,
+    login_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    connect_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least one"))
+}
+
+impl RateLimits {
+    /// Limiters with the configured per-minute quotas (bursts of the same size).
+    pub fn new(settings: &Settings) -> Arc<Self> {
+        Arc::new(RateLimits {
+            create_by_ip: governor::RateLimiter::keyed(per_minute(settings.rate_create_per_min)),
+            create_by_user: governor::RateLimiter::keyed(per_minute(settings.rate_create_per_min)),
+            login_by_ip: governor::RateLimiter::keyed(per_minute(settings.rate_login_per_min)),
+            connect_by_ip: governor::RateLimiter::keyed(per_minute(settings.rate_ws_per_min)),
+        })
+    }
+
+    /// Counts one `action` by this client (and user); 429 `rate_limited` with the seconds to
+    /// wait when over the limit.
+    pub fn check(&self, action: Action, ip: IpAddr, user: Option<Uuid>) -> Result<(), ApiError> {
+        let verdict = match action {
+            Action::CreateSmelt => self
+                .create_by_ip
+                .check_key(&ip)
+                .and_then(|_| user.map_or(Ok(()), |u| self.create_by_user.check_key(&u))),
+            Action::Login => self.login_by_ip.check_key(&ip),
+            Action::Connect => self.connect_by_ip.check_key(&ip),
+        };
+        verdict.map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs() + 1,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        let forged = Some("198.51.100.1, 203.0.113.9");
+        assert_eq!(
+            client_ip(client, forged, &[proxy]),
+            client,
+            "an untrusted peer is the client"
+        );
+        assert_eq!(
+            client_ip(proxy, forged, &[proxy]),
+            client,
+            "rightmost untrusted hop"
+        );
+        assert_eq!(client_ip(proxy, None, &[proxy]), proxy);
+    }
+}
