@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rubato::{FftFixedIn, Resampler};
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{CodecParameters, DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::{MediaSource, MediaSourceStream};
@@ -79,14 +79,22 @@ pub fn decode_file(
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    // Gapless trimming drops encoder priming/padding, so durations match the original.
+    // Gapless mode trims MP3 encoder delay/padding (LAME tag). symphonia 0.5 ignores MP4
+    // edit lists, so AAC in M4A keeps its ~1024 priming frames (tens of ms of silence).
     let format_opts = FormatOptions {
         enable_gapless: true,
         ..Default::default()
     };
     let probed = symphonia::default::get_probe()
         .format(&hint, mss, &format_opts, &MetadataOptions::default())
-        .map_err(|e| corrupted_or_io("cannot read container", e))?;
+        .map_err(|e| match e {
+            // The probe scans the whole file for a known header and reports running out
+            // of bytes when there is none.
+            SymphoniaError::IoError(ref io) if io.kind() == io::ErrorKind::UnexpectedEof => {
+                DecodeError::Corrupted("not a recognised audio format".into())
+            }
+            other => corrupted_or_io("cannot read container", other),
+        })?;
     let mut format = probed.format;
 
     let track = format
@@ -97,9 +105,8 @@ pub fn decode_file(
     let track_id = track.id;
     let params = track.codec_params.clone();
     let source_rate = params.sample_rate.unwrap_or(TARGET_SAMPLE_RATE);
-    let total_frames = params.n_frames;
-    if let Some(n) = total_frames {
-        let seconds = n as f64 / f64::from(source_rate);
+    let total_secs = declared_duration(&params, byte_len);
+    if let Some(seconds) = total_secs {
         if seconds > max_duration_secs {
             return Err(DecodeError::DurationExceeded { seconds });
         }
@@ -163,8 +170,10 @@ pub fn decode_file(
         }
         mono.push_interleaved(buf.samples(), spec.channels.count())?;
 
-        let fraction = match (total_frames, byte_len) {
-            (Some(n), _) if n > 0 => frames_decoded as f64 / n as f64,
+        let fraction = match (total_secs, byte_len) {
+            (Some(total), _) if total > 0.0 => {
+                frames_decoded as f64 / f64::from(source_rate) / total
+            }
             (_, Some(len)) if len > 0 => bytes_read.load(Ordering::Relaxed) as f64 / len as f64,
             _ => 0.0,
         };
@@ -187,6 +196,32 @@ pub fn decode_file(
         samples,
         duration_secs: frames_decoded as f64 / f64::from(source_rate),
     })
+}
+
+/// The duration the container declares, in seconds, if it is believable.
+///
+/// `n_frames` is in time-base units (an MP4 track's timescale need not be its sample
+/// rate). A WAV written to a pipe declares a data length of 2^32-1 bytes (hours of audio);
+/// for PCM that is caught by comparing against what the file could hold, and the limit is
+/// then enforced while decoding instead.
+fn declared_duration(params: &CodecParameters, byte_len: Option<u64>) -> Option<f64> {
+    let n_frames = params.n_frames.filter(|&n| n > 0)?;
+    let is_pcm = symphonia::default::get_codecs()
+        .get_codec(params.codec)
+        .is_some_and(|c| c.short_name.starts_with("pcm_"));
+    if is_pcm {
+        // Float and companded PCM carry no bit depth; 1 byte is a safe lower bound.
+        let bits = params.bits_per_coded_sample.unwrap_or(8);
+        let channels = params.channels.map_or(1, |c| c.count()) as u64;
+        let bytes_per_frame = (u64::from(bits).div_ceil(8) * channels).max(1);
+        if n_frames > byte_len? / bytes_per_frame {
+            return None;
+        }
+    }
+    match params.time_base {
+        Some(tb) => Some(n_frames as f64 * f64::from(tb.numer) / f64::from(tb.denom)),
+        None => Some(n_frames as f64 / f64::from(params.sample_rate?)),
+    }
 }
 
 /// Symphonia reports both real I/O failures and "ran out of bytes while parsing" as
@@ -376,5 +411,66 @@ impl MediaSource for CountingFile {
 
     fn byte_len(&self) -> Option<u64> {
         self.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(rate: u32, hz: f32, secs: f32) -> Vec<f32> {
+        let n = (rate as f32 * secs) as usize;
+        (0..n)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * hz * i as f32 / rate as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn resampling_keeps_length_timing_and_amplitude() {
+        for rate in [8_000, 22_050, 44_100, 48_000] {
+            let mut r = MonoResampler::new(rate).unwrap();
+            // Odd-sized pushes, as packets arrive, exercise the pending-buffer handling.
+            for chunk in sine(rate, 440.0, 2.0).chunks(1151) {
+                r.push_interleaved(chunk, 1).unwrap();
+            }
+            let out = r.finish().unwrap();
+            let expected = sine(TARGET_SAMPLE_RATE, 440.0, 2.0);
+            assert_eq!(out.len(), expected.len(), "rate {rate}");
+            // Skip the edges, where the filter sees the implicit zero padding.
+            let err = out[400..out.len() - 400]
+                .iter()
+                .zip(&expected[400..])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            // rubato's FFT resampler delay is fractional (< 0.5 output samples, i.e. < 31 µs)
+            // and `output_delay` rounds it; a whole-sample misalignment would give ~0.086.
+            assert!(err < 0.05, "rate {rate}: max error {err}");
+            let rms = (out.iter().map(|s| s * s).sum::<f32>() / out.len() as f32).sqrt();
+            assert!(
+                (rms - 0.5 / 2f32.sqrt()).abs() < 0.005,
+                "rate {rate}: rms {rms}"
+            );
+        }
+    }
+
+    #[test]
+    fn channels_are_averaged() {
+        let mut r = MonoResampler::new(TARGET_SAMPLE_RATE).unwrap();
+        r.push_interleaved(&[0.5, -0.5, 1.0, 0.0, 0.25, 0.25], 2)
+            .unwrap();
+        assert_eq!(r.finish().unwrap(), vec![0.0, 0.5, 0.25]);
+    }
+
+    #[test]
+    fn progress_is_throttled_and_ends_at_one() {
+        let mut calls = Vec::new();
+        let mut cb = |f: f32| calls.push(f);
+        let mut p = Progress::new(&mut cb);
+        for i in 0..=10_000 {
+            p.report(i as f32 / 10_000.0);
+        }
+        p.finish();
+        assert_eq!(calls.len(), 20);
+        assert_eq!(calls.last(), Some(&1.0));
     }
 }

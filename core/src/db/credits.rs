@@ -146,18 +146,20 @@ pub async fn reserve_anonymous(
     })
 }
 
+/// What a smelt was charged: source, user, hashed address, usage day.
+type ChargedRow = (String, Option<Uuid>, Option<String>, Option<NaiveDate>);
+
 /// Gives a failed smelt's credit back, once: the smelt row records the refund in the same
 /// statement that claims it. Returns true when a credit was returned now.
 pub async fn refund(conn: &mut PgConnection, smelt_id: Uuid) -> Result<bool, sqlx::Error> {
-    let claimed: Option<(String, Option<Uuid>, Option<String>, Option<NaiveDate>)> =
-        sqlx::query_as(
-            "update smelt set credit_refunded_at = now()
+    let claimed: Option<ChargedRow> = sqlx::query_as(
+        "update smelt set credit_refunded_at = now()
          where smelt_id = $1 and credit_source is not null and credit_refunded_at is null
          returning credit_source, user_id, anon_ip_hash, anon_usage_date",
-        )
-        .bind(smelt_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    )
+    .bind(smelt_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     match claimed {
         None => Ok(false),
         Some((source, Some(user_id), _, _)) if source == "weekly" => {

@@ -95,19 +95,22 @@ pub enum RefreshLookup {
     Reused,
 }
 
+/// user, family, expiry, rotated at, revoked at.
+type RefreshRow = (
+    Uuid,
+    Uuid,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
 /// Consumes a refresh token (locking it, so two concurrent uses cannot both succeed).
 pub async fn consume_refresh(
     conn: &mut PgConnection,
     token_hash: &[u8],
     now: DateTime<Utc>,
 ) -> Result<RefreshLookup, sqlx::Error> {
-    let row: Option<(
-        Uuid,
-        Uuid,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    )> = sqlx::query_as(
+    let row: Option<RefreshRow> = sqlx::query_as(
         "select user_id, family_id, expires_at, rotated_at, revoked_at from refresh_token
          where token_hash = $1 for update",
     )

@@ -5,10 +5,10 @@ use reqwest::multipart::Form;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::{file_part, spawn_app_with, AppOptions, TestApp};
+use crate::helpers::{file_part, spawn_idle_app, TestApp};
 
 async fn app() -> TestApp {
-    spawn_app_with(AppOptions { workers: 0 }).await
+    spawn_idle_app().await
 }
 
 fn wav(name: &str) -> reqwest::multipart::Part {

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+use smelt_core::clock::{Clock, ManualClock, SystemClock};
 use smelt_core::events::{EventKind, WireEvent};
 use smelt_core::settings::Settings;
 use smelt_core::tokens::{TokenKeys, ACCESS_AUDIENCE};
@@ -35,11 +38,37 @@ pub struct TestApp {
 pub struct AppOptions {
     /// Workers inside the server (0: jobs stay queued until a test processes them).
     pub workers: usize,
+    /// A clock the test controls (the system clock otherwise).
+    pub clock: Option<Arc<ManualClock>>,
+    /// Login attempts per minute per address (effectively unlimited otherwise).
+    pub login_per_min: Option<u32>,
+    /// Base URL of the OpenAI-compatible provider (a stub started by the test).
+    pub openai_base_url: Option<String>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            workers: 1,
+            clock: None,
+            login_per_min: None,
+            openai_base_url: None,
+        }
+    }
 }
 
 /// A server with one embedded worker.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(AppOptions { workers: 1 }).await
+    spawn_app_with(AppOptions::default()).await
+}
+
+/// A server without workers (jobs stay queued until the test processes them).
+pub async fn spawn_idle_app() -> TestApp {
+    spawn_app_with(AppOptions {
+        workers: 0,
+        ..AppOptions::default()
+    })
+    .await
 }
 
 fn admin_url() -> String {
@@ -60,6 +89,10 @@ pub fn test_settings(db_name: &str, data_dir: &Path, workers: usize) -> Settings
     settings.progress_interval_ms = 50;
     settings.queue_poll_secs = 1;
     settings.log = "warn".into();
+    // Tests of limits set their own; the others must never meet one.
+    settings.rate_create_per_min = 100_000;
+    settings.rate_login_per_min = 100_000;
+    settings.rate_ws_per_min = 100_000;
     settings
 }
 
@@ -75,9 +108,19 @@ pub fn workspace_root() -> PathBuf {
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let db_name = format!("smelt_test_{}", Uuid::new_v4().simple());
     let data_dir = tempfile::tempdir().unwrap();
-    let settings = test_settings(&db_name, data_dir.path(), options.workers);
-    smelt_server::telemetry::init(&settings);
-    let app = Application::build(settings.clone())
+    let mut settings = test_settings(&db_name, data_dir.path(), options.workers);
+    if let Some(n) = options.login_per_min {
+        settings.rate_login_per_min = n;
+    }
+    if let Some(url) = options.openai_base_url {
+        settings.openai_base_url = url;
+    }
+    capture_logs();
+    let clock: Arc<dyn Clock> = match options.clock {
+        Some(c) => c,
+        None => Arc::new(SystemClock),
+    };
+    let app = Application::build_with_clock(settings.clone(), clock)
         .await
         .expect("the app builds");
     let address = format!("127.0.0.1:{}", app.address().port());
@@ -96,6 +139,39 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         admin_url: admin_url(),
         shutdown: Some(tx),
     }
+}
+
+/// Everything the apps of this test binary logged (debug level for Smelt's crates).
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the log capture once per test binary.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = "info,smelt_core=debug,smelt_server=debug,smelt_worker=debug,tower_http=debug";
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(|| LogWriter)
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
+/// The captured logs so far.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
 }
 
 impl Drop for TestApp {
@@ -174,6 +250,49 @@ impl TestApp {
             response.text().await.unwrap()
         );
         response.json().await.unwrap()
+    }
+
+    /// A client whose connections come from `ip` (any 127.0.0.0/8 address on loopback).
+    pub fn client_from(&self, ip: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    }
+
+    /// `POST path` with a JSON body and an optional bearer token; returns status and body.
+    pub async fn post_json(&self, path: &str, body: Value, token: Option<&str>) -> (u16, Value) {
+        self.send_json(self.client.post(self.url(path)), body, token)
+            .await
+    }
+
+    /// Sends a request with a JSON body; returns status and JSON body (null when empty).
+    pub async fn send_json(
+        &self,
+        request: reqwest::RequestBuilder,
+        body: Value,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = request.json(&body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs up a fresh user; returns the session body.
+    pub async fn sign_up(&self, email: &str) -> Value {
+        let (status, body) = self
+            .post_json(
+                "/api/auth/signup",
+                serde_json::json!({"email": email, "password": "correct horse battery"}),
+                None,
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
     }
 
     /// `GET path` with an optional bearer token; returns status and JSON body.

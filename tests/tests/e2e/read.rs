@@ -7,9 +7,10 @@ use smelt_worker::{Outcome, Worker};
 use std::sync::Arc;
 use uuid::Uuid;
 
-use crate::helpers::{file_part, spawn_app_with, AppOptions, TestApp};
+use crate::helpers::{file_part, spawn_idle_app, TestApp};
 
-async fn worker(app: &TestApp) -> Worker {
+/// A worker on the app's database and store, driven one job at a time by the test.
+pub async fn worker(app: &TestApp) -> Worker {
     let settings: Arc<Settings> = Arc::new(app.settings.clone());
     let blobs = Arc::new(smelt_core::blob::FsBlobStore::new(
         app.data_dir.path().join("blobs"),
@@ -21,7 +22,7 @@ async fn worker(app: &TestApp) -> Worker {
 
 #[tokio::test]
 async fn a_smelt_reads_back_as_processing_then_completed_for_its_owner() {
-    let app = spawn_app_with(AppOptions { workers: 0 }).await;
+    let app = spawn_idle_app().await;
     let token = app.token_for(Uuid::new_v4());
     let created = app
         .create_text(
@@ -56,7 +57,7 @@ async fn a_smelt_reads_back_as_processing_then_completed_for_its_owner() {
 
 #[tokio::test]
 async fn a_failed_smelt_reads_back_with_its_error() {
-    let app = spawn_app_with(AppOptions { workers: 0 }).await;
+    let app = spawn_idle_app().await;
     let token = app.token_for(Uuid::new_v4());
     let form = reqwest::multipart::Form::new()
         .part("files[]", file_part(vec![1u8; 4096], "x.wav", "audio/wav"));
@@ -89,7 +90,7 @@ async fn a_failed_smelt_reads_back_with_its_error() {
 
 #[tokio::test]
 async fn only_the_owner_can_read_a_smelt() {
-    let app = spawn_app_with(AppOptions { workers: 0 }).await;
+    let app = spawn_idle_app().await;
     let owner = app.token_for(Uuid::new_v4());
     let mine = app.create_text("hello world", &[], Some(&owner)).await;
     let anonymous = app.create_text("hello world", &[], None).await;
@@ -124,7 +125,7 @@ async fn only_the_owner_can_read_a_smelt() {
 
 #[tokio::test]
 async fn the_list_filters_sorts_and_paginates_the_callers_smelts() {
-    let app = spawn_app_with(AppOptions { workers: 0 }).await;
+    let app = spawn_idle_app().await;
     let token = app.token_for(Uuid::new_v4());
     let mut ids = Vec::new();
     for i in 0..5 {

@@ -4,7 +4,7 @@ use smelt_core::events::EventKind;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, spawn_app_with, AppOptions};
+use crate::helpers::{spawn_app, spawn_idle_app};
 
 const TEXT: &str =
     "The team agreed to ship the release on Monday. Alice will update the changelog. \
@@ -125,7 +125,7 @@ async fn sockets_without_a_valid_grant_are_closed_with_terminal_codes() {
 #[tokio::test]
 async fn a_client_that_tries_to_publish_is_disconnected_with_a_protocol_error() {
     // No worker: the smelt stays pending, so only the client's frame can end the session.
-    let app = spawn_app_with(AppOptions { workers: 0 }).await;
+    let app = spawn_idle_app().await;
     let created = app.create_text(TEXT, &[], None).await;
     let mut socket = app.subscribe(&created).await;
     socket.read_until(|e| e.event == EventKind::Snapshot).await;

@@ -59,7 +59,9 @@ async fn each_default_prompt_yields_its_own_markdown_structure() {
         ("table_of_contents", &["# Table of contents", "\n1. "][..]),
     ];
     for (prompt, markers) in expectations {
-        let created = app.create_text(MEETING, &[prompt], None).await;
+        // A fresh user each time: one anonymous address gets one smelt a day.
+        let token = app.token_for(uuid::Uuid::new_v4());
+        let created = app.create_text(MEETING, &[prompt], Some(&token)).await;
         let got = app.follow(&created).await;
         let done = got.last();
         assert_eq!(done.event, EventKind::Completed, "{prompt} completes");

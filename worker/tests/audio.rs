@@ -1,0 +1,320 @@
+//! End-to-end: espeak-ng speech in WAV, MP3 and M4A is decoded and transcribed by the
+//! real tiny.en model; broken and over-long inputs are rejected early.
+
+#[path = "audio_support/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use common::{speech_wav, transcode, transcribe, wav_header_duration, word_recall};
+use smelt_worker::audio::{decode_file, DecodeError, TARGET_SAMPLE_RATE};
+use smelt_worker::engines::whisper::features::{LogMelExtractor, HOP_LENGTH, N_FRAMES, N_MELS};
+use smelt_worker::engines::whisper::{split_windows, WhisperError, WINDOW_SECONDS};
+
+const SENTENCE: &str = "The quick brown fox jumps over the lazy dog while the farmer \
+    walks slowly across the green field to feed his hungry horses before the evening rain.";
+
+/// Decodes `path`, checks it against the WAV it came from, and checks the transcript.
+fn decode_and_transcribe(path: &Path, wav_secs: f64, tolerance_secs: f64) {
+    let mut calls = Vec::new();
+    let audio = decode_file(path, 600.0, &mut |f| calls.push(f)).expect("decode");
+    let sample_secs = audio.samples.len() as f64 / f64::from(TARGET_SAMPLE_RATE);
+    println!(
+        "{}: duration {:.3} s (wav {wav_secs:.3} s), {} samples, progress {calls:?}",
+        path.display(),
+        audio.duration_secs,
+        audio.samples.len()
+    );
+    assert!((audio.duration_secs - wav_secs).abs() < tolerance_secs);
+    assert!((sample_secs - audio.duration_secs).abs() < 0.01);
+    assert!(audio.samples.iter().all(|s| (-1.0..=1.0).contains(s)));
+    assert!(!calls.is_empty() && calls.len() <= 21, "{calls:?}");
+    assert!(calls.windows(2).all(|w| w[0] < w[1]), "{calls:?}");
+    assert_eq!(calls.last(), Some(&1.0));
+
+    let text = transcribe(&audio.samples);
+    let recall = word_recall(SENTENCE, &text);
+    println!(
+        "{}: recall {:.0}%: {text:?}",
+        path.display(),
+        recall * 100.0
+    );
+    assert!(recall >= 0.7, "recall {recall:.2} for {text:?}");
+}
+
+#[test]
+fn wav_is_decoded_and_transcribed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "speech", SENTENCE);
+    decode_and_transcribe(&wav, wav_header_duration(&wav), 0.01);
+}
+
+#[test]
+fn mp3_is_decoded_and_transcribed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "speech", SENTENCE);
+    let mp3 = transcode(
+        &wav,
+        &dir.path().join("speech.mp3"),
+        &["-c:a", "libmp3lame"],
+    );
+    decode_and_transcribe(&mp3, wav_header_duration(&wav), 0.06);
+}
+
+#[test]
+fn m4a_is_decoded_and_transcribed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "speech", SENTENCE);
+    let m4a = transcode(&wav, &dir.path().join("speech.m4a"), &["-c:a", "aac"]);
+    // symphonia 0.5 ignores MP4 edit lists, so the AAC encoder's priming (1024 frames)
+    // and final-frame padding stay in: up to ~0.1 s at 22.05 kHz.
+    decode_and_transcribe(&m4a, wav_header_duration(&wav), 0.1);
+}
+
+/// Stereo at 44.1/48 kHz, as phones and browsers record, must reach Whisper as the same
+/// features as the mono 22.05 kHz original: this checks downmixing and resampling without
+/// the model in the way. Lossless FLAC must match almost exactly.
+#[test]
+fn stereo_flac_and_vorbis_give_the_same_features_as_the_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "speech", SENTENCE);
+    let reference = decode_file(&wav, 600.0, &mut |_| {}).unwrap();
+    let extractor = LogMelExtractor::new();
+    let reference_mel = extractor.compute(&reference.samples);
+    let speech_frames = reference.samples.len() / HOP_LENGTH;
+    // Duplicate the channel explicitly: ffmpeg's default mono-to-stereo upmix is 3 dB
+    // quieter, and Whisper's features are level-dependent.
+    let stereo = "pan=stereo|c0=c0|c1=c0";
+    let cases: [(&str, &[&str], f32); 2] = [
+        ("speech.flac", &["-af", stereo, "-ar", "48000"], 0.005),
+        (
+            "speech.ogg",
+            &["-af", stereo, "-ar", "44100", "-c:a", "libvorbis"],
+            0.1,
+        ),
+    ];
+    for (name, args, max_mean_diff) in cases {
+        let path = transcode(&wav, &dir.path().join(name), args);
+        let audio = decode_file(&path, 600.0, &mut |_| {}).expect(name);
+        assert!((audio.duration_secs - reference.duration_secs).abs() < 0.01);
+        let mel = extractor.compute(&audio.samples);
+        let diff: f32 = (0..N_MELS)
+            .flat_map(|m| (0..speech_frames).map(move |t| m * N_FRAMES + t))
+            .map(|i| (mel[i] - reference_mel[i]).abs())
+            .sum::<f32>()
+            / (N_MELS * speech_frames) as f32;
+        println!("{name}: mean log-mel difference {diff:.4}");
+        assert!(diff < max_mean_diff, "{name}: {diff}");
+    }
+}
+
+#[test]
+fn long_clip_is_transcribed_across_windows() {
+    let text = [
+        "Good morning everyone and thank you for joining the weekly planning meeting.",
+        "Today we will review the progress of the mobile application and the new website.",
+        "The design team finished the first version of the login screen last Tuesday.",
+        "Several customers asked for a dark mode, so we should consider it for the next release.",
+        "The backend engineers are still working on the payment service and expect to finish soon.",
+        "We also need to decide who will present the results to the board at the end of the month.",
+        "Please remember to update your tasks in the tracker before Friday afternoon.",
+        "If anyone has questions about the budget, send them to the finance department by email.",
+        "Our support team reported fewer complaints this week, which is very good news for everyone.",
+        "Finally, the office will be closed next Monday because of the public holiday.",
+        "Next quarter we plan to hire two designers and one more engineer for the data team.",
+        "The new coffee machine in the kitchen is working again after the repair last week.",
+        "Remember that the security training is mandatory and must be completed by everyone.",
+        "The marketing campaign for the spring collection will start in the first week of April.",
+        "Thank you all for your hard work, and have a wonderful and productive week.",
+    ]
+    .join(" ");
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "long", &text);
+    let audio = decode_file(&wav, 600.0, &mut |_| {}).expect("decode");
+    let windows = split_windows(&audio.samples);
+    println!(
+        "long clip: {:.1} s in windows {windows:?}",
+        audio.duration_secs
+    );
+    assert!((60.0..100.0).contains(&audio.duration_secs));
+    assert!(windows.len() >= 3);
+
+    common::model(); // load outside the timed section
+    let started = Instant::now();
+    let transcript = transcribe(&audio.samples);
+    let wall = started.elapsed().as_secs_f64();
+    let recall = word_recall(&text, &transcript);
+    println!(
+        "long clip: {:.1} s of audio in {wall:.2} s = {:.1}x realtime, recall {:.0}%\n{transcript}",
+        audio.duration_secs,
+        audio.duration_secs / wall,
+        recall * 100.0
+    );
+    assert!(recall >= 0.7, "recall {recall:.2}");
+}
+
+/// The service shares one model behind an `Arc` across a blocking thread pool.
+#[test]
+fn one_model_serves_concurrent_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "speech", SENTENCE);
+    let audio = decode_file(&wav, 600.0, &mut |_| {}).unwrap();
+    let model = common::model();
+    let texts: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| model.transcribe_window(&audio.samples).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(texts[0], texts[1]);
+    assert!(word_recall(SENTENCE, &texts[0]) >= 0.7, "{texts:?}");
+}
+
+#[test]
+fn silence_is_empty_and_long_windows_are_refused() {
+    let model = common::model();
+    let silence = vec![0.0f32; 10 * TARGET_SAMPLE_RATE as usize];
+    assert_eq!(model.transcribe_window(&silence).unwrap(), "");
+    let too_long = vec![0.1f32; WINDOW_SECONDS * TARGET_SAMPLE_RATE as usize + 1];
+    assert!(matches!(
+        model.transcribe_window(&too_long),
+        Err(WhisperError::WindowTooLong { .. })
+    ));
+}
+
+#[test]
+fn random_bytes_named_mp3_are_corrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    // Several seeds: random data contains MP3 sync words by chance, so one lucky file
+    // would not show that false frames are rejected.
+    for seed in 1..=8u64 {
+        let path = dir.path().join(format!("noise{seed}.mp3"));
+        std::fs::write(&path, pseudo_random_bytes(seed, 256 * 1024)).unwrap();
+        match decode_file(&path, 600.0, &mut |_| {}) {
+            Err(DecodeError::Corrupted(msg)) => println!("seed {seed}: {msg}"),
+            other => panic!("seed {seed}: expected Corrupted, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn over_long_wav_is_rejected_from_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.wav");
+    // A real 31-minute 8 kHz 8-bit mono WAV of silence (~15 MB).
+    let seconds = 31 * 60;
+    let data = vec![0x80u8; 8000 * seconds];
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(&wav_header(8000, 1, 8, data.len() as u32))
+        .unwrap();
+    file.write_all(&data).unwrap();
+    drop(file);
+
+    let mut progress_calls = 0;
+    let started = Instant::now();
+    let result = decode_file(&path, 30.0 * 60.0, &mut |_| progress_calls += 1);
+    println!("rejected in {:?}", started.elapsed());
+    match result {
+        Err(DecodeError::DurationExceeded { seconds }) => assert_eq!(seconds, 1860.0),
+        other => panic!("expected DurationExceeded, got {other:?}"),
+    }
+    // No progress means no packet was decoded: the header alone decided.
+    assert_eq!(progress_calls, 0);
+}
+
+/// ffmpeg writing WAV to a pipe cannot seek back, so it declares 2^32-1 data bytes
+/// (27 hours at 22 kHz 16-bit). Such a file must decode normally, and the limit must then
+/// be enforced while decoding.
+fn streamed_wav(dir: &Path) -> (std::path::PathBuf, f64) {
+    let wav = speech_wav(dir, "speech", SENTENCE);
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-i"])
+        .arg(&wav)
+        .args(["-f", "wav", "pipe:1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let data = out.stdout.windows(4).position(|w| w == b"data").unwrap();
+    assert_eq!(
+        out.stdout[data + 4..data + 8],
+        [0xff; 4],
+        "no placeholder size"
+    );
+    let streamed = dir.join("streamed.wav");
+    std::fs::write(&streamed, out.stdout).unwrap();
+    (streamed, wav_header_duration(&wav))
+}
+
+#[test]
+fn streamed_wav_with_placeholder_length_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (streamed, secs) = streamed_wav(dir.path());
+    let audio = decode_file(&streamed, 60.0, &mut |_| {}).expect("decode");
+    assert!(
+        (audio.duration_secs - secs).abs() < 0.01,
+        "{}",
+        audio.duration_secs
+    );
+}
+
+#[test]
+fn over_long_stream_without_length_stops_while_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let (streamed, total) = streamed_wav(dir.path());
+    let mut progress = Vec::new();
+    match decode_file(&streamed, 2.0, &mut |f| progress.push(f)) {
+        // Stopped within a packet of the limit, long before the end.
+        Err(DecodeError::DurationExceeded { seconds }) => {
+            assert!(seconds > 2.0 && seconds < 2.5, "{seconds} of {total}");
+        }
+        other => panic!("expected DurationExceeded, got {other:?}"),
+    }
+    assert!(progress.last().is_none_or(|&f| f < 0.5), "{progress:?}");
+}
+
+#[test]
+fn missing_model_says_how_to_fetch_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = match smelt_worker::engines::whisper::LocalWhisper::load(dir.path(), 1) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("loaded a model from an empty dir"),
+    };
+    assert!(
+        err.contains("fetch-model.sh") && err.contains("model.bin"),
+        "{err}"
+    );
+}
+
+/// Canonical 44-byte PCM WAV header.
+fn wav_header(rate: u32, channels: u16, bits: u16, data_len: u32) -> Vec<u8> {
+    let block_align = channels * bits / 8;
+    let mut h = Vec::with_capacity(44);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&(36 + data_len).to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&16u32.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes());
+    h.extend_from_slice(&channels.to_le_bytes());
+    h.extend_from_slice(&rate.to_le_bytes());
+    h.extend_from_slice(&(rate * u32::from(block_align)).to_le_bytes());
+    h.extend_from_slice(&block_align.to_le_bytes());
+    h.extend_from_slice(&bits.to_le_bytes());
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&data_len.to_le_bytes());
+    h
+}
+
+/// Deterministic noise (xorshift64*), so a failure can be reproduced.
+fn pseudo_random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}
