@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
+use smelt_core::events::EventKind;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -19,8 +20,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub seq: i64,
-    /// True for `completed` and `failed`.
-    pub terminal: bool,
+    pub kind: EventKind,
     /// The JSON text frame.
     pub text: Utf8Bytes,
 }
@@ -173,7 +173,7 @@ mod tests {
     fn frame(seq: i64) -> Frame {
         Frame {
             seq,
-            terminal: false,
+            kind: EventKind::Progress,
             text: Utf8Bytes::from(format!("{{\"seq\":{seq}}}")),
         }
     }

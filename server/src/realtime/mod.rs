@@ -1,10 +1,13 @@
-//! Realtime delivery of smelt events: the [`hub`] registry, the [`broker`] that feeds it, one
-//! [`session`] task per socket, and the upgrade route `GET /api/smelts/{id}/ws`.
+//! Realtime delivery of smelt events: the [`hub`] registry, the [`broker`] that feeds it, the
+//! transport-independent [`feed`] of one subscriber, and its transports: one [`session`] task
+//! per WebSocket (`GET /api/smelts/{id}/ws`) and [`sse`] (`GET /api/smelts/{id}/events`).
 
 pub mod broker;
 pub mod close;
+pub mod feed;
 pub mod hub;
 pub mod session;
+pub mod sse;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
@@ -19,24 +22,27 @@ use uuid::Uuid;
 use crate::http::error::ApiError;
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
-use session::{Grant, SessionRequest};
+use feed::{FeedRequest, Grant};
 
-/// Largest text frame a client may send, in bytes.
+/// Largest frame a client may send, in bytes.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 4 * 1024;
 
 /// Routes of the realtime API.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/smelts/{id}/ws", get(upgrade))
+    Router::new()
+        .route("/smelts/{id}/ws", get(upgrade))
+        .route("/smelts/{id}/events", get(sse::events))
 }
 
-/// Query of the socket URL: `token` (subscription token or access token) and `after_seq`.
+/// Query of the socket and SSE URLs: `token` (subscription token or access token) and
+/// `after_seq`.
 #[derive(Debug, Deserialize)]
 pub struct SocketQuery {
     pub token: Option<String>,
     pub after_seq: Option<String>,
 }
 
-/// Who may follow a smelt, from the token in the query or the `Authorization` header.
+/// Who may follow a smelt, from a token.
 fn grant(state: &AppState, smelt_id: Uuid, token: Option<&str>) -> Result<Grant, u16> {
     let token = token.ok_or(close::UNAUTHORIZED)?;
     if let Ok(claims) = state.tokens.verify(token, SUBSCRIPTION_AUDIENCE) {
@@ -51,6 +57,38 @@ fn grant(state: &AppState, smelt_id: Uuid, token: Option<&str>) -> Result<Grant,
         .verify(token, ACCESS_AUDIENCE)
         .map(|claims| Grant::User(claims.sub))
         .map_err(|_| close::UNAUTHORIZED)
+}
+
+/// Builds the feed request of `/smelts/{id}/…` from the path, the query (`token`,
+/// `after_seq`) and the `Authorization` header. `Err` is the refusal's close code.
+pub fn request_from(
+    state: &AppState,
+    id: &str,
+    query: &SocketQuery,
+    headers: &HeaderMap,
+) -> Result<FeedRequest, u16> {
+    let smelt_id: Uuid = id.parse().map_err(|_| close::NOT_FOUND)?;
+    let header_token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let grant = grant(state, smelt_id, query.token.as_deref().or(header_token))?;
+    let after_seq = match query.after_seq.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or(close::BAD_REQUEST)?,
+        ),
+    };
+    Ok(FeedRequest {
+        smelt_id,
+        grant,
+        after_seq,
+    })
 }
 
 /// `GET /api/smelts/{id}/ws`: upgrades, then hands the socket to a session. Authorization
@@ -75,34 +113,7 @@ async fn upgrade(
         )
         .into_response();
     };
-    let header_token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::to_owned);
-    let token = query.token.clone().or(header_token);
-    let request = match id.parse::<Uuid>() {
-        Err(_) => Err(close::NOT_FOUND),
-        Ok(smelt_id) => grant(&state, smelt_id, token.as_deref()).and_then(|grant| {
-            let after_seq = match query.after_seq.as_deref() {
-                None | Some("") => None,
-                Some(v) => Some(
-                    v.parse::<i64>()
-                        .ok()
-                        .filter(|n| *n >= 0)
-                        .ok_or(close::BAD_REQUEST)?,
-                ),
-            };
-            Ok(SessionRequest {
-                smelt_id,
-                grant,
-                after_seq,
-            })
-        }),
-    };
+    let request = request_from(&state, &id, &query, &headers);
     ws.max_message_size(MAX_CLIENT_FRAME_BYTES)
         .max_frame_size(MAX_CLIENT_FRAME_BYTES)
         .on_upgrade(move |socket| {

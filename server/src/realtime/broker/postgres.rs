@@ -1,5 +1,5 @@
-//! The broker: where events come from. A small trait (snapshot and history reads) with a
-//! Postgres implementation that also runs the dedicated LISTEN connection feeding the hub.
+//! The Postgres broker: the `smelt_event` table plus a dedicated `LISTEN smelt_events`
+//! connection feeding the hub.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,38 +13,13 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::hub::{Frame, Hub};
+use super::{frame_of, repair, Broker, BrokerError};
+use crate::realtime::hub::{Frame, Hub};
 
-/// A broker read failed (the database is unreachable or returned an error).
-#[derive(Debug, thiserror::Error)]
-#[error("broker unavailable: {0}")]
-pub struct BrokerError(#[from] pub sqlx::Error);
-
-/// Reads a smelt's state and stored events.
-#[async_trait::async_trait]
-pub trait Broker: Send + Sync + 'static {
-    /// The current state of a smelt with the seq it reflects; `None` when it does not exist.
-    async fn snapshot(&self, smelt_id: Uuid) -> Result<Option<Snapshot>, BrokerError>;
-    /// Stored events with `after_seq < seq <= up_to` (unbounded when `up_to` is `None`), in
-    /// order.
-    async fn events_since(
-        &self,
-        smelt_id: Uuid,
-        after_seq: i64,
-        up_to: Option<i64>,
-    ) -> Result<Vec<WireEvent>, BrokerError>;
-    /// Seq of the oldest event still stored (older ones may have been pruned).
-    async fn first_stored_seq(&self, smelt_id: Uuid) -> Result<Option<i64>, BrokerError>;
-}
-
-/// Encodes a stored event as a hub frame.
-pub fn frame_of(event: &WireEvent) -> Frame {
-    Frame {
-        seq: event.seq,
-        terminal: event.event.is_terminal(),
-        text: Utf8Bytes::from(event.encode()),
-    }
-}
+/// How often the LISTEN connection is probed.
+pub const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(10);
+/// How long a probe may take before the connection is declared dead.
+pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The Postgres broker: the event table plus `LISTEN smelt_events`.
 #[derive(Clone)]
@@ -79,10 +54,24 @@ impl PgBroker {
             };
             backoff = Duration::from_millis(100);
             // Anything published while we were not listening is in the table.
-            self.repair(&hub).await;
+            repair(&hub, &self).await;
+            // A connection can die silently (no RST reaches us); a periodic query with a
+            // timeout notices it long before TCP keepalive would.
+            let mut health = tokio::time::interval(HEALTH_CHECK_EVERY);
+            health.tick().await;
             loop {
                 let next = tokio::select! {
                     _ = stop.cancelled() => return,
+                    _ = health.tick() => {
+                        let probe = sqlx::query("select 1").execute(&mut listener);
+                        match tokio::time::timeout(HEALTH_CHECK_TIMEOUT, probe).await {
+                            Ok(Ok(_)) => continue,
+                            _ => {
+                                tracing::warn!("LISTEN connection failed its health check; reconnecting");
+                                break;
+                            }
+                        }
+                    }
                     n = listener.try_recv() => n,
                 };
                 match next {
@@ -119,7 +108,7 @@ impl PgBroker {
             Some(text) => {
                 let frame = Frame {
                     seq: announcement.seq,
-                    terminal: announcement.kind.is_terminal(),
+                    kind: announcement.kind,
                     text: Utf8Bytes::from(text.to_owned()),
                 };
                 hub.publish(announcement.smelt_id, &frame);
@@ -137,20 +126,6 @@ impl PgBroker {
                     }
                     Err(e) => tracing::warn!(error = %e, "could not read an announced event"),
                 }
-            }
-        }
-    }
-
-    /// Publishes stored events newer than what the hub last published, per active channel.
-    async fn repair(&self, hub: &Hub) {
-        for (smelt_id, last_seq) in hub.active_channels() {
-            match self.events_since(smelt_id, last_seq, None).await {
-                Ok(events) => {
-                    for event in &events {
-                        hub.publish(smelt_id, &frame_of(event));
-                    }
-                }
-                Err(e) => tracing::warn!(%smelt_id, error = %e, "repair read failed"),
             }
         }
     }

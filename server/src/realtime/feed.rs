@@ -1,0 +1,431 @@
+//! A subscriber's feed of one smelt, independent of the transport (WebSocket or SSE).
+//!
+//! Ordering and exactly-once come from the seq: the hub subscription is registered *before*
+//! the catch-up read (snapshot, or replay after `after_seq`), so any event committed after
+//! that read arrives live; live frames at or below the last seq delivered are duplicates of
+//! the catch-up and are dropped; a frame beyond the next seq means announcements were missed,
+//! and the gap is read from the broker's log before it goes out.
+
+use std::sync::Arc;
+
+use axum::extract::ws::Utf8Bytes;
+use smelt_core::events::{EventKind, WireEvent};
+use uuid::Uuid;
+
+use super::broker::{frame_of, Broker};
+use super::close;
+use super::hub::{Frame, Hub, Subscription};
+
+/// What the token allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// A subscription token for this smelt.
+    Subscription,
+    /// A user's access token: allowed when the user owns the smelt.
+    User(Uuid),
+}
+
+/// An authorized request to follow one smelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedRequest {
+    pub smelt_id: Uuid,
+    pub grant: Grant,
+    /// Resume after this seq instead of starting from a snapshot.
+    pub after_seq: Option<i64>,
+}
+
+/// Why a feed ended: a close code (see [`close`]) and a short reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closing {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+/// One encoded event to deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub seq: i64,
+    pub kind: EventKind,
+    pub text: Utf8Bytes,
+}
+
+/// The next thing a transport must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Deliver these events, in order.
+    Send(Vec<Outgoing>),
+    /// Deliver these events, then end with this close.
+    Finish(Vec<Outgoing>, Closing),
+}
+
+fn closing(code: u16, reason: &'static str) -> Closing {
+    Closing { code, reason }
+}
+
+fn outgoing(event: &WireEvent) -> Outgoing {
+    let frame = frame_of(event);
+    Outgoing {
+        seq: frame.seq,
+        kind: event.event,
+        text: frame.text,
+    }
+}
+
+/// A live feed: its hub subscription and the last seq delivered. Unsubscribes when dropped.
+pub struct Feed {
+    hub: Arc<Hub>,
+    broker: Arc<dyn Broker>,
+    subscription: Subscription,
+    smelt_id: Uuid,
+    last_seq: i64,
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.hub.unsubscribe(self.smelt_id, self.subscription.id);
+    }
+}
+
+impl Feed {
+    /// Subscribes, checks the grant against the smelt, and returns the feed with its catch-up
+    /// step: a snapshot, or the stored events after `after_seq` (a snapshot when the log no
+    /// longer holds them). `Err` is a terminal closing (not found, forbidden) or a retryable
+    /// one (server error).
+    pub async fn start(
+        hub: Arc<Hub>,
+        broker: Arc<dyn Broker>,
+        queue_capacity: usize,
+        request: FeedRequest,
+    ) -> Result<(Feed, Step), Closing> {
+        let smelt_id = request.smelt_id;
+        let subscription = hub.subscribe(smelt_id, queue_capacity);
+        let mut feed = Feed {
+            hub,
+            broker,
+            subscription,
+            smelt_id,
+            last_seq: 0,
+        };
+        let server_error = |e: super::broker::BrokerError| {
+            tracing::warn!(%smelt_id, error = %e, "catch-up read failed");
+            closing(close::SERVER_ERROR, "try again")
+        };
+        let snapshot = feed
+            .broker
+            .snapshot(smelt_id)
+            .await
+            .map_err(server_error)?
+            .ok_or(closing(close::NOT_FOUND, "not found"))?;
+        if let Grant::User(user_id) = request.grant {
+            if snapshot.user_id != Some(user_id) {
+                return Err(closing(close::NOT_FOUND, "not found"));
+            }
+        }
+
+        if let Some(after) = request.after_seq.filter(|a| *a <= snapshot.last_seq) {
+            let first = feed
+                .broker
+                .first_stored_seq(smelt_id)
+                .await
+                .map_err(server_error)?;
+            let stored = match first {
+                Some(first) => first <= after + 1,
+                None => after == snapshot.last_seq,
+            };
+            if stored {
+                feed.last_seq = after;
+                let events = feed
+                    .broker
+                    .events_since(smelt_id, after, None)
+                    .await
+                    .map_err(server_error)?;
+                let batch: Vec<Outgoing> = events.iter().map(outgoing).collect();
+                let (feed, step) = feed.deliver(batch);
+                // The client already holds the terminal event: nothing more will come.
+                if let Step::Send(batch) = step {
+                    if snapshot.dto.status.is_terminal() && feed.last_seq >= snapshot.last_seq {
+                        return Ok((
+                            feed,
+                            Step::Finish(batch, closing(close::FINISHED, "finished")),
+                        ));
+                    }
+                    return Ok((feed, Step::Send(batch)));
+                }
+                return Ok((feed, step));
+            }
+        }
+        let status = snapshot.dto.status;
+        let event = WireEvent {
+            event: EventKind::Snapshot,
+            seq: snapshot.last_seq,
+            payload: serde_json::to_value(&snapshot.dto).expect("DTOs serialise"),
+        };
+        feed.last_seq = snapshot.last_seq;
+        let batch = vec![Outgoing {
+            seq: event.seq,
+            kind: EventKind::Snapshot,
+            text: Utf8Bytes::from(event.encode()),
+        }];
+        if status.is_terminal() {
+            return Ok((
+                feed,
+                Step::Finish(batch, closing(close::FINISHED, "finished")),
+            ));
+        }
+        Ok((feed, Step::Send(batch)))
+    }
+
+    /// The seq of the last event delivered (or reflected by the snapshot).
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq
+    }
+
+    /// The smelt this feed follows.
+    pub fn smelt_id(&self) -> Uuid {
+        self.smelt_id
+    }
+
+    /// Records a batch as delivered and ends the feed after a terminal event.
+    fn deliver(self, batch: Vec<Outgoing>) -> (Feed, Step) {
+        let mut feed = self;
+        let step = feed.accept(batch);
+        (feed, step)
+    }
+
+    fn accept(&mut self, batch: Vec<Outgoing>) -> Step {
+        let mut out = Vec::with_capacity(batch.len());
+        for item in batch {
+            if item.seq <= self.last_seq && item.kind != EventKind::Snapshot {
+                continue;
+            }
+            self.last_seq = item.seq;
+            let terminal = item.kind.is_terminal();
+            out.push(item);
+            if terminal {
+                return Step::Finish(out, closing(close::FINISHED, "finished"));
+            }
+        }
+        Step::Send(out)
+    }
+
+    /// Waits for the next live frame and returns what to deliver: nothing for a duplicate,
+    /// the missing events plus the frame after a gap. Ends with a slow-consumer closing when
+    /// the hub dropped this subscriber, and a shutting-down closing when the hub closed.
+    pub async fn next(&mut self) -> Step {
+        let Some(frame) = self.subscription.rx.recv().await else {
+            return Step::Finish(
+                Vec::new(),
+                if self.subscription.lagged() {
+                    closing(
+                        close::SLOW_CONSUMER,
+                        "slow consumer: reconnect with after_seq",
+                    )
+                } else {
+                    closing(
+                        close::SHUTTING_DOWN,
+                        "server shutting down: reconnect with after_seq",
+                    )
+                },
+            );
+        };
+        self.after_live(frame).await
+    }
+
+    async fn after_live(&mut self, frame: Frame) -> Step {
+        if frame.seq <= self.last_seq {
+            return Step::Send(Vec::new());
+        }
+        let mut batch = Vec::new();
+        if frame.seq > self.last_seq + 1 {
+            match self
+                .broker
+                .events_since(self.smelt_id, self.last_seq, Some(frame.seq - 1))
+                .await
+            {
+                Ok(missing) => batch.extend(missing.iter().map(outgoing)),
+                Err(e) => {
+                    tracing::warn!(smelt_id = %self.smelt_id, error = %e, "gap read failed");
+                    return Step::Finish(Vec::new(), closing(close::SERVER_ERROR, "try again"));
+                }
+            }
+        }
+        batch.push(Outgoing {
+            seq: frame.seq,
+            kind: frame.kind,
+            text: frame.text,
+        });
+        self.accept(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The hub and feeds against the in-memory broker: no database.
+    use super::*;
+    use crate::realtime::broker::memory::MemoryBroker;
+    use crate::realtime::broker::repair;
+
+    fn setup() -> (Arc<Hub>, Arc<MemoryBroker>, Uuid) {
+        let broker = Arc::new(MemoryBroker::new());
+        let id = Uuid::new_v4();
+        broker.create(id);
+        (Arc::new(Hub::new()), broker, id)
+    }
+
+    fn request(smelt_id: Uuid, after_seq: Option<i64>) -> FeedRequest {
+        FeedRequest {
+            smelt_id,
+            grant: Grant::Subscription,
+            after_seq,
+        }
+    }
+
+    fn seqs(step: &Step) -> Vec<i64> {
+        match step {
+            Step::Send(b) | Step::Finish(b, _) => b.iter().map(|o| o.seq).collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fresh_feed_starts_with_a_snapshot_then_live_events_in_order() {
+        let (hub, broker, id) = setup();
+        broker.append(id, EventKind::Progress);
+        let (mut feed, first) = Feed::start(hub.clone(), broker.clone(), 8, request(id, None))
+            .await
+            .unwrap();
+        match &first {
+            Step::Send(b) => {
+                assert_eq!((b.len(), b[0].kind, b[0].seq), (1, EventKind::Snapshot, 1))
+            }
+            other => panic!("{other:?}"),
+        }
+        hub.publish(id, &broker.append(id, EventKind::Progress));
+        hub.publish(id, &broker.append(id, EventKind::Completed));
+        assert_eq!(seqs(&feed.next().await), vec![2]);
+        let last = feed.next().await;
+        assert_eq!(seqs(&last), vec![3]);
+        assert!(matches!(
+            last,
+            Step::Finish(
+                _,
+                Closing {
+                    code: close::FINISHED,
+                    ..
+                }
+            )
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_live_frame_racing_the_replay_is_delivered_once() {
+        let (hub, broker, id) = setup();
+        let frames: Vec<_> = (0..3)
+            .map(|_| broker.append(id, EventKind::Progress))
+            .collect();
+        let (mut feed, first) = Feed::start(hub.clone(), broker.clone(), 8, request(id, Some(1)))
+            .await
+            .unwrap();
+        assert_eq!(seqs(&first), vec![2, 3], "replay after seq 1, no snapshot");
+        hub.publish(id, &frames[2]);
+        hub.publish(id, &broker.append(id, EventKind::Progress));
+        assert_eq!(
+            seqs(&feed.next().await),
+            Vec::<i64>::new(),
+            "seq 3 was replayed already"
+        );
+        assert_eq!(seqs(&feed.next().await), vec![4]);
+    }
+
+    #[tokio::test]
+    async fn a_gap_in_live_frames_is_filled_from_the_log() {
+        let (hub, broker, id) = setup();
+        let (mut feed, _) = Feed::start(hub.clone(), broker.clone(), 8, request(id, None))
+            .await
+            .unwrap();
+        broker.append(id, EventKind::Progress);
+        broker.append(id, EventKind::Progress);
+        hub.publish(id, &broker.append(id, EventKind::Progress));
+        assert_eq!(seqs(&feed.next().await), vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn resuming_from_pruned_events_falls_back_to_a_snapshot() {
+        let (hub, broker, id) = setup();
+        for _ in 0..4 {
+            broker.append(id, EventKind::Progress);
+        }
+        broker.prune(id, 2);
+        let (_, first) = Feed::start(hub.clone(), broker.clone(), 8, request(id, Some(1)))
+            .await
+            .unwrap();
+        match first {
+            Step::Send(b) => {
+                assert_eq!((b.len(), b[0].kind, b[0].seq), (1, EventKind::Snapshot, 4))
+            }
+            other => panic!("{other:?}"),
+        }
+        let (_, resumed) = Feed::start(hub, broker, 8, request(id, Some(2)))
+            .await
+            .unwrap();
+        assert_eq!(seqs(&resumed), vec![3, 4], "still stored after seq 2");
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_is_told_to_resume_while_others_keep_up() {
+        let (hub, broker, id) = setup();
+        let (mut slow, _) = Feed::start(hub.clone(), broker.clone(), 2, request(id, None))
+            .await
+            .unwrap();
+        let (mut fast, _) = Feed::start(hub.clone(), broker.clone(), 64, request(id, None))
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            hub.publish(id, &broker.append(id, EventKind::Progress));
+        }
+        let mut got = Vec::new();
+        while got.len() < 10 {
+            got.extend(seqs(&fast.next().await));
+        }
+        assert_eq!(got, (1..=10).collect::<Vec<_>>());
+        // The slow one still has its two queued frames, then the slow-consumer closing.
+        assert_eq!(seqs(&slow.next().await), vec![1]);
+        assert_eq!(seqs(&slow.next().await), vec![2]);
+        assert!(matches!(
+            slow.next().await,
+            Step::Finish(
+                _,
+                Closing {
+                    code: close::SLOW_CONSUMER,
+                    ..
+                }
+            )
+        ));
+    }
+
+    #[tokio::test]
+    async fn repair_delivers_what_the_hub_never_published() {
+        let (hub, broker, id) = setup();
+        let (mut feed, _) = Feed::start(hub.clone(), broker.clone(), 8, request(id, None))
+            .await
+            .unwrap();
+        hub.publish(id, &broker.append(id, EventKind::Progress));
+        assert_eq!(seqs(&feed.next().await), vec![1]);
+        // The listener was down: these were announced to nobody.
+        broker.append(id, EventKind::Progress);
+        broker.append(id, EventKind::Completed);
+        repair(&hub, broker.as_ref()).await;
+        assert_eq!(seqs(&feed.next().await), vec![2]);
+        assert!(matches!(feed.next().await, Step::Finish(b, _) if b[0].seq == 3));
+    }
+
+    #[tokio::test]
+    async fn a_feed_unsubscribes_when_dropped() {
+        let (hub, broker, id) = setup();
+        let (feed, _) = Feed::start(hub.clone(), broker, 8, request(id, None))
+            .await
+            .unwrap();
+        assert!(hub.has_subscribers(id));
+        drop(feed);
+        assert!(!hub.has_subscribers(id));
+    }
+}

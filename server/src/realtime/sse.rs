@@ -1,0 +1,100 @@
+//! `GET /api/smelts/{id}/events`: the same feed as the WebSocket over Server-Sent Events, for
+//! clients that cannot open sockets. Each event carries `id: <seq>` and `event: <kind>` and
+//! its `data` is the same JSON frame the socket sends; `Last-Event-ID` (or `?after_seq=`)
+//! resumes exactly like `after_seq`. The stream ends after the terminal event (clients should
+//! close on `completed`/`failed`), or early when the subscriber fell behind or the server is
+//! shutting down — the browser's EventSource then reconnects with `Last-Event-ID` by itself.
+//! Authorization failures are HTTP errors in the envelope, since nothing has streamed yet.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{self, Stream, StreamExt};
+
+use super::feed::{Feed, Step};
+use super::{close, request_from, SocketQuery};
+use crate::http::error::ApiError;
+use crate::limits::{Action, ClientIp};
+use crate::state::AppState;
+
+fn refusal(code: u16) -> ApiError {
+    match code {
+        close::UNAUTHORIZED => ApiError::invalid_token(),
+        close::FORBIDDEN => ApiError::client(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "THAT TOKEN IS FOR ANOTHER SMELT",
+        ),
+        close::BAD_REQUEST => ApiError::invalid_data("INVALID AFTER_SEQ"),
+        close::NOT_FOUND => ApiError::smelt_not_found(),
+        _ => ApiError::client(StatusCode::SERVICE_UNAVAILABLE, "try_again", "TRY AGAIN"),
+    }
+}
+
+/// Handler of `GET /api/smelts/{id}/events`.
+pub async fn events(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    Query(mut query): Query<SocketQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(limited) = state.limits.check(Action::Connect, ip, None) {
+        return limited.into_response();
+    }
+    if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+        query.after_seq = Some(last.to_owned());
+    }
+    let request = match request_from(&state, &id, &query, &headers) {
+        Ok(r) => r,
+        Err(code) => return refusal(code).into_response(),
+    };
+    match Feed::start(
+        state.hub.clone(),
+        state.broker.clone(),
+        state.settings.socket_queue,
+        request,
+    )
+    .await
+    {
+        Ok((feed, step)) => Sse::new(stream_of(feed, step))
+            .keep_alive(
+                KeepAlive::new().interval(Duration::from_secs(state.settings.ping_secs.max(1))),
+            )
+            .into_response(),
+        Err(closing) => refusal(closing.code).into_response(),
+    }
+}
+
+/// The feed as SSE events: each step's batch, until a step finishes the feed.
+fn stream_of(feed: Feed, first: Step) -> impl Stream<Item = Result<Event, Infallible>> {
+    stream::unfold(Some((feed, Some(first))), |state| async move {
+        let (mut feed, pending) = state?;
+        let step = match pending {
+            Some(step) => step,
+            None => feed.next().await,
+        };
+        let (batch, finished) = match step {
+            Step::Send(batch) => (batch, false),
+            Step::Finish(batch, _) => (batch, true),
+        };
+        let events: Vec<Result<Event, Infallible>> = batch
+            .into_iter()
+            .map(|o| {
+                Ok(Event::default()
+                    .id(o.seq.to_string())
+                    .event(o.kind.as_str())
+                    .data(o.text.as_str()))
+            })
+            .collect();
+        Some((
+            stream::iter(events),
+            if finished { None } else { Some((feed, None)) },
+        ))
+    })
+    .flatten()
+}
