@@ -134,6 +134,12 @@ pub struct Settings {
     #[arg(long, env = "SMELT_SOCKET_QUEUE", default_value_t = 256)]
     pub socket_queue: usize,
 
+    /// Kernel send buffer of each accepted connection, in bytes (SO_SNDBUF, set on the
+    /// listening socket and inherited). Unset: the kernel's autotuning. A small value bounds
+    /// the memory a stalled client can pin and makes slow consumers visible sooner.
+    #[arg(long, env = "SMELT_SOCKET_SEND_BUFFER_BYTES")]
+    pub socket_send_buffer_bytes: Option<u32>,
+
     /// Seconds between server pings on an idle socket.
     #[arg(long, env = "SMELT_PING_SECS", default_value_t = 25)]
     pub ping_secs: u64,

@@ -12,7 +12,7 @@ use smelt_core::db;
 use smelt_core::queue::JobQueue;
 use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -25,6 +25,25 @@ use crate::{http, secrets};
 
 /// How long shutdown waits for sockets to take their close frames.
 const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Binds the listening socket, with the configured send buffer for accepted connections.
+async fn bind(address: &str, send_buffer: Option<u32>) -> anyhow::Result<TcpListener> {
+    let address: SocketAddr = tokio::net::lookup_host(address)
+        .await?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("cannot resolve {address}"))?;
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    if let Some(bytes) = send_buffer {
+        socket.set_send_buffer_size(bytes)?;
+    }
+    socket.bind(address)?;
+    Ok(socket.listen(1024)?)
+}
 
 /// A built server: bound listener, state, and background tasks (LISTEN connection, embedded
 /// workers).
@@ -97,7 +116,7 @@ impl Application {
             }));
         }
 
-        let listener = TcpListener::bind(&settings.bind).await?;
+        let listener = bind(&settings.bind, settings.socket_send_buffer_bytes).await?;
         let address = listener.local_addr()?;
         Ok(Application {
             listener,

@@ -12,10 +12,10 @@ use super::close;
 use super::feed::{Closing, Feed, FeedRequest, Outgoing, Step};
 use crate::state::AppState;
 
-/// How long one write to a client may take before the client is considered gone.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
 type Sink = SplitSink<WebSocket, Message>;
+
+/// How long a close frame may take to go out before the connection is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a session to its end. `request` is `Err(close code)` when the upgrade was refused.
 pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest, u16>) {
@@ -49,6 +49,8 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
     };
 
     let ping_every = Duration::from_secs(state.settings.ping_secs.max(1));
+    // A write blocked for two ping periods means the client is gone (not merely slow).
+    let send_timeout = ping_every * 2;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     // Background tabs throttle timers, so a client gets three ping periods to answer.
     let mut unanswered_pings = 0u32;
@@ -57,7 +59,7 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
             Step::Send(batch) => (batch, None),
             Step::Finish(batch, closing) => (batch, Some(closing)),
         };
-        if !send_all(&mut sink, batch).await {
+        if !send_all(&mut sink, batch, send_timeout).await {
             return;
         }
         if let Some(closing) = closing {
@@ -68,7 +70,13 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
             tokio::select! {
                 step = feed.next() => break step,
                 message = stream.next() => match message {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    None | Some(Ok(Message::Close(_))) => return,
+                    // Oversized or malformed frames (or a broken connection, where the close
+                    // is simply lost).
+                    Some(Err(_)) => {
+                        send_close(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "protocol error" }).await;
+                        return;
+                    }
                     Some(Ok(Message::Pong(_))) | Some(Ok(Message::Ping(_))) => unanswered_pings = 0,
                     Some(Ok(Message::Text(_))) | Some(Ok(Message::Binary(_))) => {
                         send_close(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "clients cannot publish" }).await;
@@ -82,7 +90,7 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
                         send_close(&mut sink, Closing { code: close::HEARTBEAT_TIMEOUT, reason }).await;
                         return;
                     }
-                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await;
+                    let sent = tokio::time::timeout(send_timeout, sink.send(Message::Ping(Default::default()))).await;
                     if !matches!(sent, Ok(Ok(()))) {
                         return;
                     }
@@ -93,9 +101,9 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
 }
 
 /// Sends a batch of frames; `false` when the client is gone or too slow to take them.
-async fn send_all(sink: &mut Sink, batch: Vec<Outgoing>) -> bool {
+async fn send_all(sink: &mut Sink, batch: Vec<Outgoing>, timeout: Duration) -> bool {
     for item in batch {
-        let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(item.text))).await;
+        let sent = tokio::time::timeout(timeout, sink.send(Message::Text(item.text))).await;
         if !matches!(sent, Ok(Ok(()))) {
             return false;
         }
@@ -108,5 +116,5 @@ async fn send_close(sink: &mut Sink, Closing { code, reason }: Closing) {
         code,
         reason: Utf8Bytes::from_static(reason),
     };
-    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
 }

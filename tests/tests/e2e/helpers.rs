@@ -44,6 +44,8 @@ pub struct AppOptions {
     pub login_per_min: Option<u32>,
     /// Base URL of the OpenAI-compatible provider (a stub started by the test).
     pub openai_base_url: Option<String>,
+    /// Any other change to the settings.
+    pub configure: Option<Box<dyn FnOnce(&mut Settings) + Send>>,
 }
 
 impl Default for AppOptions {
@@ -53,6 +55,7 @@ impl Default for AppOptions {
             clock: None,
             login_per_min: None,
             openai_base_url: None,
+            configure: None,
         }
     }
 }
@@ -114,6 +117,9 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     }
     if let Some(url) = options.openai_base_url {
         settings.openai_base_url = url;
+    }
+    if let Some(configure) = options.configure {
+        configure(&mut settings);
     }
     capture_logs();
     let clock: Arc<dyn Clock> = match options.clock {
@@ -208,6 +214,13 @@ pub fn file_part(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::
 }
 
 impl TestApp {
+    /// Stops the server gracefully (as on SIGTERM).
+    pub fn shut_down(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// `http://127.0.0.1:port{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
@@ -312,6 +325,27 @@ impl TestApp {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("socket opens");
+        Socket { ws }
+    }
+
+    /// Opens a socket at `url` (`ws://…`).
+    pub async fn connect_url(url: &str) -> Socket {
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("socket opens");
+        Socket { ws }
+    }
+
+    /// Opens a socket whose client side has a tiny receive buffer (a slow reader).
+    pub async fn connect_slow(&self, smelt_id: &str, query: &str) -> Socket {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        let stream = socket.connect(self.address.parse().unwrap()).await.unwrap();
+        let url = format!("ws://{}/api/smelts/{smelt_id}/ws?{query}", self.address);
+        let (ws, _) =
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+                .await
+                .expect("socket opens");
         Socket { ws }
     }
 

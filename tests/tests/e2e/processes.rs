@@ -1,0 +1,96 @@
+//! Real `smelt-server` processes for tests that kill or multiply them.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::helpers::{workspace_root, TEST_SECRET};
+
+/// The `smelt-server` binary next to this test's build (built on first use).
+fn server_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let dir = exe.parent().unwrap().parent().unwrap().to_owned();
+        let binary = dir.join("smelt-server");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--bin", "smelt-server"])
+            .current_dir(workspace_root())
+            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "smelt-server builds");
+        binary
+    })
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `smelt-server` process; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts a server on `database_url` and `port` with `workers` embedded workers, and waits
+    /// until it answers HTTP.
+    pub async fn start(
+        database_url: &str,
+        data_dir: &Path,
+        port: u16,
+        workers: usize,
+    ) -> ServerProcess {
+        let child = Command::new(server_binary())
+            .env("DATABASE_URL", database_url)
+            .env("SMELT_BIND", format!("127.0.0.1:{port}"))
+            .env("SMELT_DATA_DIR", data_dir)
+            .env("SMELT_WEB_DIR", workspace_root().join("web/dist"))
+            .env("SMELT_JWT_SECRET", TEST_SECRET)
+            .env("SMELT_EMBEDDED_WORKERS", workers.to_string())
+            .env("SMELT_PROGRESS_INTERVAL_MS", "50")
+            .env("SMELT_QUEUE_POLL_SECS", "1")
+            .env("SMELT_RATE_CREATE_PER_MIN", "100000")
+            .env("SMELT_RATE_WS_PER_MIN", "100000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("smelt-server starts");
+        let server = ServerProcess { child, port };
+        let client = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{port}/api/ready-check");
+        let mut up = false;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        for _ in 0..600 {
+            tick.tick().await;
+            if client.get(&url).send().await.is_ok() {
+                up = true;
+                break;
+            }
+        }
+        assert!(up, "smelt-server on port {port} answers");
+        server
+    }
+
+    /// Kills the process with SIGKILL (no graceful shutdown) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
