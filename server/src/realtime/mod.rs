@@ -1,11 +1,13 @@
 //! Realtime delivery of smelt events: the [`hub`] registry, the [`broker`] that feeds it, the
 //! transport-independent [`feed`] of one subscriber, and its transports: one [`session`] task
-//! per WebSocket (`GET /api/smelts/{id}/ws`) and [`sse`] (`GET /api/smelts/{id}/events`).
+//! per WebSocket (`GET /api/smelts/{id}/ws`), [`sse`] (`GET /api/smelts/{id}/events`), and
+//! the [`multiplex`]ed socket following several smelts (`GET /api/ws`).
 
 pub mod broker;
 pub mod close;
 pub mod feed;
 pub mod hub;
+pub mod multiplex;
 pub mod session;
 pub mod sse;
 
@@ -32,6 +34,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/smelts/{id}/ws", get(upgrade))
         .route("/smelts/{id}/events", get(sse::events))
+        .route("/ws", get(multiplex::upgrade))
 }
 
 /// Query of the socket and SSE URLs: `token` (subscription token or access token) and

@@ -34,6 +34,9 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// A change to a test app's settings.
+pub type Configure = Box<dyn FnOnce(&mut Settings) + Send>;
+
 /// Options of [`spawn_app_with`].
 pub struct AppOptions {
     /// Workers inside the server (0: jobs stay queued until a test processes them).
@@ -45,7 +48,7 @@ pub struct AppOptions {
     /// Base URL of the OpenAI-compatible provider (a stub started by the test).
     pub openai_base_url: Option<String>,
     /// Any other change to the settings.
-    pub configure: Option<Box<dyn FnOnce(&mut Settings) + Send>>,
+    pub configure: Option<Configure>,
 }
 
 impl Default for AppOptions {
@@ -430,6 +433,24 @@ impl Socket {
         .await
         .expect("the socket closes before the deadline");
         Transcript { events, close_code }
+    }
+
+    /// The next text frame as JSON (`None` once the server closed), with the close code.
+    pub async fn next_json(&mut self) -> Result<serde_json::Value, Option<u16>> {
+        let next = tokio::time::timeout(FINISH_DEADLINE, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        return Ok(serde_json::from_str(&text).unwrap())
+                    }
+                    Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+                    Some(Ok(_)) => continue,
+                    _ => return Err(None),
+                }
+            }
+        })
+        .await;
+        next.expect("a frame arrives before the deadline")
     }
 
     /// Sends a frame to the server.

@@ -7,6 +7,7 @@ mod create_validation;
 mod credits;
 mod delivery;
 mod helpers;
+mod multiplex;
 mod processes;
 mod prompts;
 mod provider_stub;

@@ -1,0 +1,294 @@
+//! `GET /api/ws`: one socket following several smelts (a history page with running smelts).
+//!
+//! Client → server text frames (nothing else is accepted; anything else closes with 1002):
+//! - `{"type": "subscribe", "channel": "smelt:{id}", "token": "…"?, "after_seq": N?}` — the
+//!   token is the smelt's subscription token; without one, the access token the socket was
+//!   opened with (`?token=` or `Authorization`) must be the owner's. Subscribing to a channel
+//!   already followed only repeats the acknowledgement.
+//! - `{"type": "unsubscribe", "channel": "smelt:{id}"}`.
+//!
+//! Server → client: `{"event": "subscribed" | "unsubscribed", "channel": …}`,
+//! `{"event": "error", "channel": …, "code": 4501, "message": …}` for a refused subscription
+//! (the socket stays open), and each channel's frames exactly as on the per-smelt socket (the
+//! payload's `id` / `smelt_id` names the smelt), with the same guarantees per channel. A
+//! channel ends after its terminal event. Overflow or shutdown closes the whole socket with
+//! 4000 / 4001 (reconnect and resubscribe with `after_seq`).
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{self, SplitSink, Stream};
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::json;
+use smelt_core::tokens::{ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
+use tokio_stream::StreamMap;
+use uuid::Uuid;
+
+use super::feed::{Closing, Feed, FeedRequest, Grant, Step};
+use super::{close, SocketQuery, MAX_CLIENT_FRAME_BYTES};
+use crate::http::error::ApiError;
+use crate::limits::{Action, ClientIp};
+use crate::state::AppState;
+
+/// Most channels one socket may follow at once.
+pub const MAX_CHANNELS: usize = 100;
+
+type Sink = SplitSink<WebSocket, Message>;
+type Steps = Pin<Box<dyn Stream<Item = Step> + Send>>;
+
+/// A client message.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    Subscribe {
+        channel: String,
+        token: Option<String>,
+        after_seq: Option<i64>,
+    },
+    Unsubscribe {
+        channel: String,
+    },
+}
+
+/// `GET /api/ws` handler.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Query(query): Query<SocketQuery>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    if let Err(limited) = state.limits.check(Action::Connect, ip, None) {
+        return limited.into_response();
+    }
+    let Ok(ws) = ws else {
+        return ApiError::client(
+            StatusCode::UPGRADE_REQUIRED,
+            "websocket_required",
+            "CONNECT WITH A WEBSOCKET",
+        )
+        .into_response();
+    };
+    let header_token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .map(|(_, t)| t.trim().to_owned());
+    // The connection-level token is optional, but when present it must be a valid access token.
+    let user = match query.token.or(header_token) {
+        None => Ok(None),
+        Some(t) => state
+            .tokens
+            .verify(&t, ACCESS_AUDIENCE)
+            .map(|c| Some(c.sub))
+            .map_err(|_| close::UNAUTHORIZED),
+    };
+    ws.max_message_size(MAX_CLIENT_FRAME_BYTES)
+        .max_frame_size(MAX_CLIENT_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            let sessions = state.sessions.clone();
+            sessions.track_future(run(socket, state, user))
+        })
+}
+
+fn steps(feed: Feed, first: Step) -> Steps {
+    Box::pin(stream::unfold(
+        Some((feed, Some(first))),
+        |state| async move {
+            let (mut feed, pending) = state?;
+            let step = match pending {
+                Some(step) => step,
+                None => feed.next().await,
+            };
+            let done = matches!(step, Step::Finish(..));
+            Some((step, if done { None } else { Some((feed, None)) }))
+        },
+    ))
+}
+
+fn control(value: serde_json::Value) -> Message {
+    Message::Text(Utf8Bytes::from(value.to_string()))
+}
+
+async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, sink.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+async fn close_with(sink: &mut Sink, Closing { code, reason }: Closing) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        sink.send(Message::Close(Some(frame))),
+    )
+    .await;
+}
+
+async fn run(socket: WebSocket, state: AppState, user: Result<Option<Uuid>, u16>) {
+    let (mut sink, mut stream) = socket.split();
+    let user = match user {
+        Ok(u) => u,
+        Err(code) => {
+            return close_with(
+                &mut sink,
+                Closing {
+                    code,
+                    reason: "unauthorized",
+                },
+            )
+            .await
+        }
+    };
+    let ping_every = Duration::from_secs(state.settings.ping_secs.max(1));
+    let timeout = ping_every * 2;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut unanswered = 0u32;
+    let mut channels: StreamMap<Uuid, Steps> = StreamMap::new();
+    loop {
+        tokio::select! {
+            Some((smelt_id, step)) = channels.next(), if !channels.is_empty() => {
+                let (batch, closing) = match step {
+                    Step::Send(batch) => (batch, None),
+                    Step::Finish(batch, closing) => (batch, Some(closing)),
+                };
+                for item in batch {
+                    if !send(&mut sink, Message::Text(item.text), timeout).await {
+                        return;
+                    }
+                }
+                match closing {
+                    None => {}
+                    Some(c) if c.code == close::FINISHED => {
+                        channels.remove(&smelt_id);
+                    }
+                    Some(c) if c.code == close::SERVER_ERROR => {
+                        channels.remove(&smelt_id);
+                        let error = json!({"event": "error", "channel": format!("smelt:{smelt_id}"), "code": c.code, "message": c.reason});
+                        if !send(&mut sink, control(error), timeout).await {
+                            return;
+                        }
+                    }
+                    // Overflow or shutdown concern the whole socket.
+                    Some(c) => return close_with(&mut sink, c).await,
+                }
+            }
+            message = stream.next() => {
+                let text = match message {
+                    None | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
+                        unanswered = 0;
+                        continue;
+                    }
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Binary(_))) | Some(Err(_)) => {
+                        return close_with(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "protocol error" }).await;
+                    }
+                };
+                let Ok(parsed) = serde_json::from_str::<ClientMessage>(&text) else {
+                    return close_with(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "expected subscribe or unsubscribe" }).await;
+                };
+                let reply = handle(&state, user, &mut channels, parsed).await;
+                if !send(&mut sink, control(reply), timeout).await {
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                unanswered += 1;
+                if unanswered > 3 {
+                    return close_with(&mut sink, Closing { code: close::HEARTBEAT_TIMEOUT, reason: "no pong: reconnect" }).await;
+                }
+                if !send(&mut sink, Message::Ping(Default::default()), timeout).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn refusal(channel: &str, code: u16) -> serde_json::Value {
+    let message = match code {
+        close::UNAUTHORIZED => "unauthorized",
+        close::FORBIDDEN => "forbidden",
+        close::BAD_REQUEST => "bad request",
+        close::NOT_FOUND => "not found",
+        _ => "try again",
+    };
+    json!({"event": "error", "channel": channel, "code": code, "message": message})
+}
+
+/// Applies one client message; returns the acknowledgement or error to send.
+async fn handle(
+    state: &AppState,
+    user: Option<Uuid>,
+    channels: &mut StreamMap<Uuid, Steps>,
+    message: ClientMessage,
+) -> serde_json::Value {
+    match message {
+        ClientMessage::Unsubscribe { channel } => {
+            if let Some(id) = channel
+                .strip_prefix("smelt:")
+                .and_then(|id| id.parse::<Uuid>().ok())
+            {
+                channels.remove(&id);
+            }
+            json!({"event": "unsubscribed", "channel": channel})
+        }
+        ClientMessage::Subscribe {
+            channel,
+            token,
+            after_seq,
+        } => {
+            let Some(smelt_id) = channel
+                .strip_prefix("smelt:")
+                .and_then(|id| id.parse::<Uuid>().ok())
+            else {
+                return refusal(&channel, close::NOT_FOUND);
+            };
+            if channels.contains_key(&smelt_id) {
+                return json!({"event": "subscribed", "channel": channel});
+            }
+            if channels.len() >= MAX_CHANNELS || after_seq.is_some_and(|n| n < 0) {
+                return refusal(&channel, close::BAD_REQUEST);
+            }
+            let grant = match (token, user) {
+                (Some(t), _) => match state.tokens.verify(&t, SUBSCRIPTION_AUDIENCE) {
+                    Ok(c) if c.sub == smelt_id => Grant::Subscription,
+                    Ok(_) => return refusal(&channel, close::FORBIDDEN),
+                    Err(_) => return refusal(&channel, close::UNAUTHORIZED),
+                },
+                (None, Some(user_id)) => Grant::User(user_id),
+                (None, None) => return refusal(&channel, close::UNAUTHORIZED),
+            };
+            let request = FeedRequest {
+                smelt_id,
+                grant,
+                after_seq,
+            };
+            match Feed::start(
+                state.hub.clone(),
+                state.broker.clone(),
+                state.settings.socket_queue,
+                request,
+            )
+            .await
+            {
+                Ok((feed, first)) => {
+                    channels.insert(smelt_id, steps(feed, first));
+                    json!({"event": "subscribed", "channel": channel})
+                }
+                Err(closing) => refusal(&channel, closing.code),
+            }
+        }
+    }
+}
