@@ -31,7 +31,7 @@ use tokio_stream::StreamMap;
 use uuid::Uuid;
 
 use super::feed::{Closing, Feed, FeedRequest, Grant, Step};
-use super::{close, SocketQuery, MAX_CLIENT_FRAME_BYTES};
+use super::{close, SocketQuery};
 use crate::http::error::ApiError;
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
@@ -89,12 +89,10 @@ pub async fn upgrade(
             .map(|c| Some(c.sub))
             .map_err(|_| close::UNAUTHORIZED),
     };
-    ws.max_message_size(MAX_CLIENT_FRAME_BYTES)
-        .max_frame_size(MAX_CLIENT_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            let sessions = state.sessions.clone();
-            sessions.track_future(run(socket, state, user))
-        })
+    super::configure(ws).on_upgrade(move |socket| {
+        let sessions = state.sessions.clone();
+        sessions.track_future(run(socket, state, user))
+    })
 }
 
 fn steps(feed: Feed, first: Step) -> Steps {
