@@ -11,6 +11,9 @@ use uuid::Uuid;
 /// Name of the pgmq queue.
 pub const QUEUE_NAME: &str = "smelt_jobs";
 
+/// The dead-letter queue: jobs that failed every delivery, kept for inspection.
+pub const DEAD_LETTER_QUEUE: &str = "smelt_jobs_dlq";
+
 /// Channel on which pgmq announces inserts into the queue (its `enable_notify_insert`).
 pub const INSERT_CHANNEL: &str = "pgmq.q_smelt_jobs.INSERT";
 
@@ -45,6 +48,7 @@ impl JobQueue {
         let pgmq = pgmq::PGMQueueExt::new_with_pool(pool.clone()).await;
         pgmq.install_sql_from_embedded().await?;
         pgmq.create(QUEUE_NAME).await?;
+        pgmq.create(DEAD_LETTER_QUEUE).await?;
         pgmq.enable_notify_insert(QUEUE_NAME, std::time::Duration::ZERO)
             .await?;
         Ok(())
@@ -78,6 +82,33 @@ impl JobQueue {
             .set_vt::<Job>(QUEUE_NAME, msg_id, visibility_secs)
             .await
             .map(|_| ())
+    }
+
+    /// Makes a message visible again in `delay_secs` (a retry with backoff).
+    pub async fn retry_in(&self, msg_id: i64, delay_secs: i32) -> Result<(), QueueError> {
+        self.extend(msg_id, delay_secs).await
+    }
+
+    /// Moves a message to the dead-letter queue (with its delivery count) and archives it.
+    pub async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
+        let body = serde_json::json!({
+            "smelt_id": delivery.job.smelt_id,
+            "deliveries": delivery.read_count,
+            "reason": reason,
+        });
+        self.pgmq.send(DEAD_LETTER_QUEUE, &body).await?;
+        self.archive(delivery.msg_id).await
+    }
+
+    /// Deletes archived messages older than `days`; returns how many.
+    pub async fn prune_archive(&self, pool: &PgPool, days: u32) -> Result<u64, QueueError> {
+        let done = sqlx::query(&format!(
+            "delete from pgmq.a_{QUEUE_NAME} where archived_at < now() - make_interval(days => $1)"
+        ))
+        .bind(days as i32)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Acknowledges a message: it is moved to the queue's archive (kept for inspection).

@@ -117,6 +117,25 @@ pub struct Settings {
     #[arg(long, env = "SMELT_QUEUE_POLL_SECS", default_value_t = 5)]
     pub queue_poll_secs: u64,
 
+    /// Deliveries of one job before a transient failure is final: the message moves to the
+    /// dead-letter queue and the smelt fails with `internal_error` (credit refunded).
+    #[arg(long, env = "SMELT_MAX_DELIVERIES", default_value_t = 5)]
+    pub max_deliveries: i32,
+
+    /// First retry delay after a transient failure, in milliseconds; doubled per delivery
+    /// (capped at 5 minutes), with ±50% jitter.
+    #[arg(long, env = "SMELT_RETRY_BASE_MS", default_value_t = 2_000)]
+    pub retry_base_ms: u64,
+
+    /// Seconds a stopping worker lets its in-flight jobs run before abandoning them (they are
+    /// redelivered after their visibility timeout).
+    #[arg(long, env = "SMELT_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
+    /// Days archived queue messages are kept.
+    #[arg(long, env = "SMELT_ARCHIVE_RETENTION_DAYS", default_value_t = 7)]
+    pub archive_retention_days: u32,
+
     /// faster-whisper (CTranslate2) model directory for local transcription.
     #[arg(long, env = "SMELT_WHISPER_MODEL_DIR", default_value_os_t = default_model_dir())]
     pub whisper_model_dir: PathBuf,

@@ -18,9 +18,6 @@ use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::progress::ProgressSink;
 
-/// Deliveries of one message before a transient failure becomes final (`internal_error`).
-pub const MAX_DELIVERIES: i32 = 5;
-
 /// What one [`Worker::try_process_one`] call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -142,22 +139,43 @@ impl Worker {
                 sink.fail(code, &code.message(None)).await?;
                 Outcome::Failed(smelt_id, code)
             }
-            Err(StageError::Transient(e)) if delivery.read_count < MAX_DELIVERIES => {
-                tracing::warn!(error = ?e, "transient failure; the job will be redelivered");
+            Err(StageError::Transient(e)) if delivery.read_count < self.settings.max_deliveries => {
+                let delay = retry_delay(self.settings.retry_base_ms, delivery.read_count);
+                tracing::warn!(error = ?e, retry_in = ?delay, "transient failure; retrying");
+                self.queue
+                    .retry_in(
+                        delivery.msg_id,
+                        delay.as_secs().try_into().unwrap_or(i32::MAX),
+                    )
+                    .await?;
                 return Ok(Outcome::Retry(smelt_id));
             }
             Err(StageError::Transient(e)) => {
-                tracing::error!(error = ?e, "giving up after repeated failures");
+                tracing::error!(error = ?e, "failed every delivery; dead-lettering");
                 let code = ErrorCode::InternalError;
                 sink.fail(code, &code.message(None)).await?;
-                Outcome::Failed(smelt_id, code)
+                self.queue.dead_letter(&delivery, &format!("{e:#}")).await?;
+                self.discard_uploads(&smelt).await;
+                return Ok(Outcome::Failed(smelt_id, code));
             }
         };
         self.queue.archive(delivery.msg_id).await?;
         self.discard_uploads(&smelt).await;
         Ok(outcome)
     }
+}
 
+/// Backoff before redelivery `delivery` (1-based): `base × 2^(delivery-1)`, capped at five
+/// minutes, with ±50% jitter so that failed jobs do not come back in lockstep.
+pub fn retry_delay(base_ms: u64, delivery: i32) -> Duration {
+    let exp = base_ms
+        .saturating_mul(1u64 << (delivery.clamp(1, 20) - 1) as u32)
+        .min(300_000);
+    let jitter = rand::random_range(0.5..1.5);
+    Duration::from_millis((exp as f64 * jitter) as u64)
+}
+
+impl Worker {
     /// Pushes the message's visibility timeout forward while the job runs, so a long stage is
     /// not redelivered to another worker. Never completes.
     async fn keep_invisible(&self, delivery: &Delivery) -> std::convert::Infallible {
@@ -201,9 +219,38 @@ impl Worker {
         listener.listen(INSERT_CHANNEL).await?;
         let poll = Duration::from_secs(self.settings.queue_poll_secs.max(1));
         let mut backoff = Duration::from_millis(200);
+        let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
+        let mut last_prune: Option<std::time::Instant> = None;
         while !stop.is_cancelled() {
-            match self.try_process_one().await {
+            // A stop lets the job in hand finish for `grace`; after that it is abandoned and
+            // redelivered to another worker once its visibility timeout runs out.
+            let job = self.try_process_one();
+            tokio::pin!(job);
+            let result = tokio::select! {
+                r = &mut job => r,
+                _ = async { stop.cancelled().await; tokio::time::sleep(grace).await } => {
+                    tracing::warn!("abandoning the in-flight job at shutdown; it will be redelivered");
+                    break;
+                }
+            };
+            match result {
                 Ok(Outcome::Idle) => {
+                    if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
+                        last_prune = Some(std::time::Instant::now());
+                        match self
+                            .queue
+                            .prune_archive(&self.pool, self.settings.archive_retention_days)
+                            .await
+                        {
+                            Ok(n) if n > 0 => {
+                                tracing::info!(pruned = n, "pruned archived queue messages")
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not prune the queue archive")
+                            }
+                        }
+                    }
                     tokio::select! {
                         _ = stop.cancelled() => break,
                         _ = listener.recv() => {}

@@ -8,6 +8,7 @@ mod credits;
 mod delivery;
 mod helpers;
 mod multiplex;
+mod pipeline;
 mod processes;
 mod prompts;
 mod provider_stub;

@@ -11,19 +11,29 @@ use crate::helpers::{workspace_root, TEST_SECRET};
 /// The `smelt-server` binary next to this test's build (built on first use).
 fn server_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
+    BINARY.get_or_init(|| build_binary("smelt-server"))
+}
+
+/// The `smelt-worker` binary next to this test's build (built on first use).
+pub fn worker_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_binary("smelt-worker"))
+}
+
+fn build_binary(name: &str) -> PathBuf {
+    {
         let exe = std::env::current_exe().unwrap();
         let dir = exe.parent().unwrap().parent().unwrap().to_owned();
-        let binary = dir.join("smelt-server");
+        let binary = dir.join(name);
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--bin", "smelt-server"])
+            .args(["build", "--quiet", "--bin", name])
             .current_dir(workspace_root())
             .env("CARGO_TARGET_DIR", dir.parent().unwrap())
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "smelt-server builds");
+        assert!(status.success(), "{name} builds");
         binary
-    })
+    }
 }
 
 /// A free loopback port.
@@ -93,4 +103,20 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Starts a `smelt-worker` process on `database_url` with a short visibility timeout (so a
+/// killed worker's job is redelivered quickly).
+pub fn start_worker(database_url: &str, data_dir: &Path, visibility_secs: u32) -> Child {
+    Command::new(worker_binary())
+        .env("DATABASE_URL", database_url)
+        .env("SMELT_DATA_DIR", data_dir)
+        .env("SMELT_VISIBILITY_TIMEOUT_SECS", visibility_secs.to_string())
+        .env("SMELT_PROGRESS_INTERVAL_MS", "50")
+        .env("SMELT_QUEUE_POLL_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("smelt-worker starts")
 }
