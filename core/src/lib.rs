@@ -19,5 +19,6 @@ pub mod domain;
 pub mod dto;
 pub mod events;
 pub mod queue;
+pub mod secrets;
 pub mod settings;
 pub mod tokens;

@@ -143,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut committed = vec![Instant::now(); args.events + 1];
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / args.rate.max(1)));
-    for i in 1..=args.events {
+    for slot in committed.iter_mut().skip(1) {
         tick.tick().await;
         let payload = ProgressPayload {
             smelt_id,
@@ -166,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         events::append(&mut tx, smelt_id, EventKind::Progress, &payload).await?;
         tx.commit().await?;
-        committed[i] = Instant::now();
+        *slot = Instant::now();
     }
     for r in readers {
         r.await?;

@@ -17,11 +17,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::http;
 use crate::limits::RateLimits;
 use crate::realtime::broker::PgBroker;
 use crate::realtime::hub::Hub;
 use crate::state::AppState;
-use crate::{http, secrets};
+use smelt_core::secrets;
 
 /// How long shutdown waits for sockets to take their close frames.
 const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(5);

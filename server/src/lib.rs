@@ -6,7 +6,6 @@ pub mod auth;
 pub mod http;
 pub mod limits;
 pub mod realtime;
-pub mod secrets;
 pub mod state;
 pub mod telemetry;
 

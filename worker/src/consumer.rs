@@ -14,9 +14,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::engines::hosted::{HostedSynthesizer, HostedTranscriber};
 use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
+use crate::engines::openai::OpenAiClient;
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::progress::ProgressSink;
+use smelt_core::crypto::SecretBox;
+use smelt_core::secrets;
 
 /// What one [`Worker::try_process_one`] call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +43,23 @@ pub struct Worker {
     queue: JobQueue,
     settings: Arc<Settings>,
     blobs: Arc<dyn BlobStore>,
-    engines: Engines,
+    /// The offline engines.
+    local: Engines,
+    /// The operator's hosted engines, when configured.
+    operator: Option<Engines>,
+    /// Opens users' own API keys (decrypted only for their own smelts).
+    secret_box: SecretBox,
+}
+
+/// A user's stored key: ciphertext, nonce, base URL.
+type StoredKey = (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+
+/// Whose engines run a smelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Account {
+    OwnKey,
+    Operator,
+    Local,
 }
 
 impl Worker {
@@ -67,13 +87,62 @@ impl Worker {
         engines: Engines,
     ) -> Self {
         let queue = JobQueue::new(pool.clone()).await;
+        let key = secrets::resolve(
+            settings.encryption_key.as_deref(),
+            &settings.data_dir,
+            "encryption_key",
+        )
+        .ok()
+        .and_then(|k| smelt_core::crypto::parse_key(&k).ok())
+        .unwrap_or_else(|| {
+            tracing::warn!("no usable encryption key: users' own API keys cannot be used");
+            [0u8; 32]
+        });
+        let operator = settings
+            .hosted_api_key
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .map(|k| hosted_engines(&settings, &settings.hosted_base_url, k, "operator"));
         Worker {
             pool,
             queue,
             settings,
             blobs,
-            engines,
+            local: engines,
+            operator,
+            secret_box: SecretBox::new(&key),
         }
+    }
+
+    /// The engines for a smelt: the user's own valid key (with its base URL), else the
+    /// operator's hosted engines, else the local ones.
+    async fn engines_for(&self, smelt: &smelts::Smelt) -> anyhow::Result<(Engines, Account)> {
+        if let Some(user_id) = smelt.row.user_id {
+            let key: Option<StoredKey> = sqlx::query_as(
+                "select api_key_ciphertext, api_key_nonce, api_key_base_url from user_profile
+                 where user_id = $1 and api_key_status = 'valid'",
+            )
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some((Some(ciphertext), Some(nonce), base_url)) = key {
+                match self.secret_box.open(&ciphertext, &nonce) {
+                    Ok(api_key) => {
+                        let base =
+                            base_url.unwrap_or_else(|| self.settings.openai_base_url.clone());
+                        let engines = hosted_engines(&self.settings, &base, &api_key, "own-key");
+                        return Ok((engines, Account::OwnKey));
+                    }
+                    Err(_) => {
+                        tracing::warn!(%user_id, "a stored API key does not decrypt with this key")
+                    }
+                }
+            }
+        }
+        Ok(match &self.operator {
+            Some(engines) => (engines.clone(), Account::Operator),
+            None => (self.local.clone(), Account::Local),
+        })
     }
 
     /// Reads one message and processes it to the end. Errors are queue or database failures
@@ -112,10 +181,11 @@ impl Worker {
             Duration::from_millis(self.settings.progress_interval_ms),
         )?;
         let scratch = tempfile::tempdir()?;
+        let (engines, account) = self.engines_for(&smelt).await?;
         let ctx = Context {
             pool: &self.pool,
             blobs: self.blobs.as_ref(),
-            engines: &self.engines,
+            engines: &engines,
             scratch: scratch.path().to_owned(),
         };
         let result = {
@@ -134,9 +204,19 @@ impl Worker {
                 tracing::info!("smelt completed");
                 Outcome::Completed(smelt_id)
             }
-            Err(StageError::Permanent { code, detail }) => {
+            Err(StageError::Permanent {
+                code,
+                detail,
+                retry_after_secs,
+            }) => {
                 tracing::info!(%code, %detail, "smelt failed");
-                sink.fail(code, &code.message(None)).await?;
+                if code == ErrorCode::ApiKeyInvalid && account == Account::OwnKey {
+                    sqlx::query("update user_profile set api_key_status = 'invalid', updated_at = now() where user_id = $1")
+                        .bind(smelt.row.user_id)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                sink.fail(code, &code.message(retry_after_secs)).await?;
                 Outcome::Failed(smelt_id, code)
             }
             Err(StageError::Transient(e)) if delivery.read_count < self.settings.max_deliveries => {
@@ -162,6 +242,35 @@ impl Worker {
         self.queue.archive(delivery.msg_id).await?;
         self.discard_uploads(&smelt).await;
         Ok(outcome)
+    }
+}
+
+/// Hosted transcription and synthesis over one provider account.
+fn hosted_engines(
+    settings: &Settings,
+    base_url: &str,
+    api_key: &str,
+    account: &'static str,
+) -> Engines {
+    let client = Arc::new(OpenAiClient::new(
+        base_url,
+        api_key,
+        Duration::from_secs(settings.provider_timeout_secs),
+        settings.provider_max_attempts,
+        Duration::from_millis(settings.provider_retry_base_ms),
+    ));
+    Engines {
+        transcriber: Arc::new(HostedTranscriber {
+            client: client.clone(),
+            model: settings.transcription_model.clone(),
+            account,
+        }),
+        synthesizer: Arc::new(HostedSynthesizer {
+            client,
+            model: settings.chat_model.clone(),
+            account,
+            context_chars: settings.chat_context_chars,
+        }),
     }
 }
 

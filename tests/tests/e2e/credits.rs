@@ -204,7 +204,7 @@ async fn weekly_credits_reset_on_monday_at_midnight_utc() {
 
 #[tokio::test]
 async fn a_valid_own_key_means_unlimited_and_a_rejected_key_is_not_saved() {
-    let stub = provider_stub::spawn().await;
+    let stub = provider_stub::spawn().await.base_url;
     let app = spawn_app_with(AppOptions {
         workers: 0,
         openai_base_url: Some(stub),
@@ -260,7 +260,7 @@ async fn a_valid_own_key_means_unlimited_and_a_rejected_key_is_not_saved() {
 
 #[tokio::test]
 async fn the_api_key_never_appears_in_responses_logs_or_the_database() {
-    let stub = provider_stub::spawn().await;
+    let stub = provider_stub::spawn().await.base_url;
     let app = spawn_app_with(AppOptions {
         workers: 0,
         openai_base_url: Some(stub),

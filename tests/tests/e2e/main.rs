@@ -7,6 +7,7 @@ mod create_validation;
 mod credits;
 mod delivery;
 mod helpers;
+mod hosted;
 mod multiplex;
 mod pipeline;
 mod processes;

@@ -1,45 +1,197 @@
 //! An in-process stand-in for an OpenAI-compatible provider, speaking its HTTP protocol on a
-//! loopback port: `GET /v1/models` answers 200 for [`GOOD_KEY`] and the provider's 401 error
-//! body for any other key.
+//! loopback port. Behaviour depends on the API key presented:
+//!
+//! - [`GOOD_KEY`] — everything succeeds;
+//! - `sk-test-revoked-…` — `/models` succeeds (the key was valid when saved), the rest 401;
+//! - `sk-test-ratelimit-…` — 429 with `Retry-After: 1`;
+//! - `sk-test-quota-…` — 429 `insufficient_quota`;
+//! - `sk-test-flaky-…` — 500 on the first call, then success;
+//! - `sk-test-down-…` — 500 always;
+//! - any other key — 401 everywhere.
+//!
+//! It counts the calls made with each key (besides `/models`).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-/// The key the stub accepts.
+/// The key the stub accepts for everything.
 pub const GOOD_KEY: &str = "sk-test-GOODKEY-a1b2c3d4e5f6-9z8y";
+/// Transcript the stub returns.
+pub const STUB_TRANSCRIPT: &str = "Hello from the stub provider transcript";
 
-async fn models(headers: HeaderMap) -> (StatusCode, Json<Value>) {
-    let presented = headers
+/// A running stub.
+#[derive(Clone)]
+pub struct Stub {
+    /// `http://127.0.0.1:port/v1`.
+    pub base_url: String,
+    calls: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Stub {
+    /// Calls made with `key` to the transcription and chat endpoints.
+    pub fn calls(&self, key: &str) -> usize {
+        self.calls.lock().unwrap().get(key).copied().unwrap_or(0)
+    }
+}
+
+fn key_of(headers: &HeaderMap) -> String {
+    headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if presented == format!("Bearer {GOOD_KEY}") {
-        (
-            StatusCode::OK,
-            Json(
-                json!({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "stub"}]}),
-            ),
-        )
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn error(status: StatusCode, code: &str, kind: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"message": message, "type": kind, "param": null, "code": code}})),
+    )
+        .into_response()
+}
+
+async fn models(headers: HeaderMap) -> Response {
+    let key = key_of(&headers);
+    if key == GOOD_KEY || (key.starts_with("sk-test-") && !key.starts_with("sk-test-WRONG")) {
+        Json(json!({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "stub"}]})).into_response()
     } else {
-        (
+        error(
             StatusCode::UNAUTHORIZED,
-            Json(
-                json!({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
-            ),
+            "invalid_api_key",
+            "invalid_request_error",
+            "Incorrect API key provided.",
         )
     }
 }
 
-/// Starts the stub; returns its base URL (`http://127.0.0.1:port/v1`).
-pub async fn spawn() -> String {
+/// The failure a key calls for on its `n`th call (1-based), if any.
+fn failure(key: &str, n: usize) -> Option<Response> {
+    if key == GOOD_KEY {
+        return None;
+    }
+    if key.starts_with("sk-test-revoked") {
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_api_key",
+            "invalid_request_error",
+            "Incorrect API key provided.",
+        ));
+    }
+    if key.starts_with("sk-test-ratelimit") {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            "requests",
+            "Rate limit reached.",
+        );
+        r.headers_mut().insert("retry-after", "1".parse().unwrap());
+        return Some(r);
+    }
+    if key.starts_with("sk-test-quota") {
+        return Some(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "insufficient_quota",
+            "insufficient_quota",
+            "You exceeded your current quota.",
+        ));
+    }
+    if key.starts_with("sk-test-flaky") && n == 1 || key.starts_with("sk-test-down") {
+        return Some(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "server_error",
+            "The server had an error.",
+        ));
+    }
+    if key.starts_with("sk-test-flaky") {
+        return None;
+    }
+    Some(error(
+        StatusCode::UNAUTHORIZED,
+        "invalid_api_key",
+        "invalid_request_error",
+        "Incorrect API key provided.",
+    ))
+}
+
+fn count(stub: &Stub, key: &str) -> usize {
+    let mut calls = stub.calls.lock().unwrap();
+    let n = calls.entry(key.to_owned()).or_default();
+    *n += 1;
+    *n
+}
+
+async fn chat(State(stub): State<Stub>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let key = key_of(&headers);
+    if let Some(failed) = failure(&key, count(&stub, &key)) {
+        return failed;
+    }
+    let system = body["messages"][0]["content"].as_str().unwrap_or_default();
+    let heading = system.split('`').nth(1).unwrap_or("# Notes");
+    let content = format!(
+        "{heading}\n\nWritten by the stub model {}.",
+        body["model"].as_str().unwrap_or_default()
+    );
+    Json(json!({
+        "id": "chatcmpl-stub", "object": "chat.completion", "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+    }))
+    .into_response()
+}
+
+async fn transcriptions(
+    State(stub): State<Stub>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Response {
+    let key = key_of(&headers);
+    let mut has_audio = false;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("file") {
+            has_audio = field
+                .bytes()
+                .await
+                .map(|b| b.starts_with(b"RIFF"))
+                .unwrap_or(false);
+        }
+    }
+    if !has_audio {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_file",
+            "invalid_request_error",
+            "No audio file.",
+        );
+    }
+    if let Some(failed) = failure(&key, count(&stub, &key)) {
+        return failed;
+    }
+    Json(json!({"text": STUB_TRANSCRIPT, "segments": [{"id": 0, "start": 0.0, "end": 2.0, "text": STUB_TRANSCRIPT}]})).into_response()
+}
+
+/// Starts the stub.
+pub async fn spawn() -> Stub {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let stub = Stub {
+        base_url: format!("http://127.0.0.1:{port}/v1"),
+        calls: Arc::default(),
+    };
+    let app = Router::new()
+        .route("/v1/models", get(models))
+        .route("/v1/chat/completions", post(chat))
+        .route("/v1/audio/transcriptions", post(transcriptions))
+        .with_state(stub.clone());
     tokio::spawn(async move {
-        axum::serve(listener, Router::new().route("/v1/models", get(models)))
-            .await
-            .unwrap();
+        axum::serve(listener, app).await.unwrap();
     });
-    format!("http://127.0.0.1:{port}/v1")
+    stub
 }

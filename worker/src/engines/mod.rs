@@ -4,10 +4,13 @@
 //! - [`Synthesizer`]: text (+ segments) and an instruction → Markdown.
 //!
 //! The local engines ([`local`]) run offline: Whisper through CTranslate2 ([`whisper`]) and an
-//! extractive note-maker ([`extractive`]).
+//! extractive note-maker ([`extractive`]). The [`hosted`] engines call any OpenAI-compatible
+//! API through [`openai`].
 
 pub mod extractive;
+pub mod hosted;
 pub mod local;
+pub mod openai;
 pub mod whisper;
 
 use std::sync::Arc;
@@ -26,6 +29,15 @@ pub enum EngineError {
     /// This piece of work failed.
     #[error("engine failed: {0}")]
     Failed(String),
+    /// The provider refused the API key.
+    #[error("the provider refused the API key")]
+    KeyInvalid,
+    /// The provider kept rate-limiting; it asked to wait `retry_after_secs`.
+    #[error("rate limited (retry after {retry_after_secs} s)")]
+    RateLimited { retry_after_secs: u64 },
+    /// The provider account has no quota left.
+    #[error("provider quota exhausted")]
+    QuotaExhausted,
 }
 
 /// Turns audio into text.

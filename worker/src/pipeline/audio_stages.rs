@@ -163,7 +163,7 @@ pub async fn transcribe(
         };
         let segments = segments.map_err(|e| {
             tracing::warn!(smelt_id = %smelt.row.smelt_id, error = %e, "transcription failed");
-            StageError::permanent(ErrorCode::TranscriptionFailed, e.to_string())
+            StageError::from_engine(e, ErrorCode::TranscriptionFailed)
         })?;
         done += len;
         sink.set_file(index, FileStatus::Processing, 100);

@@ -14,15 +14,20 @@ use smelt_core::db::smelts::{NewResult, Smelt};
 use smelt_core::domain::{ErrorCode, InputType, SmeltStatus};
 use sqlx::PgPool;
 
-use crate::engines::{Synthesizer, TimedSegment, Transcriber};
+use crate::engines::{EngineError, Synthesizer, TimedSegment, Transcriber};
 use crate::progress::ProgressSink;
 
 /// Why a smelt could not be processed.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
-    /// The input or the request itself is the problem: retrying gives the same answer.
+    /// The input, the request or the provider account is the problem: retrying now gives
+    /// the same answer. `retry_after_secs` is the provider's wait for `api_rate_limited`.
     #[error("{code}: {detail}")]
-    Permanent { code: ErrorCode, detail: String },
+    Permanent {
+        code: ErrorCode,
+        detail: String,
+        retry_after_secs: Option<u64>,
+    },
     /// Something around the work failed (database, storage); a later delivery may succeed.
     #[error("transient failure: {0}")]
     Transient(#[from] anyhow::Error),
@@ -34,6 +39,27 @@ impl StageError {
         StageError::Permanent {
             code,
             detail: detail.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// An engine failure: the provider's codes as they are (`api_key_invalid`,
+    /// `api_rate_limited`, `api_quota_exhausted`), anything else as `default`
+    /// (`transcription_failed` or `synthesis_failed`).
+    pub fn from_engine(e: EngineError, default: ErrorCode) -> Self {
+        match e {
+            EngineError::KeyInvalid => Self::permanent(ErrorCode::ApiKeyInvalid, e.to_string()),
+            EngineError::QuotaExhausted => {
+                Self::permanent(ErrorCode::ApiQuotaExhausted, e.to_string())
+            }
+            EngineError::RateLimited { retry_after_secs } => StageError::Permanent {
+                code: ErrorCode::ApiRateLimited,
+                detail: e.to_string(),
+                retry_after_secs: Some(retry_after_secs),
+            },
+            EngineError::Unavailable(_) | EngineError::Failed(_) => {
+                Self::permanent(default, e.to_string())
+            }
         }
     }
 }

@@ -46,7 +46,7 @@ pub async fn synthesize(
             };
             let document = synthesizer.synthesize(request).await.map_err(|e| {
                 tracing::warn!(smelt_id = %smelt.row.smelt_id, error = %e, "synthesis failed");
-                StageError::permanent(ErrorCode::SynthesisFailed, e.to_string())
+                StageError::from_engine(e, ErrorCode::SynthesisFailed)
             })?;
             documents.push(document.trim_end().to_owned());
             step += 1;

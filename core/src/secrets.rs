@@ -6,7 +6,7 @@ use std::path::Path;
 use rand::RngCore;
 
 /// Production refuses the generated development secrets: every secret must be configured.
-pub fn require_explicit(settings: &smelt_core::settings::Settings) -> anyhow::Result<()> {
+pub fn require_explicit(settings: &crate::settings::Settings) -> anyhow::Result<()> {
     let missing: Vec<&str> = [
         ("SMELT_JWT_SECRET", &settings.jwt_secret),
         ("SMELT_ENCRYPTION_KEY", &settings.encryption_key),

@@ -1,0 +1,205 @@
+//! A client for OpenAI-compatible APIs (OpenAI, Groq, Ollama, llama.cpp, vLLM):
+//! `POST {base}/audio/transcriptions` and `POST {base}/chat/completions`.
+//!
+//! Provider errors are classified as the spec's codes expect (`spec/smelts-api.md` §8):
+//! 401/403 → the key is invalid; 429 with `insufficient_quota` → quota exhausted (not
+//! retried); other 429 → rate limited (retried, honouring `Retry-After`); 5xx, timeouts and
+//! connection failures → retried with exponential backoff (backon), then failed.
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// Why a provider call failed, after any retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// 401/403: the key was refused.
+    #[error("the provider refused the API key")]
+    KeyInvalid,
+    /// 429 that outlasted the retries; `retry_after_secs` as the provider said (or guessed).
+    #[error("rate limited by the provider (retry after {retry_after_secs} s)")]
+    RateLimited { retry_after_secs: u64 },
+    /// The account has no quota left (`insufficient_quota`).
+    #[error("the provider account has no quota left")]
+    QuotaExhausted,
+    /// 5xx, timeouts or unreachable, after retries; or another 4xx.
+    #[error("provider call failed: {0}")]
+    Failed(String),
+}
+
+/// One failed attempt: the classified error, whether to retry, and the provider's
+/// `Retry-After`.
+#[derive(Debug)]
+struct Attempt {
+    error: ProviderError,
+    retry: bool,
+    retry_after: Option<Duration>,
+}
+
+/// Connection settings of one provider.
+#[derive(Clone)]
+pub struct OpenAiClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: String,
+    /// Total attempts per call (first try included).
+    pub max_attempts: usize,
+    /// First backoff delay; doubled per retry.
+    pub retry_base: Duration,
+}
+
+impl std::fmt::Debug for OpenAiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenAiClient {
+    /// A client for `base_url` (e.g. `https://api.openai.com/v1`) and `api_key`, with a
+    /// per-request `timeout`.
+    pub fn new(
+        base_url: &str,
+        api_key: &str,
+        timeout: Duration,
+        max_attempts: usize,
+        retry_base: Duration,
+    ) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .expect("a TLS client builds");
+        OpenAiClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            api_key: api_key.to_owned(),
+            max_attempts: max_attempts.max(1),
+            retry_base,
+        }
+    }
+
+    /// Runs `call` with retries for the retryable failures.
+    async fn with_retries<F, Fut>(&self, call: F) -> Result<Value, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, Attempt>>,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.retry_base)
+            .with_max_delay(Duration::from_secs(60))
+            .with_max_times(self.max_attempts - 1)
+            .with_jitter();
+        call.retry(backoff)
+            .when(|a: &Attempt| a.retry)
+            .adjust(|a: &Attempt, next| next.map(|d| a.retry_after.unwrap_or(d)))
+            .await
+            .map_err(|a| a.error)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, Attempt> {
+        let response = request
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .map_err(|e| Attempt {
+                error: ProviderError::Failed(e.without_url().to_string()),
+                retry: true,
+                retry_after: None,
+            })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let error = &body["error"];
+        let quota = error["code"] == "insufficient_quota" || error["type"] == "insufficient_quota";
+        let (error, retry) = match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (ProviderError::KeyInvalid, false),
+            StatusCode::TOO_MANY_REQUESTS if quota => (ProviderError::QuotaExhausted, false),
+            StatusCode::TOO_MANY_REQUESTS => (
+                ProviderError::RateLimited {
+                    retry_after_secs: retry_after.map_or(60, |d| d.as_secs().max(1)),
+                },
+                true,
+            ),
+            s if s.is_server_error() => (
+                ProviderError::Failed(format!("provider answered {s}")),
+                true,
+            ),
+            s => (
+                ProviderError::Failed(format!("provider answered {s}: {}", error["message"])),
+                false,
+            ),
+        };
+        Err(Attempt {
+            error,
+            retry,
+            retry_after,
+        })
+    }
+
+    /// Transcribes one WAV file; returns `(text, segments as (start seconds, text))`.
+    pub async fn transcribe(
+        &self,
+        wav: Vec<u8>,
+        model: &str,
+    ) -> Result<(String, Vec<(f64, String)>), ProviderError> {
+        let url = format!("{}/audio/transcriptions", self.base_url);
+        let body = self
+            .with_retries(|| {
+                let part = reqwest::multipart::Part::bytes(wav.clone())
+                    .file_name("audio.wav")
+                    .mime_str("audio/wav")
+                    .expect("a valid MIME type");
+                let form = reqwest::multipart::Form::new()
+                    .part("file", part)
+                    .text("model", model.to_owned())
+                    .text("response_format", "verbose_json");
+                self.send(self.http.post(&url).multipart(form))
+            })
+            .await?;
+        let text = body["text"].as_str().unwrap_or_default().trim().to_owned();
+        let segments = body["segments"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|s| {
+                        Some((s["start"].as_f64()?, s["text"].as_str()?.trim().to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((text, segments))
+    }
+
+    /// One chat completion: `system` instructions and `user` content; returns the reply.
+    pub async fn chat(
+        &self,
+        model: &str,
+        system: &str,
+        user: &str,
+    ) -> Result<String, ProviderError> {
+        let url = format!("{}/chat/completions", self.base_url);
+        let request = json!({
+            "model": model,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            "temperature": 0.2,
+        });
+        let body = self
+            .with_retries(|| self.send(self.http.post(&url).json(&request)))
+            .await?;
+        body["choices"][0]["message"]["content"]
+            .as_str()
+            .map(|s| s.trim().to_owned())
+            .ok_or_else(|| ProviderError::Failed("the completion had no message content".into()))
+    }
+}
