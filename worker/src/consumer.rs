@@ -219,6 +219,10 @@ impl Worker {
                 sink.fail(code, &code.message(retry_after_secs)).await?;
                 Outcome::Failed(smelt_id, code)
             }
+            Err(StageError::Cancelled) => {
+                tracing::info!("smelt deleted while running; stopped");
+                Outcome::Skipped(smelt_id)
+            }
             Err(StageError::Transient(e)) if delivery.read_count < self.settings.max_deliveries => {
                 let delay = retry_delay(self.settings.retry_base_ms, delivery.read_count);
                 tracing::warn!(error = ?e, retry_in = ?delay, "transient failure; retrying");

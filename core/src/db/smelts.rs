@@ -447,7 +447,8 @@ pub async fn list(
 }
 
 /// Moves a smelt to a processing stage and records its progress. Percentages never go
-/// backwards: the stored value is the maximum of the old and the new.
+/// backwards: the stored value is the maximum of the old and the new. A smelt that no longer
+/// exists (deleted while running) gives `RowNotFound`.
 pub async fn set_progress(
     conn: &mut PgConnection,
     smelt_id: Uuid,
@@ -455,7 +456,7 @@ pub async fn set_progress(
     percentage: u8,
     message: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let done = sqlx::query(
         "update smelt set status = $2, progress_percentage = greatest(progress_percentage, $3),
                           progress_message = $4, updated_at = now()
          where smelt_id = $1",
@@ -466,6 +467,9 @@ pub async fn set_progress(
     .bind(message)
     .execute(conn)
     .await?;
+    if done.rows_affected() == 0 {
+        return Err(sqlx::Error::RowNotFound);
+    }
     Ok(())
 }
 

@@ -230,3 +230,42 @@ async fn a_worker_killed_during_transcription_is_replaced_and_the_smelt_complete
         "charged once"
     );
 }
+
+#[tokio::test]
+async fn a_smelt_deleted_while_running_stops_at_the_next_progress_step() {
+    let app = spawn_idle_app().await;
+    let token = app.token_for(Uuid::new_v4());
+    let dir = tempfile::tempdir().unwrap();
+    let speech =
+        "This recording keeps going so that there is time to delete it while it runs. ".repeat(5);
+    let wav = std::fs::read(speak(dir.path(), &speech)).unwrap();
+    let form = Form::new().part("files[]", file_part(wav, "deleted.wav", "audio/wav"));
+    let created: Value = app.create(form, Some(&token)).await.json().await.unwrap();
+    let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let mut socket = app.subscribe(&created).await;
+    let worker = crate::read::worker(&app).await;
+    let job = tokio::spawn(async move { worker.try_process_one().await.unwrap() });
+
+    socket
+        .read_until(|e| {
+            e.event == EventKind::Progress && e.payload["progress"]["stage"] == "transcribing"
+        })
+        .await;
+    sqlx::query("delete from smelt where smelt_id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        job.await.unwrap(),
+        Outcome::Skipped(id),
+        "the job stops and is acknowledged"
+    );
+    let queued: i64 = sqlx::query_scalar("select count(*) from pgmq.q_smelt_jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(queued, 0, "nothing is left to redeliver");
+    assert_eq!(app.stored_uploads(), 0, "the upload is deleted");
+}

@@ -28,6 +28,9 @@ pub enum StageError {
         detail: String,
         retry_after_secs: Option<u64>,
     },
+    /// The smelt was deleted while it ran: stop at once, nothing to report.
+    #[error("the smelt was deleted while it ran")]
+    Cancelled,
     /// Something around the work failed (database, storage); a later delivery may succeed.
     #[error("transient failure: {0}")]
     Transient(#[from] anyhow::Error),
@@ -66,7 +69,11 @@ impl StageError {
 
 impl From<sqlx::Error> for StageError {
     fn from(e: sqlx::Error) -> Self {
-        StageError::Transient(e.into())
+        match e {
+            // Progress writes find no smelt row: it was deleted (cancelled).
+            sqlx::Error::RowNotFound => StageError::Cancelled,
+            e => StageError::Transient(e.into()),
+        }
     }
 }
 
