@@ -133,6 +133,9 @@ async fn clients_resume_across_a_killed_and_restarted_server_without_gap_or_dupl
     };
 
     let mut socket = TestApp::connect_url(&url(None)).await;
+    // Nothing happens before the snapshot is in: it reflects seq 0.
+    let snapshot = socket.read_until(|e| e.event == EventKind::Snapshot).await;
+    assert_eq!(snapshot[0].seq, 0);
     let mut sink = sink_for(&app, id).await;
     sink.enter(SmeltStatus::Validating).await.unwrap();
     emit_progress(&app.pool, id, 4).await;

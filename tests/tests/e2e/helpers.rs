@@ -481,6 +481,33 @@ impl Socket {
     }
 }
 
+/// A worker on the app's database and store, driven one job at a time by the test.
+pub async fn worker(app: &TestApp) -> smelt_worker::Worker {
+    let settings = Arc::new(app.settings.clone());
+    let blobs = Arc::new(smelt_core::blob::FsBlobStore::new(
+        app.data_dir.path().join("blobs"),
+    ));
+    smelt_worker::Worker::new(app.pool.clone(), settings, blobs)
+        .await
+        .unwrap()
+}
+
+/// Subscribes to a queued smelt of an idle app, waits for the snapshot, then processes the
+/// job with an in-process worker: the transcript holds the snapshot and every later event.
+pub async fn follow_from_start(app: &TestApp, created: &Value) -> Transcript {
+    let mut socket = app.subscribe(created).await;
+    let mut events = socket.read_until(|e| e.event == EventKind::Snapshot).await;
+    let worker = worker(app).await;
+    let job = tokio::spawn(async move { worker.try_process_one().await.unwrap() });
+    let rest = socket.collect().await;
+    job.await.unwrap();
+    events.extend(rest.events);
+    Transcript {
+        events,
+        close_code: rest.close_code,
+    }
+}
+
 /// Polls `condition` every 20 ms until it holds; fails the test after `deadline`.
 pub async fn eventually(deadline: Duration, what: &str, mut condition: impl FnMut() -> bool) {
     let mut tick = tokio::time::interval(Duration::from_millis(20));

@@ -2,23 +2,12 @@
 //! pagination).
 
 use serde_json::Value;
-use smelt_core::settings::Settings;
-use smelt_worker::{Outcome, Worker};
-use std::sync::Arc;
+use smelt_worker::Outcome;
 use uuid::Uuid;
 
-use crate::helpers::{file_part, spawn_idle_app, TestApp};
+use crate::helpers::{file_part, spawn_idle_app};
 
-/// A worker on the app's database and store, driven one job at a time by the test.
-pub async fn worker(app: &TestApp) -> Worker {
-    let settings: Arc<Settings> = Arc::new(app.settings.clone());
-    let blobs = Arc::new(smelt_core::blob::FsBlobStore::new(
-        app.data_dir.path().join("blobs"),
-    ));
-    Worker::new(app.pool.clone(), settings, blobs)
-        .await
-        .unwrap()
-}
+pub use crate::helpers::worker;
 
 #[tokio::test]
 async fn a_smelt_reads_back_as_processing_then_completed_for_its_owner() {

@@ -3,14 +3,15 @@
 use smelt_core::events::EventKind;
 
 use crate::helpers::{
-    assert_progress_is_monotonic, encode, file_part, spawn_app, speak, stage_rank, word_recall,
+    assert_progress_is_monotonic, encode, file_part, follow_from_start, spawn_idle_app, speak,
+    stage_rank, word_recall,
 };
 
 const SENTENCE: &str = "The quarterly budget review will start at nine tomorrow morning and \
     everyone should bring their updated project numbers and hiring plans";
 
 async fn spoken_file_is_transcribed(extension: &str, mime: &str) {
-    let app = spawn_app().await;
+    let app = spawn_idle_app().await;
     let dir = tempfile::tempdir().unwrap();
     let wav = speak(dir.path(), SENTENCE);
     let path = if extension == "wav" {
@@ -27,7 +28,7 @@ async fn spoken_file_is_transcribed(extension: &str, mime: &str) {
     let response = app.create(form, None).await;
     assert_eq!(response.status(), 201);
     let created: serde_json::Value = response.json().await.unwrap();
-    let got = app.follow(&created).await;
+    let got = follow_from_start(&app, &created).await;
 
     assert_eq!(
         got.events[0].event,

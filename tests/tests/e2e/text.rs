@@ -2,7 +2,7 @@
 
 use smelt_core::events::EventKind;
 
-use crate::helpers::{assert_progress_is_monotonic, spawn_app};
+use crate::helpers::{assert_progress_is_monotonic, follow_from_start, spawn_app, spawn_idle_app};
 
 const MEETING: &str = "Alice: Good morning everyone, let's review the launch plan. \
     Bob: The landing page is ready and the press release is drafted. \
@@ -17,9 +17,9 @@ const MEETING: &str = "Alice: Good morning everyone, let's review the launch pla
 
 #[tokio::test]
 async fn text_goes_from_validating_to_synthesizing_to_completed() {
-    let app = spawn_app().await;
+    let app = spawn_idle_app().await;
     let created = app.create_text(MEETING, &[], None).await;
-    let got = app.follow(&created).await;
+    let got = follow_from_start(&app, &created).await;
 
     let stages: Vec<&str> = got
         .of(EventKind::Progress)
