@@ -6,6 +6,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use smelt_core::tokens::ACCESS_AUDIENCE;
 use uuid::Uuid;
 
@@ -24,8 +25,8 @@ pub struct AuthUser {
 pub struct MaybeAuthUser(pub Option<AuthUser>);
 
 /// The bearer token of a request, if any.
-pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -45,7 +46,7 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match bearer_token(parts) {
+        match bearer_token(&parts.headers) {
             None if parts.headers.contains_key(AUTHORIZATION) => Err(ApiError::invalid_token()),
             None => Ok(MaybeAuthUser(None)),
             Some(token) => verify_access_token(state, token).map(|u| MaybeAuthUser(Some(u))),

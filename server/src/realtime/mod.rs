@@ -34,12 +34,26 @@ pub const MAX_CLIENT_FRAME_BYTES: usize = 4 * 1024;
 /// flushed at once, so small buffers cost nothing in throughput.
 pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 
-/// Applies Smelt's frame limits and buffer sizes to an upgrade.
-pub fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.max_message_size(MAX_CLIENT_FRAME_BYTES)
+/// Admits a socket: counts the connect against the client's rate limit, answers 426 in the
+/// envelope when the request is not an upgrade, and applies the frame limits and buffer sizes.
+pub fn accept(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<WebSocketUpgrade, ApiError> {
+    state.limits.check(Action::Connect, ip, None)?;
+    let ws = ws.map_err(|_| {
+        ApiError::client(
+            StatusCode::UPGRADE_REQUIRED,
+            "websocket_required",
+            "CONNECT WITH A WEBSOCKET",
+        )
+    })?;
+    Ok(ws
+        .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .max_frame_size(MAX_CLIENT_FRAME_BYTES)
         .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES))
 }
 
 /// Routes of the realtime API.
@@ -84,12 +98,7 @@ pub fn request_from(
     headers: &HeaderMap,
 ) -> Result<FeedRequest, u16> {
     let smelt_id: Uuid = id.parse().map_err(|_| close::NOT_FOUND)?;
-    let header_token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
+    let header_token = crate::auth::bearer_token(headers);
     let grant = grant(state, smelt_id, query.token.as_deref().or(header_token))?;
     let after_seq = match query.after_seq.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -118,19 +127,12 @@ async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Err(limited) = state.limits.check(Action::Connect, ip, None) {
-        return limited.into_response();
-    }
-    let Ok(ws) = ws else {
-        return ApiError::client(
-            StatusCode::UPGRADE_REQUIRED,
-            "websocket_required",
-            "CONNECT WITH A WEBSOCKET",
-        )
-        .into_response();
+    let ws = match accept(&state, ip, ws) {
+        Ok(ws) => ws,
+        Err(refused) => return refused.into_response(),
     };
     let request = request_from(&state, &id, &query, &headers);
-    configure(ws).on_upgrade(move |socket| {
+    ws.on_upgrade(move |socket| {
         let sessions = state.sessions.clone();
         sessions.track_future(session::run(socket, state, request))
     })

@@ -20,8 +20,8 @@ use std::time::Duration;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use futures::stream::{self, SplitSink, Stream};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -32,8 +32,7 @@ use uuid::Uuid;
 
 use super::feed::{Closing, Feed, FeedRequest, Grant, Step};
 use super::{close, SocketQuery};
-use crate::http::error::ApiError;
-use crate::limits::{Action, ClientIp};
+use crate::limits::ClientIp;
 use crate::state::AppState;
 
 /// Most channels one socket may follow at once.
@@ -64,22 +63,11 @@ pub async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    if let Err(limited) = state.limits.check(Action::Connect, ip, None) {
-        return limited.into_response();
-    }
-    let Ok(ws) = ws else {
-        return ApiError::client(
-            StatusCode::UPGRADE_REQUIRED,
-            "websocket_required",
-            "CONNECT WITH A WEBSOCKET",
-        )
-        .into_response();
+    let ws = match super::accept(&state, ip, ws) {
+        Ok(ws) => ws,
+        Err(refused) => return axum::response::IntoResponse::into_response(refused),
     };
-    let header_token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .map(|(_, t)| t.trim().to_owned());
+    let header_token = crate::auth::bearer_token(&headers).map(str::to_owned);
     // The connection-level token is optional, but when present it must be a valid access token.
     let user = match query.token.or(header_token) {
         None => Ok(None),
@@ -89,7 +77,7 @@ pub async fn upgrade(
             .map(|c| Some(c.sub))
             .map_err(|_| close::UNAUTHORIZED),
     };
-    super::configure(ws).on_upgrade(move |socket| {
+    ws.on_upgrade(move |socket| {
         let sessions = state.sessions.clone();
         sessions.track_future(run(socket, state, user))
     })
