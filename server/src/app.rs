@@ -94,6 +94,7 @@ impl Application {
             tokens: TokenKeys::new(jwt_secret.as_bytes()),
             hub: hub.clone(),
             broker: Arc::new(broker.clone()),
+            listener: broker.clone(),
             clock,
             secret_box: SecretBox::new(&encryption_key),
             ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),

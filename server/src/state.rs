@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use tokio_util::task::TaskTracker;
 
 use crate::limits::RateLimits;
-use crate::realtime::broker::Broker;
+use crate::realtime::broker::{Broker, PgBroker};
 use crate::realtime::hub::Hub;
 
 /// Everything a request handler may need; cheap to clone.
@@ -25,6 +25,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hub: Arc<Hub>,
     pub broker: Arc<dyn Broker>,
+    /// The Postgres broker itself, for readiness (is its LISTEN connection up?).
+    pub listener: PgBroker,
     /// Current time (injectable for tests of credit resets).
     pub clock: Arc<dyn Clock>,
     /// Encrypts users' API keys at rest.

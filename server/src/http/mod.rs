@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod body;
 pub mod error;
+pub mod health;
 pub mod profile;
 pub mod prompts;
 pub mod smelts;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     // The web app's files carry no content hash, so browsers must revalidate them.
     let web = ServeDir::new(&web_dir).not_found_service(ServeFile::new(web_dir.join("index.html")));
     Router::new()
+        .merge(health::router())
         .nest("/api", api)
         .fallback_service(web)
         .layer(SetResponseHeaderLayer::if_not_present(

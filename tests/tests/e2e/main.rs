@@ -6,6 +6,7 @@ mod audio;
 mod create_validation;
 mod credits;
 mod delivery;
+mod health;
 mod helpers;
 mod hosted;
 mod multiplex;

@@ -1,6 +1,7 @@
 //! The Postgres broker: the `smelt_event` table plus a dedicated `LISTEN smelt_events`
 //! connection feeding the hub.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,12 +26,17 @@ pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct PgBroker {
     pool: PgPool,
+    /// True while the LISTEN connection is up (readiness).
+    listening: Arc<AtomicBool>,
 }
 
 impl PgBroker {
     /// A broker reading through `pool`.
     pub fn new(pool: PgPool) -> Self {
-        PgBroker { pool }
+        PgBroker {
+            pool,
+            listening: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Runs the dedicated LISTEN connection until `stop` is cancelled, forwarding every
@@ -53,6 +59,7 @@ impl PgBroker {
                 }
             };
             backoff = Duration::from_millis(100);
+            self.listening.store(true, Ordering::Release);
             // Anything published while we were not listening is in the table.
             repair(&hub, &self).await;
             // A connection can die silently (no RST reaches us); a periodic query with a
@@ -86,7 +93,13 @@ impl PgBroker {
                     }
                 }
             }
+            self.listening.store(false, Ordering::Release);
         }
+    }
+
+    /// True while the LISTEN connection is up.
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
     }
 
     async fn connect(&self) -> Result<PgListener, sqlx::Error> {

@@ -1,0 +1,35 @@
+//! `/healthz` and `/readyz`.
+
+use std::time::Duration;
+
+use crate::helpers::spawn_idle_app;
+
+#[tokio::test]
+async fn the_server_reports_alive_and_then_ready_with_each_check() {
+    let app = spawn_idle_app().await;
+    let (status, body) = app.get("/healthz", None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+
+    // The LISTEN connection comes up in the background; poll with a deadline.
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let ready = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            tick.tick().await;
+            let (status, body) = app.get("/readyz", None).await;
+            if status == 200 {
+                return body;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert!(
+                body["failing"].as_array().is_some_and(|f| !f.is_empty()),
+                "{body}"
+            );
+        }
+    })
+    .await
+    .expect("ready within 10 s");
+    assert_eq!(
+        ready["checks"],
+        serde_json::json!({"database": true, "listener": true, "queue": true})
+    );
+}
