@@ -194,3 +194,54 @@ async fn the_list_filters_sorts_and_paginates_the_callers_smelts() {
     let (status, _) = app.get("/api/smelts", None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn deleting_a_smelt_removes_its_rows_and_uploads_for_the_owner_only() {
+    let app = spawn_idle_app().await;
+    let owner = app.token_for(Uuid::new_v4());
+    let form = reqwest::multipart::Form::new()
+        .part("files[]", file_part(vec![1u8; 4096], "x.wav", "audio/wav"));
+    let created: Value = app.create(form, Some(&owner)).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/smelts/{id}");
+    assert_eq!(app.stored_uploads(), 1);
+
+    let stranger = app.token_for(Uuid::new_v4());
+    let refused = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&stranger)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 404);
+    let deleted = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+
+    assert_eq!(app.get(&path, Some(&owner)).await.0, 404);
+    let uuid: Uuid = id.parse().unwrap();
+    for table in ["smelt", "smelt_file", "smelt_result", "smelt_event"] {
+        let left: i64 =
+            sqlx::query_scalar(&format!("select count(*) from {table} where smelt_id = $1"))
+                .bind(uuid)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        assert_eq!(left, 0, "{table}");
+    }
+    assert_eq!(app.stored_uploads(), 0, "the upload is gone");
+    let again = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+}

@@ -1,6 +1,7 @@
-//! `/api/smelts`: create (multipart), read one, list (`spec/smelts-api.md`).
+//! `/api/smelts`: create (multipart), read one, list (`spec/smelts-api.md`), delete.
 
 mod create;
+mod delete;
 mod form;
 mod read;
 
@@ -24,5 +25,8 @@ pub fn router() -> Router<AppState> {
                 .post(create::create)
                 .layer(DefaultBodyLimit::max(MAX_CREATE_BODY_BYTES)),
         )
-        .route("/smelts/{id}", get(read::get_one))
+        .route(
+            "/smelts/{id}",
+            get(read::get_one).delete(delete::delete_one),
+        )
 }
