@@ -259,7 +259,7 @@ async fn a_valid_own_key_means_unlimited_and_a_rejected_key_is_not_saved() {
 }
 
 #[tokio::test]
-async fn the_api_key_never_appears_in_responses_logs_or_the_database() {
+async fn secrets_never_appear_in_responses_logs_or_the_database() {
     let stub = provider_stub::spawn().await.base_url;
     let app = spawn_app_with(AppOptions {
         workers: 0,
@@ -290,6 +290,19 @@ async fn the_api_key_never_appears_in_responses_logs_or_the_database() {
     let secret = &provider_stub::GOOD_KEY[..24];
     assert!(!put_body.contains(secret) && !profile_body.contains(secret));
     assert!(!captured_logs().contains(secret), "the key is not logged");
+    // Socket URLs carry subscription tokens; request logs show the path only.
+    let created = app
+        .create_text("A note to follow.", &[], Some(&token))
+        .await;
+    let subscription = created["subscription_token"].as_str().unwrap().to_owned();
+    app.subscribe(&created)
+        .await
+        .read_until(|e| e.event == smelt_core::events::EventKind::Snapshot)
+        .await;
+    assert!(
+        !captured_logs().contains(&subscription),
+        "subscription tokens are not logged"
+    );
     let stored: Vec<u8> = sqlx::query_scalar("select api_key_ciphertext from user_profile")
         .fetch_one(&app.pool)
         .await
