@@ -204,13 +204,7 @@ async fn weekly_credits_reset_on_monday_at_midnight_utc() {
 
 #[tokio::test]
 async fn a_valid_own_key_means_unlimited_and_a_rejected_key_is_not_saved() {
-    let stub = provider_stub::spawn().await.base_url;
-    let app = spawn_app_with(AppOptions {
-        workers: 0,
-        openai_base_url: Some(stub),
-        ..AppOptions::default()
-    })
-    .await;
+    let (_stub, app) = provider_stub::app_with_stub().await;
     let token = app.token_for(Uuid::new_v4());
     let put = |key: &str| {
         app.send_json(
@@ -244,14 +238,7 @@ async fn a_valid_own_key_means_unlimited_and_a_rejected_key_is_not_saved() {
     }
     assert_eq!(credits_left(&app, &token).await, 5, "nothing was charged");
 
-    let (status, _) = app
-        .send_json(
-            app.client.delete(app.url("/api/profile/api-key")),
-            json!({}),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(app.delete("/api/profile/api-key", &token).await, 204);
     assert_eq!(
         app.get("/api/profile", Some(&token)).await.1["api_key_status"],
         "none"
@@ -260,13 +247,7 @@ async fn a_valid_own_key_means_unlimited_and_a_rejected_key_is_not_saved() {
 
 #[tokio::test]
 async fn secrets_never_appear_in_responses_logs_or_the_database() {
-    let stub = provider_stub::spawn().await.base_url;
-    let app = spawn_app_with(AppOptions {
-        workers: 0,
-        openai_base_url: Some(stub),
-        ..AppOptions::default()
-    })
-    .await;
+    let (_stub, app) = provider_stub::app_with_stub().await;
     let token = app.token_for(Uuid::new_v4());
     let response = app
         .client

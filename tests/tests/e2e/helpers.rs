@@ -311,6 +311,18 @@ impl TestApp {
         body
     }
 
+    /// `DELETE path` with a bearer token; returns the status.
+    pub async fn delete(&self, path: &str, token: &str) -> u16 {
+        let response = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+
     /// `GET path` with an optional bearer token; returns status and JSON body.
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut request = self.client.get(self.url(path));

@@ -9,17 +9,8 @@ use smelt_core::domain::ErrorCode;
 use smelt_worker::{Outcome, Worker};
 use uuid::Uuid;
 
-use crate::helpers::{file_part, spawn_app_with, speak, AppOptions, TestApp};
-use crate::provider_stub::{self, Stub, GOOD_KEY, STUB_TRANSCRIPT};
-
-async fn app_with(stub: &Stub) -> TestApp {
-    spawn_app_with(AppOptions {
-        workers: 0,
-        openai_base_url: Some(stub.base_url.clone()),
-        ..AppOptions::default()
-    })
-    .await
-}
+use crate::helpers::{file_part, speak, TestApp};
+use crate::provider_stub::{self, GOOD_KEY, STUB_TRANSCRIPT};
 
 async fn worker(app: &TestApp) -> Worker {
     let mut settings = app.settings.clone();
@@ -56,8 +47,7 @@ async fn user_with_key(app: &TestApp, key: &str) -> (String, Value) {
 
 #[tokio::test]
 async fn each_provider_outcome_ends_in_its_state_after_the_right_number_of_attempts() {
-    let stub = provider_stub::spawn().await;
-    let app = app_with(&stub).await;
+    let (stub, app) = provider_stub::app_with_stub().await;
     let w = worker(&app).await;
     let cases: [(&str, Option<ErrorCode>, usize); 6] = [
         (GOOD_KEY, None, 1),
@@ -139,8 +129,7 @@ async fn each_provider_outcome_ends_in_its_state_after_the_right_number_of_attem
 
 #[tokio::test]
 async fn audio_with_an_own_key_is_transcribed_by_the_provider() {
-    let stub = provider_stub::spawn().await;
-    let app = app_with(&stub).await;
+    let (stub, app) = provider_stub::app_with_stub().await;
     let token = app.token_for(Uuid::new_v4());
     let (status, _) = app
         .send_json(

@@ -48,14 +48,7 @@ async fn prompts_belong_to_their_owner() {
         (status, body["error"]["code"].as_str()),
         (404, Some("prompt_not_found"))
     );
-    let (status, _) = app
-        .send_json(
-            app.client.delete(app.url(&path)),
-            json!({}),
-            Some(&stranger),
-        )
-        .await;
-    assert_eq!(status, 404);
+    assert_eq!(app.delete(&path, &stranger).await, 404);
     let (_, others) = app.get("/api/prompts", Some(&stranger)).await;
     assert!(others["prompts"].as_array().unwrap().is_empty());
 
@@ -75,10 +68,7 @@ async fn prompts_belong_to_their_owner() {
         201
     );
 
-    let (status, _) = app
-        .send_json(app.client.delete(app.url(&path)), json!({}), Some(&owner))
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(app.delete(&path, &owner).await, 204);
     let (status, _) = app.get(&path, Some(&owner)).await;
     assert_eq!(status, 404);
 }

@@ -195,3 +195,15 @@ pub async fn spawn() -> Stub {
     });
     stub
 }
+
+/// An idle app (no workers) whose OpenAI-compatible provider is a fresh stub.
+pub async fn app_with_stub() -> (Stub, crate::helpers::TestApp) {
+    let stub = spawn().await;
+    let app = crate::helpers::spawn_app_with(crate::helpers::AppOptions {
+        workers: 0,
+        openai_base_url: Some(stub.base_url.clone()),
+        ..crate::helpers::AppOptions::default()
+    })
+    .await;
+    (stub, app)
+}

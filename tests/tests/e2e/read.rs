@@ -207,22 +207,8 @@ async fn deleting_a_smelt_removes_its_rows_and_uploads_for_the_owner_only() {
     assert_eq!(app.stored_uploads(), 1);
 
     let stranger = app.token_for(Uuid::new_v4());
-    let refused = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&stranger)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 404);
-    let deleted = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204);
+    assert_eq!(app.delete(&path, &stranger).await, 404);
+    assert_eq!(app.delete(&path, &owner).await, 204);
 
     assert_eq!(app.get(&path, Some(&owner)).await.0, 404);
     let uuid: Uuid = id.parse().unwrap();
@@ -236,12 +222,5 @@ async fn deleting_a_smelt_removes_its_rows_and_uploads_for_the_owner_only() {
         assert_eq!(left, 0, "{table}");
     }
     assert_eq!(app.stored_uploads(), 0, "the upload is gone");
-    let again = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 404);
+    assert_eq!(app.delete(&path, &owner).await, 404);
 }
