@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use smelt_core::db::smelts::{self, ListQuery, SortField, StatusFilter};
@@ -88,8 +89,9 @@ pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, A
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(params): Query<HashMap<String, String>>,
+    params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<SmeltsListDto>, ApiError> {
+    let Query(params) = params.map_err(|_| ApiError::invalid_data("INVALID QUERY STRING"))?;
     let query = parse_list_query(&params)?;
     Ok(Json(smelts::list(&state.pool, user.user_id, query).await?))
 }
