@@ -16,7 +16,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --bin smelt-server --bin smelt-worker
+RUN cargo build --release --bin smelt-server --bin smelt-worker --bin smelt-cleanup
 RUN scripts/fetch-model.sh /models/whisper-tiny.en
 
 FROM debian:bookworm-slim
@@ -24,7 +24,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/smelt --create-home smelt
-COPY --from=build /src/target/release/smelt-server /src/target/release/smelt-worker /usr/local/bin/
+COPY --from=build /src/target/release/smelt-server /src/target/release/smelt-worker \
+     /src/target/release/smelt-cleanup /usr/local/bin/
 COPY --from=build /models /models
 COPY --from=web /src/web/dist /srv/web
 ENV SMELT_BIND=0.0.0.0:8080 \

@@ -2,6 +2,8 @@
 # Prepares a machine to build, run and test Smelt, skipping whatever is already there:
 #   - Debian packages: cmake and a C++ compiler (CTranslate2 is built from source by ct2rs),
 #     espeak-ng, ffmpeg and lame (the tests synthesise real speech and encode it);
+#   - chromium (the web app's browser tests drive it through playwright-core);
+#   - s3s-fs, a small S3-compatible server the storage tests run against;
 #   - the Whisper model (scripts/fetch-model.sh);
 #   - the web app (npm ci + npm run build in web/).
 # Installing packages needs root (or sudo).
@@ -9,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame; do
+for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame chromium:chromium; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if ((${#missing[@]})); then
@@ -18,6 +20,12 @@ if ((${#missing[@]})); then
     [[ $(id -u) -eq 0 ]] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Pinned: later releases need a newer Rust than this toolchain.
+if ! command -v s3s-fs >/dev/null 2>&1; then
+    echo "Installing s3s-fs..." >&2
+    cargo install s3s-fs --version 0.14.1 --features binary --locked --quiet
 fi
 
 scripts/fetch-model.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit tests and end-to-end tests against real Postgres,
-# real audio and the real server and worker) and the web app's unit tests.
+# real audio, a real S3-compatible server and the real server and worker), the web app's unit
+# tests, and its end-to-end tests in headless Chromium against the real server.
 # Needs Postgres on 127.0.0.1:5432 (or SMELT_TEST_DATABASE_URL); each test makes its own
 # database and drops it.
 set -euo pipefail
@@ -8,3 +9,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo test --workspace --no-fail-fast
 (cd web && npm test --silent)
+
+# The browser tests start the server binary themselves, one per test file.
+cargo build --quiet --bin smelt-server
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+(cd web && SMELT_SERVER_BIN="$target_dir/debug/smelt-server" npm run --silent test:e2e)

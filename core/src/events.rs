@@ -18,7 +18,7 @@ pub const NOTIFY_CHANNEL: &str = "smelt_events";
 pub const MAX_INLINE_FRAME_BYTES: usize = 7_000;
 
 /// Kind of a stored or live event. `snapshot` is never stored: it is built on subscribe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     Snapshot,
@@ -61,11 +61,12 @@ impl std::str::FromStr for EventKind {
 }
 
 /// One event as it travels to clients.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WireEvent {
     pub event: EventKind,
     /// Position in the smelt's event sequence; a snapshot carries the seq it reflects.
     pub seq: i64,
+    /// `SmeltDto` for `snapshot`, `ProgressPayload`, `CompletedPayload` or `FailedPayload`.
     pub payload: serde_json::Value,
 }
 
@@ -76,39 +77,46 @@ impl WireEvent {
     }
 }
 
-/// A parsed `NOTIFY smelt_events` payload: `"{smelt_id} {seq} {kind}"` or
-/// `"{smelt_id} {seq} {kind} {frame}"` where `frame` is the event's wire frame, verbatim, so
-/// the server forwards it without re-encoding.
+/// A parsed `NOTIFY smelt_events` payload: `"{smelt_id} {seq} {kind} {appended_us}"` or
+/// `"{smelt_id} {seq} {kind} {appended_us} {frame}"` where `frame` is the event's wire frame,
+/// verbatim, so the server forwards it without re-encoding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Announcement<'a> {
     pub smelt_id: Uuid,
     pub seq: i64,
     pub kind: EventKind,
+    /// When the writer appended the event (Unix time in µs, the writer's clock), moments
+    /// before its transaction committed: the start of the delivery latency.
+    pub appended_us: i64,
     /// The encoded frame, when it was small enough to travel inside the notification.
     pub frame: Option<&'a str>,
 }
 
 impl<'a> Announcement<'a> {
-    /// Builds the NOTIFY payload for an event, inlining the frame when it is small.
+    /// Builds the NOTIFY payload for an event appended now, inlining the frame when it is
+    /// small.
     pub fn payload(smelt_id: Uuid, seq: i64, kind: EventKind, frame: &str) -> String {
         let kind = kind.as_str();
+        let appended_us = chrono::Utc::now().timestamp_micros();
         if frame.len() <= MAX_INLINE_FRAME_BYTES {
-            format!("{smelt_id} {seq} {kind} {frame}")
+            format!("{smelt_id} {seq} {kind} {appended_us} {frame}")
         } else {
-            format!("{smelt_id} {seq} {kind}")
+            format!("{smelt_id} {seq} {kind} {appended_us}")
         }
     }
 
     /// Parses a NOTIFY payload; `None` when it is not one of ours.
     pub fn parse(payload: &'a str) -> Option<Self> {
-        let mut parts = payload.splitn(4, ' ');
+        let mut parts = payload.splitn(5, ' ');
         let smelt_id = parts.next()?.parse().ok()?;
         let seq = parts.next()?.parse().ok()?;
         let kind = parts.next()?.parse().ok()?;
+        let appended_us = parts.next()?.parse().ok()?;
         Some(Announcement {
             smelt_id,
             seq,
             kind,
+            appended_us,
             frame: parts.next(),
         })
     }
@@ -126,6 +134,11 @@ mod tests {
         assert_eq!(
             (parsed.smelt_id, parsed.seq, parsed.kind),
             (id, 3, EventKind::Progress)
+        );
+        let age_us = chrono::Utc::now().timestamp_micros() - parsed.appended_us;
+        assert!(
+            (0..60_000_000).contains(&age_us),
+            "stamped at append: {age_us} µs ago"
         );
         assert_eq!(parsed.frame, Some(r#"{"event":"progress"}"#));
 

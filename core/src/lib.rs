@@ -6,9 +6,12 @@
 //! - [`events`]: the realtime event model and its wire encoding.
 //! - [`db`]: connection, migrations and the SQL queries.
 //! - [`queue`]: the pgmq job queue.
-//! - [`blob`]: where uploaded audio lives.
+//! - [`blob`]: where uploads and result documents live (local disk or S3), signed downloads.
+//! - [`metrics`]: Prometheus metric names and the process-wide recorder.
+//! - [`retention`]: how long things are kept, and the cleanup that enforces it.
 //! - [`tokens`]: HS256 access tokens and per-smelt subscription tokens.
 //! - [`credits`], [`clock`], [`crypto`]: credit rules, injectable time, secrets at rest.
+//! - [`telemetry`]: logging setup and shutdown signals for the binaries.
 
 pub mod blob;
 pub mod clock;
@@ -18,7 +21,10 @@ pub mod db;
 pub mod domain;
 pub mod dto;
 pub mod events;
+pub mod metrics;
 pub mod queue;
+pub mod retention;
 pub mod secrets;
 pub mod settings;
+pub mod telemetry;
 pub mod tokens;

@@ -4,6 +4,7 @@
 //! if its job does. Workers read with a visibility timeout: a message read but not deleted
 //! (the worker died) becomes visible again when the timeout expires and is redelivered.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -100,15 +101,26 @@ impl JobQueue {
         self.archive(delivery.msg_id).await
     }
 
-    /// Deletes archived messages older than `days`; returns how many.
-    pub async fn prune_archive(&self, pool: &PgPool, days: u32) -> Result<u64, QueueError> {
+    /// Deletes archived messages archived before `cutoff`; returns how many.
+    pub async fn prune_archive(&self, cutoff: DateTime<Utc>) -> Result<u64, QueueError> {
         let done = sqlx::query(&format!(
-            "delete from pgmq.a_{QUEUE_NAME} where archived_at < now() - make_interval(days => $1)"
+            "delete from pgmq.a_{QUEUE_NAME} where archived_at < $1"
         ))
-        .bind(days as i32)
-        .execute(pool)
+        .bind(cutoff)
+        .execute(&self.pgmq.connection)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    /// How many archived messages [`JobQueue::prune_archive`] would delete.
+    pub async fn count_archive_before(&self, cutoff: DateTime<Utc>) -> Result<u64, QueueError> {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from pgmq.a_{QUEUE_NAME} where archived_at < $1"
+        ))
+        .bind(cutoff)
+        .fetch_one(&self.pgmq.connection)
+        .await?;
+        Ok(n as u64)
     }
 
     /// Acknowledges a message: it is moved to the queue's archive (kept for inspection).

@@ -30,9 +30,69 @@ pub struct Settings {
     #[arg(long, env = "SMELT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
-    /// Directory for local state: uploaded blobs (`blobs/`) and generated local secrets.
+    /// Directory for local state: the fs blob store (`blobs/`) and generated local secrets.
     #[arg(long, env = "SMELT_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+
+    /// Where blobs (uploads, result documents) live: `fs` (under `<data_dir>/blobs`) or `s3`.
+    #[arg(long, env = "SMELT_BLOB_STORE", default_value = "fs", value_parser = ["fs", "s3"])]
+    pub blob_store: String,
+
+    /// Bucket of the `s3` store (must exist).
+    #[arg(long, env = "SMELT_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Region of the `s3` store (`auto` for Cloudflare R2).
+    #[arg(long, env = "SMELT_S3_REGION", default_value = "us-east-1")]
+    pub s3_region: String,
+
+    /// Endpoint of an S3-compatible store other than AWS (MinIO, R2), e.g.
+    /// `http://minio:9000`. Unset: AWS S3.
+    #[arg(long, env = "SMELT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Path-style addressing (`endpoint/bucket/key`), which MinIO needs.
+    #[arg(long, env = "SMELT_S3_FORCE_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub s3_force_path_style: bool,
+
+    /// Access key id of the `s3` store. Unset (with the secret): the standard AWS credential
+    /// chain (environment, profile, web identity, instance metadata).
+    #[arg(long, env = "SMELT_S3_ACCESS_KEY_ID", hide_env_values = true)]
+    pub s3_access_key_id: Option<String>,
+
+    /// Secret access key of the `s3` store.
+    #[arg(long, env = "SMELT_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
+    /// Lifetime of a result's `download_url`, in seconds.
+    #[arg(long, env = "SMELT_DOWNLOAD_URL_TTL_SECS", default_value_t = 600)]
+    pub download_url_ttl_secs: u64,
+
+    /// Public origin of the server (`https://smelt.example`), prefixed to the download URLs
+    /// the `fs` store signs. Unset: those URLs are relative to the origin the API was called
+    /// on.
+    #[arg(long, env = "SMELT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Hours a raw upload is kept after its smelt completed (0: deleted as soon as it
+    /// finishes). Uploads of failed smelts are always deleted at once.
+    #[arg(long, env = "SMELT_UPLOAD_RETENTION_HOURS", default_value_t = 0)]
+    pub upload_retention_hours: u32,
+
+    /// Hours after creation that a finished anonymous smelt (with its events and blobs) is
+    /// kept; the periodic cleanup then deletes it.
+    #[arg(long, env = "SMELT_ANONYMOUS_RETENTION_HOURS", default_value_t = 24)]
+    pub anonymous_retention_hours: u32,
+
+    /// Seconds between two runs of the retention cleanup in each worker (only one process
+    /// runs it at a time).
+    #[arg(long, env = "SMELT_CLEANUP_INTERVAL_SECS", default_value_t = 3600)]
+    pub cleanup_interval_secs: u64,
+
+    /// Most smelts the cleanup deletes per second, so that it never floods the database or
+    /// the object store.
+    #[arg(long, env = "SMELT_CLEANUP_RATE_PER_SEC", default_value_t = 20)]
+    pub cleanup_rate_per_sec: u32,
 
     /// Directory of the built web app served at `/` (`web/dist` after `npm run build`).
     #[arg(long, env = "SMELT_WEB_DIR", default_value = "web/dist")]
@@ -201,6 +261,16 @@ pub struct Settings {
     #[arg(long, env = "SMELT_PING_SECS", default_value_t = 25)]
     pub ping_secs: u64,
 
+    /// Bearer token required by `GET /metrics`. Unset: the endpoint is open (keep it off the
+    /// public internet at the proxy).
+    #[arg(long, env = "SMELT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Address where a standalone `smelt-worker` serves its own `/metrics` (e.g.
+    /// `0.0.0.0:9090`). Unset: no listener (embedded workers report through the server).
+    #[arg(long, env = "SMELT_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
@@ -230,4 +300,61 @@ pub fn default_model_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(|| PathBuf::from(".cache"));
     cache.join("smelt/models/whisper-tiny.en")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Settings;
+
+    /// Every environment variable the settings read.
+    fn variables() -> Vec<String> {
+        Settings::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()))
+            .collect()
+    }
+
+    fn repository_file(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/../{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn the_readme_and_env_example_document_every_setting() {
+        let readme = repository_file("README.md");
+        let example = repository_file(".env.example");
+        for variable in variables() {
+            assert!(
+                readme.contains(&format!("`{variable}`")),
+                "README lacks {variable}"
+            );
+            assert!(
+                example.contains(&format!("# {variable}=")),
+                ".env.example lacks {variable}"
+            );
+        }
+    }
+
+    #[test]
+    fn docker_compose_sets_only_real_settings() {
+        let known = variables();
+        let compose = repository_file("docker-compose.yml");
+        let used: Vec<&str> = compose
+            .lines()
+            .filter_map(|l| l.trim().split_once(':').map(|(k, _)| k))
+            .filter(|k| k.starts_with("SMELT_") || *k == "DATABASE_URL")
+            .collect();
+        assert!(
+            used.contains(&"SMELT_BLOB_STORE"),
+            "compose configures the store"
+        );
+        for variable in used {
+            // The bucket name is also handed to the bucket-creating container.
+            assert!(
+                known.iter().any(|k| k == variable),
+                "{variable} is not a setting"
+            );
+        }
+    }
 }

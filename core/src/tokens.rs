@@ -22,6 +22,12 @@ pub struct Claims {
     pub aud: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Issued at, seconds since the Unix epoch (absent in tokens of other issuers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Unique token id, so that two tokens issued in the same second differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<Uuid>,
 }
 
 /// Why a token was refused.
@@ -53,11 +59,14 @@ impl TokenKeys {
 
     /// Signs claims for `sub` and `aud`, valid for `ttl_secs` seconds.
     pub fn sign(&self, sub: Uuid, aud: &str, ttl_secs: u64, role: Option<&str>) -> String {
+        let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub,
-            exp: chrono::Utc::now().timestamp() + ttl_secs as i64,
+            exp: now + ttl_secs as i64,
             aud: aud.to_owned(),
             role: role.map(str::to_owned),
+            iat: Some(now),
+            jti: Some(Uuid::new_v4()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing of plain claims cannot fail")
@@ -87,5 +96,15 @@ mod tests {
         assert!(TokenKeys::new(b"other")
             .verify(&sub, SUBSCRIPTION_AUDIENCE)
             .is_err());
+    }
+
+    #[test]
+    fn two_tokens_for_the_same_user_in_the_same_second_differ() {
+        let keys = TokenKeys::new(b"secret");
+        let user = Uuid::new_v4();
+        let first = keys.sign(user, ACCESS_AUDIENCE, 900, Some("authenticated"));
+        let second = keys.sign(user, ACCESS_AUDIENCE, 900, Some("authenticated"));
+        assert_ne!(first, second);
+        assert!(keys.verify(&first, ACCESS_AUDIENCE).unwrap().iat.is_some());
     }
 }

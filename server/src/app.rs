@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smelt_core::blob::{BlobStore, FsBlobStore};
+use smelt_core::blob::{self, DownloadSigner};
 use smelt_core::clock::{Clock, SystemClock};
 use smelt_core::crypto::SecretBox;
 use smelt_core::db;
@@ -75,6 +75,7 @@ impl Application {
         if settings.is_production() {
             secrets::require_explicit(&settings)?;
         }
+        smelt_core::metrics::recorder();
         let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
         let dir = &settings.data_dir;
         let jwt_secret = secrets::resolve(settings.jwt_secret.as_deref(), dir, "jwt_secret")?;
@@ -83,7 +84,12 @@ impl Application {
         let encryption_key = smelt_core::crypto::parse_key(&encryption_key)?;
         let ip_hash_secret =
             secrets::resolve(settings.ip_hash_secret.as_deref(), dir, "ip_hash_secret")?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::new(settings.data_dir.join("blobs")));
+        let downloads = DownloadSigner::derived_from(
+            jwt_secret.as_bytes(),
+            settings.public_url.as_deref(),
+            clock.clone(),
+        );
+        let blobs = blob::open(&settings, Some(downloads.clone()), clock.clone()).await?;
         let hub = Arc::new(Hub::new());
         let broker = PgBroker::new(pool.clone());
         let state = AppState {
@@ -91,6 +97,7 @@ impl Application {
             pool: pool.clone(),
             queue: JobQueue::new(pool.clone()).await,
             blobs: blobs.clone(),
+            downloads,
             tokens: TokenKeys::new(jwt_secret.as_bytes()),
             hub: hub.clone(),
             broker: Arc::new(broker.clone()),

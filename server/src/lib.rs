@@ -7,6 +7,5 @@ pub mod http;
 pub mod limits;
 pub mod realtime;
 pub mod state;
-pub mod telemetry;
 
 pub use app::Application;

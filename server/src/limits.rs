@@ -101,6 +101,12 @@ impl RateLimits {
             Action::Connect => self.connect_by_ip.check_key(&ip),
         };
         verdict.map_err(|not_until| {
+            let limit = match action {
+                Action::CreateSmelt => "create",
+                Action::Login => "login",
+                Action::Connect => "socket",
+            };
+            metrics::counter!(smelt_core::metrics::RATE_LIMITED, "limit" => limit).increment(1);
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::RateLimited {
                 retry_after_secs: wait.as_secs() + 1,

@@ -2,7 +2,8 @@
 
 use clap::Parser;
 use smelt_core::settings::Settings;
-use smelt_server::{telemetry, Application};
+use smelt_core::telemetry;
+use smelt_server::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use smelt_core::blob::BlobStore;
+use smelt_core::blob::{BlobStore, DownloadSigner};
 use smelt_core::clock::Clock;
 use smelt_core::crypto::SecretBox;
 use smelt_core::queue::JobQueue;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub queue: JobQueue,
     pub blobs: Arc<dyn BlobStore>,
+    /// Signs and checks the server's own download URLs (the fs store's).
+    pub downloads: DownloadSigner,
     pub tokens: TokenKeys,
     pub hub: Arc<Hub>,
     pub broker: Arc<dyn Broker>,

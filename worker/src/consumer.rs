@@ -7,6 +7,7 @@ use smelt_core::blob::BlobStore;
 use smelt_core::db::smelts;
 use smelt_core::domain::ErrorCode;
 use smelt_core::queue::{Delivery, JobQueue, INSERT_CHANNEL};
+use smelt_core::retention;
 use smelt_core::settings::Settings;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
@@ -221,6 +222,11 @@ impl Worker {
             }
             Err(StageError::Cancelled) => {
                 tracing::info!("smelt deleted while running; stopped");
+                // The deletion removed the blobs it knew of; documents this run stored after
+                // that would otherwise stay behind.
+                if let Err(e) = smelt_core::blob::purge_smelt(self.blobs.as_ref(), smelt_id).await {
+                    tracing::warn!(error = %e, "could not remove the blobs of a deleted smelt");
+                }
                 Outcome::Skipped(smelt_id)
             }
             Err(StageError::Transient(e)) if delivery.read_count < self.settings.max_deliveries => {
@@ -239,12 +245,18 @@ impl Worker {
                 let code = ErrorCode::InternalError;
                 sink.fail(code, &code.message(None)).await?;
                 self.queue.dead_letter(&delivery, &format!("{e:#}")).await?;
-                self.discard_uploads(&smelt).await;
+                self.release_uploads(&smelt).await;
                 return Ok(Outcome::Failed(smelt_id, code));
             }
         };
         self.queue.archive(delivery.msg_id).await?;
-        self.discard_uploads(&smelt).await;
+        // Audio of a completed smelt may be kept for `upload_retention_hours` (the cleanup
+        // deletes it then); a failed or cancelled smelt needs its audio no more.
+        let keep =
+            matches!(outcome, Outcome::Completed(_)) && self.settings.upload_retention_hours > 0;
+        if !keep {
+            self.release_uploads(&smelt).await;
+        }
         Ok(outcome)
     }
 }
@@ -302,10 +314,16 @@ impl Worker {
         }
     }
 
-    /// Raw uploads are not kept once their smelt has finished.
-    async fn discard_uploads(&self, smelt: &smelts::Smelt) {
-        for key in smelt.files.iter().filter_map(|f| f.storage_key.as_deref()) {
-            if let Err(e) = self.blobs.delete(key).await {
+    /// Deletes the smelt's raw uploads and forgets their keys.
+    async fn release_uploads(&self, smelt: &smelts::Smelt) {
+        for file in &smelt.files {
+            let Some(key) = file.storage_key.as_deref() else {
+                continue;
+            };
+            if let Err(e) =
+                retention::release_upload(&self.pool, self.blobs.as_ref(), file.smelt_file_id, key)
+                    .await
+            {
                 tracing::warn!(%key, error = %e, "could not delete an upload");
             }
         }
@@ -333,7 +351,7 @@ impl Worker {
         let poll = Duration::from_secs(self.settings.queue_poll_secs.max(1));
         let mut backoff = Duration::from_millis(200);
         let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
-        let mut last_prune: Option<std::time::Instant> = None;
+        let mut last_cleanup: Option<std::time::Instant> = None;
         while !stop.is_cancelled() {
             // A stop lets the job in hand finish for `grace`; after that it is abandoned and
             // redelivered to another worker once its visibility timeout runs out.
@@ -348,21 +366,10 @@ impl Worker {
             };
             match result {
                 Ok(Outcome::Idle) => {
-                    if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(3600)) {
-                        last_prune = Some(std::time::Instant::now());
-                        match self
-                            .queue
-                            .prune_archive(&self.pool, self.settings.archive_retention_days)
-                            .await
-                        {
-                            Ok(n) if n > 0 => {
-                                tracing::info!(pruned = n, "pruned archived queue messages")
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!(error = %e, "could not prune the queue archive")
-                            }
-                        }
+                    let every = Duration::from_secs(self.settings.cleanup_interval_secs.max(1));
+                    if last_cleanup.is_none_or(|t| t.elapsed() >= every) {
+                        last_cleanup = Some(std::time::Instant::now());
+                        self.clean_up().await;
                     }
                     tokio::select! {
                         _ = stop.cancelled() => break,
@@ -385,6 +392,33 @@ impl Worker {
             }
         }
         Ok(())
+    }
+}
+
+impl Worker {
+    /// One retention cleanup (see [`retention`]), unless another process is running one.
+    async fn clean_up(&self) {
+        let policy = retention::RetentionPolicy::from_settings(&self.settings);
+        match retention::run_exclusive(
+            &self.pool,
+            self.blobs.as_ref(),
+            &self.queue,
+            &policy,
+            chrono::Utc::now(),
+        )
+        .await
+        {
+            Ok(Some(report)) => tracing::info!(
+                anonymous_smelts = report.anonymous_smelts.len(),
+                events = report.events,
+                smelt_blobs = report.smelt_blobs,
+                expired_uploads = report.expired_uploads,
+                archived_messages = report.archived_messages,
+                "retention cleanup done"
+            ),
+            Ok(None) => tracing::debug!("retention cleanup already running elsewhere"),
+            Err(e) => tracing::warn!(error = ?e, "retention cleanup failed"),
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! Monotonicity: the overall percentage never decreases and a stage never goes back, even when
 //! a redelivered job starts again from the beginning.
 
+use smelt_core::metrics::{SMELTS_FINISHED, STAGE_DURATION};
 use std::time::{Duration, Instant};
 
 use smelt_core::db::smelts::{self, NewResult, Smelt};
@@ -36,6 +37,8 @@ pub struct ProgressSink {
     message: &'static str,
     eta_seconds: Option<u32>,
     files: Vec<FileProgressDto>,
+    /// When the current stage began in this delivery (for the stage-duration histogram).
+    stage_started: Instant,
 }
 
 fn stage_rank(status: SmeltStatus) -> usize {
@@ -69,6 +72,7 @@ impl ProgressSink {
                     progress: 0,
                 })
                 .collect(),
+            stage_started: Instant::now(),
         })
     }
 
@@ -101,6 +105,10 @@ impl ProgressSink {
         if stage_rank(status) < stage_rank(self.floor) {
             return Ok(());
         }
+        if status != self.status {
+            self.record_stage_duration();
+            self.stage_started = Instant::now();
+        }
         self.status = status;
         self.message = stage.message;
         self.percentage = self.percentage.max(stage.start);
@@ -121,6 +129,11 @@ impl ProgressSink {
             self.emit().await?;
         }
         Ok(())
+    }
+
+    fn record_stage_duration(&self) {
+        metrics::histogram!(STAGE_DURATION, "stage" => self.status.as_str())
+            .record(self.stage_started.elapsed().as_secs_f64());
     }
 
     async fn emit(&mut self) -> Result<(), sqlx::Error> {
@@ -172,7 +185,11 @@ impl ProgressSink {
             results: smelts::results(&mut *tx, self.smelt_id).await?,
         };
         events::append(&mut tx, self.smelt_id, EventKind::Completed, &payload).await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.record_stage_duration();
+        metrics::counter!(SMELTS_FINISHED, "status" => "completed", "error_code" => "")
+            .increment(1);
+        Ok(())
     }
 
     /// Marks the smelt failed, refunds its credit (once) and announces `failed`, in one
@@ -204,6 +221,9 @@ impl ProgressSink {
         };
         events::append(&mut tx, self.smelt_id, EventKind::Failed, &payload).await?;
         tx.commit().await?;
+        self.record_stage_duration();
+        metrics::counter!(SMELTS_FINISHED, "status" => "failed", "error_code" => code.as_str())
+            .increment(1);
         Ok(true)
     }
 }

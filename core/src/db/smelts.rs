@@ -252,8 +252,36 @@ pub async fn results<'e>(
             file_id,
             filename,
             content,
+            download_url: None,
         })
         .collect())
+}
+
+/// Keys of the stored result documents in position order (`None` where none was stored),
+/// matching [`results`] one for one.
+pub async fn result_keys<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+) -> Result<Vec<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("select storage_key from smelt_result where smelt_id = $1 order by position")
+        .bind(smelt_id)
+        .fetch_all(db)
+        .await
+}
+
+/// Deletes a smelt owned by `user_id` (files, results and events cascade); true when it
+/// existed. A running smelt is thereby cancelled: its worker's next write finds no row.
+pub async fn delete_owned(
+    pool: &PgPool,
+    smelt_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("delete from smelt where smelt_id = $1 and user_id = $2")
+        .bind(smelt_id)
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 impl Smelt {
@@ -534,11 +562,15 @@ pub async fn set_file_state<'e>(
 /// A result to store.
 #[derive(Debug, Clone)]
 pub struct NewResult {
+    /// Chosen by the worker before the document is stored under [`crate::blob::result_key`].
+    pub smelt_result_id: Uuid,
     pub smelt_file_id: Option<Uuid>,
     pub position: i32,
     pub filename: String,
     pub content: String,
     pub engine: String,
+    /// Key of the stored Markdown document, when stored.
+    pub storage_key: Option<String>,
 }
 
 /// Stores results idempotently: a redelivered job writing the same positions again changes
@@ -551,17 +583,18 @@ pub async fn insert_results(
     for r in results {
         sqlx::query(
             "insert into smelt_result (smelt_result_id, smelt_id, smelt_file_id, position,
-                                       filename, content, engine)
-             values ($1, $2, $3, $4, $5, $6, $7)
+                                       filename, content, engine, storage_key)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
              on conflict on constraint smelt_result_position_key do nothing",
         )
-        .bind(Uuid::now_v7())
+        .bind(r.smelt_result_id)
         .bind(smelt_id)
         .bind(r.smelt_file_id)
         .bind(r.position)
         .bind(&r.filename)
         .bind(&r.content)
         .bind(&r.engine)
+        .bind(&r.storage_key)
         .execute(&mut *conn)
         .await?;
     }

@@ -10,11 +10,14 @@ pub struct UnknownValue {
     pub value: String,
 }
 
-/// Declares a string-backed enum with `as_str`, `FromStr`, serde and sqlx text encoding.
+/// Declares a string-backed enum with `as_str`, `FromStr`, serde, sqlx text encoding and an
+/// OpenAPI schema (a string with the wire values as its `enum`). The wire values are matched
+/// as token trees, not `literal` fragments, so that derive macros reading `#[serde(rename)]`
+/// (utoipa's) see plain literals.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:tt),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+ }
 
         impl $name {
@@ -107,5 +110,34 @@ mod tests {
             );
         }
         assert!("done".parse::<SmeltStatus>().is_err());
+    }
+
+    /// The `enum` of a type's OpenAPI schema.
+    fn schema_values<T: utoipa::PartialSchema>() -> Vec<String> {
+        let schema = serde_json::to_value(T::schema()).unwrap();
+        schema["enum"]
+            .as_array()
+            .expect("a string enum")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn wire_values<T: Copy + std::fmt::Display>(all: &[T]) -> Vec<String> {
+        all.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn every_schema_lists_the_wire_values() {
+        use crate::domain::{ErrorCode, PromptName};
+        assert_eq!(
+            schema_values::<SmeltStatus>(),
+            wire_values(SmeltStatus::ALL)
+        );
+        assert_eq!(schema_values::<SmeltMode>(), wire_values(SmeltMode::ALL));
+        assert_eq!(schema_values::<InputType>(), wire_values(InputType::ALL));
+        assert_eq!(schema_values::<FileStatus>(), wire_values(FileStatus::ALL));
+        assert_eq!(schema_values::<PromptName>(), wire_values(PromptName::ALL));
+        assert_eq!(schema_values::<ErrorCode>(), wire_values(ErrorCode::ALL));
     }
 }

@@ -11,8 +11,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::Duration;
 use email_address::EmailAddress;
 use serde::{Deserialize, Serialize};
@@ -20,10 +19,13 @@ use smelt_core::crypto::{random_token, sha256};
 use smelt_core::db::credits;
 use smelt_core::db::users::{self, RefreshLookup};
 use smelt_core::tokens::ACCESS_AUDIENCE;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 
@@ -33,39 +35,45 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Routes under `/auth`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/signup", post(signup))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
 }
 
 /// Sign-up and login body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct Credentials {
+    #[schema(example = "ada@example.com")]
     pub email: String,
+    /// 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 
 /// Refresh and logout body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// A session: `access_token` (JWT, `expires_in` seconds) and a `refresh_token`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Session {
     pub access_token: String,
+    /// Always `bearer`.
+    #[schema(example = "bearer")]
     pub token_type: &'static str,
+    /// Lifetime of the access token, in seconds.
     pub expires_in: u64,
     pub refresh_token: String,
     pub user: SessionUser,
 }
 
 /// The signed-in user.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionUser {
     pub id: Uuid,
     pub email: String,
@@ -131,6 +139,20 @@ async fn issue(
 
 /// `POST /api/auth/signup` → 201 session. 400 `invalid_data` (email, password), 409
 /// `email_taken`, 429 `rate_limited`.
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    operation_id = "signup",
+    summary = "Sign up with email and password",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Signed up and signed in", body = Session),
+        (status = 400, description = "`invalid_data`: the email, the password or the body", body = ApiErrorBody),
+        (status = 409, description = "`email_taken`", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited`; see `Retry-After`", body = ApiErrorBody)
+    )
+)]
 async fn signup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -170,6 +192,20 @@ async fn signup(
 }
 
 /// `POST /api/auth/login` → 200 session. 401 `invalid_credentials`, 429 `rate_limited`.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    operation_id = "login",
+    summary = "Log in with email and password",
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Signed in", body = Session),
+        (status = 400, description = "`invalid_data`: not a JSON body", body = ApiErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited`; see `Retry-After`", body = ApiErrorBody)
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -213,6 +249,19 @@ fn dummy_hash() -> &'static str {
 
 /// `POST /api/auth/refresh` → 200 session with a rotated refresh token. 401 `invalid_token`
 /// for an unknown, expired, revoked or reused token (reuse also revokes the family).
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    operation_id = "refresh",
+    summary = "Rotate a refresh token for a new session",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new session; the refresh token is rotated", body = Session),
+        (status = 400, description = "`invalid_data`: not a JSON body", body = ApiErrorBody),
+        (status = 401, description = "`invalid_token`: unknown, expired, revoked or reused (reuse revokes the token's family)", body = ApiErrorBody)
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshRequest>,
@@ -239,6 +288,18 @@ async fn refresh(
 
 /// `POST /api/auth/logout` → 204; the refresh token's family is revoked. Unknown tokens are
 /// also answered 204 (logging out twice is not an error).
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    operation_id = "logout",
+    summary = "Revoke a refresh token and its family",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The refresh token's family is revoked (also for unknown tokens)"),
+        (status = 400, description = "`invalid_data`: not a JSON body", body = ApiErrorBody)
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RefreshRequest>,

@@ -5,7 +5,84 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiErrorBody {
+    /// What went wrong.
+    pub error: ApiErrorDetail,
+}
+
+/// The inside of the error envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiErrorDetail {
+    /// Machine-readable code.
+    #[schema(value_type = ApiErrorCode)]
+    pub code: &'static str,
+    /// Message to show the user, in capitals.
+    #[schema(example = "SMELT NOT FOUND")]
+    pub message: String,
+}
+
+/// The codes an error answer carries (`spec/smelts-api.md` §5 and the routes' own).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorCode {
+    /// `POST /api/smelts` without files or text.
+    NoInput,
+    /// `POST /api/smelts` with both files and text.
+    MixedInput,
+    /// More than five files.
+    TooManyFiles,
+    /// A file over 25 MB.
+    FileTooLarge,
+    /// A file that is not MP3, WAV or M4A.
+    InvalidFormat,
+    /// Combine mode without a signed-in user.
+    CombineRequiresAuth,
+    /// Combine mode with fewer than two files.
+    CombineRequiresMultiple,
+    /// An anonymous client's smelt of the day is used.
+    DailyLimit,
+    /// A user's weekly credits are used.
+    WeeklyLimit,
+    /// No valid access token, or a feature that needs one.
+    Unauthorized,
+    /// A prompt that does not exist or is not the caller's.
+    PromptNotFound,
+    /// A field, query parameter or JSON body outside its domain.
+    InvalidData,
+    /// A create body that is not usable multipart/form-data.
+    InvalidMultipart,
+    /// A create body over the size limit.
+    PayloadTooLarge,
+    /// An unknown route, or a smelt or document that does not exist (or is not the caller's).
+    NotFound,
+    /// A route that exists, with another method.
+    MethodNotAllowed,
+    /// An expired or altered download link, or a token for another smelt.
+    Forbidden,
+    /// Too many requests from the address or user; see `Retry-After`.
+    RateLimited,
+    /// Wrong email or password.
+    InvalidCredentials,
+    /// Sign-up with a registered email.
+    EmailTaken,
+    /// An unknown, expired, revoked or reused refresh token.
+    InvalidToken,
+    /// The provider rejected the API key.
+    ApiKeyInvalid,
+    /// The API key could not be checked with its provider.
+    ProviderUnreachable,
+    /// A socket route requested without a WebSocket upgrade.
+    WebsocketRequired,
+    /// The event stream could not start; retry.
+    TryAgain,
+    /// A failure on the server's side.
+    InternalError,
+}
 
 /// An API error: status, machine code and human message.
 #[derive(Debug)]
@@ -92,10 +169,10 @@ impl IntoResponse for ApiError {
                 message,
             } => (status, code, message),
             ApiError::RateLimited { retry_after_secs } => {
-                let body = json!({ "error": {
-                    "code": "rate_limited",
-                    "message": format!("TOO MANY REQUESTS. TRY AGAIN IN {retry_after_secs} SECONDS"),
-                }});
+                let body = ApiErrorBody::new(
+                    "rate_limited",
+                    format!("TOO MANY REQUESTS. TRY AGAIN IN {retry_after_secs} SECONDS"),
+                );
                 let headers = [(
                     axum::http::header::RETRY_AFTER,
                     retry_after_secs.to_string(),
@@ -111,10 +188,15 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        (
-            status,
-            Json(json!({ "error": { "code": code, "message": message } })),
-        )
-            .into_response()
+        (status, Json(ApiErrorBody::new(code, message))).into_response()
+    }
+}
+
+impl ApiErrorBody {
+    /// The envelope of `code` and `message`.
+    pub fn new(code: &'static str, message: String) -> Self {
+        ApiErrorBody {
+            error: ApiErrorDetail { code, message },
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (it can do its work: the database
-//! answers, the LISTEN connection is up, the job queue is reachable). `/readyz` answers 503
+//! answers, the LISTEN connection is up, the job queue and the blob store are reachable). `/readyz` answers 503
 //! naming the failing part, so a load balancer stops sending traffic to a server that cannot
 //! deliver events.
 
@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{json, Value};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
@@ -17,14 +19,57 @@ use crate::state::AppState;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Routes of the health checks.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
-async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// `GET /healthz` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alive {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// `GET /readyz` body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` (200) or `unavailable` (503).
+    #[schema(example = "ready")]
+    pub status: &'static str,
+    /// The failing checks, when unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing: Option<Vec<&'static str>>,
+    /// Each check and whether it passed.
+    pub checks: ReadinessChecks,
+}
+
+/// The checks of `GET /readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessChecks {
+    /// The database answers.
+    pub database: bool,
+    /// The LISTEN connection that feeds the sockets is up.
+    pub listener: bool,
+    /// The job queue answers.
+    pub queue: bool,
+    /// The blob store is reachable.
+    pub storage: bool,
+}
+
+/// The process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    summary = "Liveness",
+    tag = "health",
+    responses((status = 200, description = "The process is alive", body = Alive))
+)]
+async fn healthz() -> Json<Alive> {
+    Json(Alive { status: "ok" })
 }
 
 async fn probe(state: &AppState, sql: &str) -> bool {
@@ -35,15 +80,37 @@ async fn probe(state: &AppState, sql: &str) -> bool {
 }
 
 /// 200 `{"status": "ready", "checks": {…}}` or 503 `{"status": "unavailable", "failing": [...]}`.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    summary = "Readiness: database, LISTEN connection, queue and blob store",
+    tag = "health",
+    responses(
+        (status = 200, description = "Every check passes", body = Readiness),
+        (status = 503, description = "Some check fails; `failing` names which", body = Readiness)
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = probe(&state, "select 1").await;
     let queue = database && probe(&state, "select pgmq.metrics('smelt_jobs')").await;
     let listener = state.listener.is_listening();
-    let checks = json!({"database": database, "listener": listener, "queue": queue});
-    let failing: Vec<&str> = [
+    // Any answer (the probe key never exists) shows the store is reachable.
+    let storage = matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, state.blobs.exists("readyz/probe")).await,
+        Ok(Ok(_))
+    );
+    let checks = ReadinessChecks {
+        database,
+        listener,
+        queue,
+        storage,
+    };
+    let failing: Vec<&'static str> = [
         ("database", database),
         ("listener", listener),
         ("queue", queue),
+        ("storage", storage),
     ]
     .into_iter()
     .filter(|(_, ok)| !ok)
@@ -52,12 +119,20 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if failing.is_empty() {
         (
             StatusCode::OK,
-            Json(json!({"status": "ready", "checks": checks})),
+            Json(Readiness {
+                status: "ready",
+                failing: None,
+                checks,
+            }),
         )
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "failing": failing, "checks": checks})),
+            Json(Readiness {
+                status: "unavailable",
+                failing: Some(failing),
+                checks,
+            }),
         )
     }
 }

@@ -1,20 +1,26 @@
-//! The REST API. Each resource module exposes `router()`; this module adds the error envelope
-//! for unknown routes, wrong methods and the static web app.
+//! The REST API. Each resource module exposes `router()`, an `OpenApiRouter` whose routes are
+//! registered from their `#[utoipa::path]` annotations; this module joins them with their
+//! OpenAPI document ([`openapi`]) and adds the error envelope for unknown routes, wrong
+//! methods and the static web app.
 
 pub mod accounts;
 pub mod body;
+pub mod downloads;
 pub mod error;
 pub mod health;
+pub mod metrics;
+pub mod openapi;
 pub mod profile;
 pub mod prompts;
 pub mod smelts;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::Router;
+use axum::{Extension, Router};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::realtime;
 use crate::state::AppState;
@@ -23,26 +29,13 @@ use error::ApiError;
 /// The whole HTTP surface: `/api/...` plus the web app at `/`.
 pub fn router(state: AppState) -> Router {
     let web_dir = state.settings.web_dir.clone();
-    let api = Router::new()
-        .merge(smelts::router())
-        .merge(accounts::router())
-        .merge(profile::router())
-        .merge(prompts::router())
-        .merge(realtime::router())
-        .fallback(|| async { ApiError::route_not_found() })
-        .method_not_allowed_fallback(|| async {
-            ApiError::client(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "METHOD NOT ALLOWED",
-            )
-        });
+    let (routes, document) = routes();
     // The web app's files carry no content hash, so browsers must revalidate them.
-    let web = ServeDir::new(&web_dir).not_found_service(ServeFile::new(web_dir.join("index.html")));
-    Router::new()
-        .merge(health::router())
-        .nest("/api", api)
+    // Paths that are not files are the app's own routes: index.html, with 200.
+    let web = ServeDir::new(&web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
+    routes
         .fallback_service(web)
+        .layer(Extension(openapi::DocumentJson::new(&document)))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
@@ -51,10 +44,53 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The span of one request: method and path only. The query is left out because socket and
-/// SSE URLs carry tokens (`?token=`), which must never reach the logs.
+/// Every route (`/healthz`, `/readyz`, `/metrics` and `/api/...`, without the web app) and the
+/// OpenAPI document built from the same annotations.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (api, api_paths) = OpenApiRouter::new()
+        .merge(smelts::router())
+        .merge(downloads::router())
+        .merge(accounts::router())
+        .merge(profile::router())
+        .merge(prompts::router())
+        .merge(realtime::router())
+        .merge(openapi::router())
+        .split_for_parts();
+    let api = api
+        .fallback(|| async { ApiError::route_not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::client(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "METHOD NOT ALLOWED",
+            )
+        });
+    let (root, root_paths) = OpenApiRouter::new()
+        .merge(health::router())
+        .merge(metrics::router())
+        .split_for_parts();
+    (
+        root.nest("/api", api),
+        openapi::document(root_paths.nest("/api", api_paths)),
+    )
+}
+
+/// The span of one request: method and path, and the smelt it concerns once a handler knows
+/// ([`record_smelt`]). The query is left out because socket, SSE and download URLs carry
+/// tokens and signatures, which must never reach the logs.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        smelt_id = tracing::field::Empty,
+    )
+}
+
+/// Records on the current request's span which smelt it concerns, so that its log lines can
+/// be found with the smelt's id.
+pub fn record_smelt(smelt_id: uuid::Uuid) {
+    tracing::Span::current().record("smelt_id", tracing::field::display(smelt_id));
 }
 
 /// 404 in the API envelope, for handlers outside `/api` that need it.

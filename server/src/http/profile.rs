@@ -5,36 +5,43 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use smelt_core::db::{credits, users};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::JsonBody;
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorBody};
 use crate::auth::AuthUser;
 use crate::state::AppState;
 
 /// Routes under `/profile`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/profile", get(show))
-        .route("/profile/api-key", put(save_key).delete(delete_key))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show))
+        .routes(routes!(save_key, delete_key))
 }
 
 /// `GET /api/profile` body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileDto {
     /// Null for users of an external issuer.
+    #[schema(required = true)]
     pub email: Option<String>,
     pub credits_remaining: i32,
     pub weekly_credits_max: i32,
     pub credits_reset_at: DateTime<Utc>,
     /// `none`, `valid` or `invalid`.
+    #[schema(example = "none")]
     pub api_key_status: String,
     /// Last four characters of the saved key.
+    #[schema(required = true)]
     pub api_key_last4: Option<String>,
+    /// The provider's base URL of the saved key.
+    #[schema(required = true)]
     pub api_key_base_url: Option<String>,
 }
 
@@ -52,12 +59,25 @@ async fn load(state: &AppState, user: AuthUser) -> Result<ProfileDto, ApiError> 
     })
 }
 
+/// The signed-in user's email, credits and API key status.
+#[utoipa::path(
+    get,
+    path = "/profile",
+    operation_id = "get_profile",
+    summary = "The signed-in user's profile",
+    tag = "profile",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The profile", body = ProfileDto),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
+    )
+)]
 async fn show(State(state): State<AppState>, user: AuthUser) -> Result<Json<ProfileDto>, ApiError> {
     Ok(Json(load(&state, user).await?))
 }
 
 /// `PUT /api/profile/api-key` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ApiKeyRequest {
     pub api_key: String,
     /// OpenAI-compatible base URL (e.g. `https://api.groq.com/openai/v1`); the configured
@@ -93,6 +113,20 @@ async fn check_key(state: &AppState, base_url: &str, key: &str) -> KeyCheck {
 /// Validates and saves a key → 200 profile. 400 `api_key_invalid` when the provider rejects
 /// it (nothing is saved), 400 `provider_unreachable` when it cannot be checked, 400
 /// `invalid_data` for an empty key or a base URL that is not http(s).
+#[utoipa::path(
+    put,
+    path = "/profile/api-key",
+    operation_id = "save_api_key",
+    summary = "Check and save the user's own provider API key",
+    tag = "profile",
+    security(("bearer" = [])),
+    request_body = ApiKeyRequest,
+    responses(
+        (status = 200, description = "Checked with `GET {base_url}/models` and saved encrypted; the user is unlimited", body = ProfileDto),
+        (status = 400, description = "`api_key_invalid` (the provider refused it), `provider_unreachable` or `invalid_data`", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
+    )
+)]
 async fn save_key(
     State(state): State<AppState>,
     user: AuthUser,
@@ -155,6 +189,18 @@ async fn save_key(
 }
 
 /// Removes the key → 204; the user is back on weekly credits.
+#[utoipa::path(
+    delete,
+    path = "/profile/api-key",
+    operation_id = "delete_api_key",
+    summary = "Remove the user's own API key",
+    tag = "profile",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
+    )
+)]
 async fn delete_key(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
     sqlx::query(
         "update user_profile set api_key_ciphertext = null, api_key_nonce = null, api_key_last4 = null,

@@ -3,14 +3,16 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use smelt_core::db::prompts::{self, PromptRow};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::body::JsonBody;
-use super::error::ApiError;
+use super::error::{ApiError, ApiErrorBody};
 use crate::auth::AuthUser;
 use crate::state::AppState;
 
@@ -20,22 +22,27 @@ pub const MAX_TITLE_CHARS: usize = 100;
 pub const MAX_BODY_CHARS: usize = 4_000;
 
 /// Routes under `/prompts`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/prompts", get(list).post(create))
-        .route("/prompts/{id}", get(show).patch(update).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, remove))
 }
 
 /// `GET /api/prompts` body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PromptsDto {
+    /// Newest first.
     pub prompts: Vec<PromptRow>,
 }
 
 /// `POST` body (both fields) and `PATCH` body (either).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PromptInput {
+    /// 1 to 100 characters.
+    #[schema(max_length = 100)]
     pub title: Option<String>,
+    /// 1 to 4,000 characters.
+    #[schema(max_length = 4000)]
     pub body: Option<String>,
 }
 
@@ -62,12 +69,40 @@ fn field(value: Option<String>, name: &str, max: usize) -> Result<Option<String>
     }
 }
 
+/// The user's prompts.
+#[utoipa::path(
+    get,
+    path = "/prompts",
+    operation_id = "list_prompts",
+    summary = "The user's custom prompts",
+    tag = "prompts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = PromptsDto),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
+    )
+)]
 async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<PromptsDto>, ApiError> {
     Ok(Json(PromptsDto {
         prompts: prompts::list(&state.pool, user.user_id).await?,
     }))
 }
 
+/// Saves a new prompt; both fields are required.
+#[utoipa::path(
+    post,
+    path = "/prompts",
+    operation_id = "create_prompt",
+    summary = "Save a custom prompt",
+    tag = "prompts",
+    security(("bearer" = [])),
+    request_body = PromptInput,
+    responses(
+        (status = 201, description = "Created", body = PromptRow),
+        (status = 400, description = "`invalid_data`: a missing, empty or too long field", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -83,6 +118,21 @@ async fn create(
     ))
 }
 
+/// One of the user's prompts.
+#[utoipa::path(
+    get,
+    path = "/prompts/{id}",
+    operation_id = "get_prompt",
+    summary = "One custom prompt",
+    tag = "prompts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The prompt's id")),
+    responses(
+        (status = 200, description = "The prompt", body = PromptRow),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody),
+        (status = 404, description = "`prompt_not_found`: no such prompt of this user", body = ApiErrorBody)
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     user: AuthUser,
@@ -95,6 +145,23 @@ async fn show(
         .ok_or_else(not_found)
 }
 
+/// Changes the title, the body or both.
+#[utoipa::path(
+    patch,
+    path = "/prompts/{id}",
+    operation_id = "update_prompt",
+    summary = "Change a custom prompt",
+    tag = "prompts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The prompt's id")),
+    request_body = PromptInput,
+    responses(
+        (status = 200, description = "The changed prompt", body = PromptRow),
+        (status = 400, description = "`invalid_data`: an empty or too long field", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody),
+        (status = 404, description = "`prompt_not_found`: no such prompt of this user", body = ApiErrorBody)
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -116,6 +183,21 @@ async fn update(
     .ok_or_else(not_found)
 }
 
+/// Deletes a prompt.
+#[utoipa::path(
+    delete,
+    path = "/prompts/{id}",
+    operation_id = "delete_prompt",
+    summary = "Delete a custom prompt",
+    tag = "prompts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The prompt's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody),
+        (status = 404, description = "`prompt_not_found`: no such prompt of this user", body = ApiErrorBody)
+    )
+)]
 async fn remove(
     State(state): State<AppState>,
     user: AuthUser,

@@ -6,10 +6,11 @@
 //! the catch-up and are dropped; a frame beyond the next seq means announcements were missed,
 //! and the gap is read from the broker's log before it goes out.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::ws::Utf8Bytes;
 use smelt_core::events::{EventKind, WireEvent};
+use smelt_core::metrics::{DELIVERY_LATENCY, EVENTS_DELIVERED};
 use uuid::Uuid;
 
 use super::broker::{frame_of, Broker};
@@ -47,6 +48,47 @@ pub struct Outgoing {
     pub seq: i64,
     pub kind: EventKind,
     pub text: Utf8Bytes,
+    /// When the writer appended the event (Unix µs), for events delivered live.
+    pub appended_us: Option<i64>,
+}
+
+/// Metric handles of the delivery path, looked up once rather than on every frame written.
+struct DeliveryMetrics {
+    ws: metrics::Counter,
+    multiplex: metrics::Counter,
+    sse: metrics::Counter,
+    latency: metrics::Histogram,
+}
+
+static DELIVERY_METRICS: LazyLock<DeliveryMetrics> = LazyLock::new(|| {
+    // The handles bind to the recorder installed at this moment: make sure it is ours.
+    smelt_core::metrics::recorder();
+    let delivered =
+        |transport: &'static str| metrics::counter!(EVENTS_DELIVERED, "transport" => transport);
+    DeliveryMetrics {
+        ws: delivered("ws"),
+        multiplex: delivered("multiplex"),
+        sse: delivered("sse"),
+        latency: metrics::histogram!(DELIVERY_LATENCY),
+    }
+});
+
+impl Outgoing {
+    /// Counts the frame as written to a client over `transport` (`ws`, `multiplex` or `sse`)
+    /// and, for a live event, records its delivery latency.
+    pub fn delivered(&self, transport: &'static str) {
+        let handles = &*DELIVERY_METRICS;
+        match transport {
+            "ws" => handles.ws.increment(1),
+            "multiplex" => handles.multiplex.increment(1),
+            "sse" => handles.sse.increment(1),
+            other => metrics::counter!(EVENTS_DELIVERED, "transport" => other).increment(1),
+        }
+        if let Some(appended_us) = self.appended_us {
+            let micros = chrono::Utc::now().timestamp_micros() - appended_us;
+            handles.latency.record(micros.max(0) as f64 / 1e6);
+        }
+    }
 }
 
 /// The next thing a transport must do.
@@ -68,6 +110,7 @@ fn outgoing(event: &WireEvent) -> Outgoing {
         seq: frame.seq,
         kind: event.event,
         text: frame.text,
+        appended_us: None,
     }
 }
 
@@ -165,6 +208,7 @@ impl Feed {
             seq: event.seq,
             kind: EventKind::Snapshot,
             text: Utf8Bytes::from(event.encode()),
+            appended_us: None,
         }];
         if status.is_terminal() {
             return Ok((
@@ -253,6 +297,7 @@ impl Feed {
             seq: frame.seq,
             kind: frame.kind,
             text: frame.text,
+            appended_us: frame.appended_us,
         });
         self.accept(batch)
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
 use smelt_core::events::EventKind;
+use smelt_core::metrics::SLOW_CONSUMER_DISCONNECTS;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -23,6 +24,9 @@ pub struct Frame {
     pub kind: EventKind,
     /// The JSON text frame.
     pub text: Utf8Bytes,
+    /// When the writer appended the event (Unix µs), for frames announced live; `None` for
+    /// frames read back from the event log.
+    pub appended_us: Option<i64>,
 }
 
 struct Subscriber {
@@ -132,6 +136,7 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     s.lagged.store(true, Ordering::Release);
                     published.lagged += 1;
+                    metrics::counter!(SLOW_CONSUMER_DISCONNECTS).increment(1);
                     false
                 }
                 // The session already ended; it will unsubscribe itself.
@@ -155,6 +160,11 @@ impl Hub {
             .collect()
     }
 
+    /// Number of channels with subscribers.
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
     /// Number of subscribers over all channels.
     pub fn subscriber_count(&self) -> usize {
         self.channels.iter().map(|c| c.subscribers.len()).sum()
@@ -175,6 +185,7 @@ mod tests {
             seq,
             kind: EventKind::Progress,
             text: Utf8Bytes::from(format!("{{\"seq\":{seq}}}")),
+            appended_us: None,
         }
     }
 

@@ -15,16 +15,35 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use smelt_core::tokens::{ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 use feed::{FeedRequest, Grant};
+
+/// Counts one open connection of a transport (`ws`, `multiplex`, `sse`) in the
+/// `smelt_open_sockets` gauge for as long as it lives.
+pub struct OpenSocket(&'static str);
+
+impl OpenSocket {
+    /// Counts a connection that just opened.
+    pub fn new(transport: &'static str) -> Self {
+        metrics::gauge!(smelt_core::metrics::OPEN_SOCKETS, "transport" => transport).increment(1.0);
+        OpenSocket(transport)
+    }
+}
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        metrics::gauge!(smelt_core::metrics::OPEN_SOCKETS, "transport" => self.0).decrement(1.0);
+    }
+}
 
 /// Largest frame a client may send, in bytes.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 4 * 1024;
@@ -57,18 +76,23 @@ pub fn accept(
 }
 
 /// Routes of the realtime API.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/smelts/{id}/ws", get(upgrade))
-        .route("/smelts/{id}/events", get(sse::events))
-        .route("/ws", get(multiplex::upgrade))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upgrade))
+        .routes(routes!(sse::events))
+        .routes(routes!(multiplex::upgrade))
 }
 
 /// Query of the socket and SSE URLs: `token` (subscription token or access token) and
 /// `after_seq`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SocketQuery {
+    /// The smelt's `subscription_token` or its owner's access token (or send it as
+    /// `Authorization: Bearer`).
     pub token: Option<String>,
+    /// Replay every stored event with a greater seq instead of starting with a snapshot.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub after_seq: Option<String>,
 }
 
@@ -98,6 +122,7 @@ pub fn request_from(
     headers: &HeaderMap,
 ) -> Result<FeedRequest, u16> {
     let smelt_id: Uuid = id.parse().map_err(|_| close::NOT_FOUND)?;
+    crate::http::record_smelt(smelt_id);
     let header_token = crate::auth::bearer_token(headers);
     let grant = grant(state, smelt_id, query.token.as_deref().or(header_token))?;
     let after_seq = match query.after_seq.as_deref().map(str::trim) {
@@ -119,6 +144,29 @@ pub fn request_from(
 /// `GET /api/smelts/{id}/ws`: upgrades, then hands the socket to a session. Authorization
 /// failures are reported as close codes (browsers cannot read an HTTP status of a failed
 /// upgrade); a request that is not a WebSocket upgrade gets 426 in the error envelope.
+#[utoipa::path(
+    get,
+    path = "/smelts/{id}/ws",
+    operation_id = "smelt_socket",
+    summary = "WebSocket of one smelt's events",
+    tag = "realtime",
+    security((), ("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The smelt's id"), SocketQuery),
+    description = "A WebSocket (`Upgrade: websocket`) following one smelt. Every server frame \
+        is a JSON `WireEvent`: first a `snapshot` (the `SmeltDto`) or, with `after_seq`, the \
+        replay of every stored event after it; then live `progress` (`ProgressPayload`), \
+        `completed` (`CompletedPayload`) or `failed` (`FailedPayload`) events. Refusals come \
+        as close codes after the upgrade: 4500 bad `after_seq`, 4501 no valid token, 4503 \
+        token for another smelt, 4504 no such smelt; 4000 slow consumer, 4001 shutting down, \
+        4002 no pong, 4003 read failure (reconnect with `after_seq`); 1000 when the smelt \
+        finished and everything was sent; 1002 when the client sends a data frame, 1009 when \
+        it sends a frame over 4 KiB.",
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 426, description = "`websocket_required`: not a WebSocket upgrade", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited`; see `Retry-After`", body = ApiErrorBody)
+    )
+)]
 async fn upgrade(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -132,8 +180,13 @@ async fn upgrade(
         Err(refused) => return refused.into_response(),
     };
     let request = request_from(&state, &id, &query, &headers);
+    // The session outlives the request; it keeps the request's span (with the smelt id).
+    let span = tracing::Span::current();
     ws.on_upgrade(move |socket| {
         let sessions = state.sessions.clone();
-        sessions.track_future(session::run(socket, state, request))
+        sessions.track_future(tracing::Instrument::instrument(
+            session::run(socket, state, request),
+            span,
+        ))
     })
 }

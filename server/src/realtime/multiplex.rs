@@ -56,6 +56,26 @@ enum ClientMessage {
 }
 
 /// `GET /api/ws` handler.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    operation_id = "multiplex_socket",
+    summary = "One WebSocket for several smelts",
+    tag = "realtime",
+    security((), ("bearer" = [])),
+    params(("token" = Option<String>, Query, description = "An access token (or send it as `Authorization: Bearer`); channels subscribed without their own token must belong to its user")),
+    description = "One WebSocket (`Upgrade: websocket`) following several smelts. The client \
+        sends `{\"type\": \"subscribe\", \"channel\": \"smelt:{id}\", \"token\"?: \"…\", \
+        \"after_seq\"?: N}` and `{\"type\": \"unsubscribe\", \"channel\": …}`; the server answers \
+        `{\"event\": \"subscribed\" | \"unsubscribed\" | \"error\", \"channel\": …}` and then \
+        sends each channel's `WireEvent` frames as `/api/smelts/{id}/ws` does. An invalid \
+        connection token closes the socket with 4501.",
+    responses(
+        (status = 101, description = "Switched to the WebSocket protocol"),
+        (status = 426, description = "`websocket_required`: not a WebSocket upgrade", body = crate::http::error::ApiErrorBody),
+        (status = 429, description = "`rate_limited`; see `Retry-After`", body = crate::http::error::ApiErrorBody)
+    )
+)]
 pub async fn upgrade(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -122,6 +142,7 @@ async fn close_with(sink: &mut Sink, Closing { code, reason }: Closing) {
 }
 
 async fn run(socket: WebSocket, state: AppState, user: Result<Option<Uuid>, u16>) {
+    let _open = super::OpenSocket::new("multiplex");
     let (mut sink, mut stream) = socket.split();
     let user = match user {
         Ok(u) => u,
@@ -149,9 +170,10 @@ async fn run(socket: WebSocket, state: AppState, user: Result<Option<Uuid>, u16>
                     Step::Finish(batch, closing) => (batch, Some(closing)),
                 };
                 for item in batch {
-                    if !send(&mut sink, Message::Text(item.text), timeout).await {
+                    if !send(&mut sink, Message::Text(item.text.clone()), timeout).await {
                         return;
                     }
+                    item.delivered("multiplex");
                 }
                 match closing {
                     None => {}

@@ -19,6 +19,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a session to its end. `request` is `Err(close code)` when the upgrade was refused.
 pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest, u16>) {
+    let _open = super::OpenSocket::new("ws");
     let (mut sink, mut stream) = socket.split();
     let request = match request {
         Ok(r) => r,
@@ -103,10 +104,11 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
 /// Sends a batch of frames; `false` when the client is gone or too slow to take them.
 async fn send_all(sink: &mut Sink, batch: Vec<Outgoing>, timeout: Duration) -> bool {
     for item in batch {
-        let sent = tokio::time::timeout(timeout, sink.send(Message::Text(item.text))).await;
+        let sent = tokio::time::timeout(timeout, sink.send(Message::Text(item.text.clone()))).await;
         if !matches!(sent, Ok(Ok(()))) {
             return false;
         }
+        item.delivered("ws");
     }
     true
 }

@@ -17,7 +17,7 @@ use futures::stream::{self, Stream, StreamExt};
 
 use super::feed::{Feed, Step};
 use super::{close, request_from, SocketQuery};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 
@@ -36,6 +36,33 @@ fn refusal(code: u16) -> ApiError {
 }
 
 /// Handler of `GET /api/smelts/{id}/events`.
+#[utoipa::path(
+    get,
+    path = "/smelts/{id}/events",
+    operation_id = "smelt_events",
+    summary = "Server-Sent Events of one smelt",
+    tag = "realtime",
+    security((), ("bearer" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The smelt's id"),
+        super::SocketQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this seq, like `after_seq` (sent by EventSource on reconnect)")
+    ),
+    description = "The smelt's events as Server-Sent Events, for clients that cannot open \
+        sockets. Each event has `id:` = its seq, `event:` = its kind (`snapshot`, `progress`, \
+        `completed`, `failed`) and as `data:` the same JSON `WireEvent` the WebSocket sends. \
+        The stream ends after the terminal event, or early when the client fell behind or the \
+        server is shutting down (reconnect with `Last-Event-ID`).",
+    responses(
+        (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`invalid_data`: `after_seq` or `Last-Event-ID` is not a seq", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no valid token", body = ApiErrorBody),
+        (status = 403, description = "`forbidden`: the token is for another smelt", body = ApiErrorBody),
+        (status = 404, description = "`not_found`: no such smelt (or not the token owner's)", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited`; see `Retry-After`", body = ApiErrorBody),
+        (status = 503, description = "`try_again`: the stream could not start", body = ApiErrorBody)
+    )
+)]
 pub async fn events(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -72,8 +99,9 @@ pub async fn events(
 
 /// The feed as SSE events: each step's batch, until a step finishes the feed.
 fn stream_of(feed: Feed, first: Step) -> impl Stream<Item = Result<Event, Infallible>> {
-    stream::unfold(Some((feed, Some(first))), |state| async move {
-        let (mut feed, pending) = state?;
+    let open = super::OpenSocket::new("sse");
+    stream::unfold(Some((feed, Some(first), open)), |state| async move {
+        let (mut feed, pending, open) = state?;
         let step = match pending {
             Some(step) => step,
             None => feed.next().await,
@@ -85,6 +113,7 @@ fn stream_of(feed: Feed, first: Step) -> impl Stream<Item = Result<Event, Infall
         let events: Vec<Result<Event, Infallible>> = batch
             .into_iter()
             .map(|o| {
+                o.delivered("sse");
                 Ok(Event::default()
                     .id(o.seq.to_string())
                     .event(o.kind.as_str())
@@ -93,7 +122,11 @@ fn stream_of(feed: Feed, first: Step) -> impl Stream<Item = Result<Event, Infall
             .collect();
         Some((
             stream::iter(events),
-            if finished { None } else { Some((feed, None)) },
+            if finished {
+                None
+            } else {
+                Some((feed, None, open))
+            },
         ))
     })
     .flatten()

@@ -27,8 +27,10 @@ async fn random_bytes_named_mp3_fail_as_a_corrupted_file() {
     );
     assert_eq!(got.close_code, Some(1000));
     // The upload is deleted right after the terminal event commits.
-    eventually(Duration::from_secs(10), "the raw upload is deleted", || {
-        app.stored_uploads() == 0
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the raw upload is deleted",
+        || async { app.stored_uploads().await == 0 },
+    )
     .await;
 }

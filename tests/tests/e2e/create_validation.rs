@@ -54,7 +54,7 @@ async fn a_valid_upload_answers_201_with_the_subscription_details() {
     assert_eq!(body["files"][0]["input_type"], "audio");
     assert_eq!(body["files"][0]["position"], 0);
     assert_eq!(body["user_prompt_id"], Value::Null);
-    assert_eq!(app.stored_uploads(), 1);
+    assert_eq!(app.stored_uploads().await, 1);
     let queued: i64 = sqlx::query_scalar("select count(*) from pgmq.q_smelt_jobs")
         .fetch_one(&app.pool)
         .await
@@ -95,7 +95,11 @@ async fn files_and_text_together_are_mixed_input() {
         "CHOOSE EITHER FILES OR TEXT, NOT BOTH",
     )
     .await;
-    assert_eq!(app.stored_uploads(), 0, "a rejected request leaves no blob");
+    assert_eq!(
+        app.stored_uploads().await,
+        0,
+        "a rejected request leaves no blob"
+    );
 }
 
 #[tokio::test]
@@ -113,7 +117,7 @@ async fn six_files_are_too_many() {
         "MAX 5 FILES ALLOWED",
     )
     .await;
-    assert_eq!(app.stored_uploads(), 0);
+    assert_eq!(app.stored_uploads().await, 0);
 }
 
 #[tokio::test]
@@ -128,7 +132,7 @@ async fn a_file_over_25_mb_is_too_large_and_is_not_kept() {
         "FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 26.0MB",
     )
     .await;
-    assert_eq!(app.stored_uploads(), 0);
+    assert_eq!(app.stored_uploads().await, 0);
 }
 
 #[tokio::test]
@@ -194,7 +198,7 @@ async fn anonymous_users_cannot_upload_several_files_or_use_a_custom_prompt() {
         .text("text", "some text")
         .text("user_prompt_id", Uuid::new_v4().to_string());
     assert_error(app.create(custom, None).await, 401, "unauthorized", msg).await;
-    assert_eq!(app.stored_uploads(), 0);
+    assert_eq!(app.stored_uploads().await, 0);
 }
 
 #[tokio::test]

@@ -30,6 +30,20 @@ async fn the_server_reports_alive_and_then_ready_with_each_check() {
     .expect("ready within 10 s");
     assert_eq!(
         ready["checks"],
-        serde_json::json!({"database": true, "listener": true, "queue": true})
+        serde_json::json!({"database": true, "listener": true, "queue": true, "storage": true})
     );
+}
+
+#[tokio::test]
+async fn the_web_app_answers_its_own_routes_with_its_page() {
+    let app = spawn_idle_app().await;
+    let response = reqwest::get(app.url("/history")).await.unwrap();
+    assert_eq!(response.status(), 200, "a deep link loads the app");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let api = reqwest::get(app.url("/api/no-such-thing")).await.unwrap();
+    assert_eq!(api.status(), 404, "unknown API routes stay 404");
 }

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
+use smelt_core::blob::BlobStore;
 use smelt_core::clock::{Clock, ManualClock, SystemClock};
 use smelt_core::events::{EventKind, WireEvent};
 use smelt_core::settings::Settings;
@@ -29,6 +30,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub data_dir: tempfile::TempDir,
     pub settings: Settings,
+    /// The app's blob store (fs or s3, as configured).
+    pub blobs: Arc<dyn BlobStore>,
     db_name: String,
     admin_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -134,6 +137,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         .expect("the app builds");
     let address = format!("127.0.0.1:{}", app.address().port());
     let pool = app.state().pool.clone();
+    let blobs = app.state().blobs.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -144,6 +148,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         pool,
         data_dir,
         settings,
+        blobs,
         db_name,
         admin_url: admin_url(),
         shutdown: Some(tx),
@@ -172,7 +177,7 @@ fn capture_logs() {
         let filter = "info,smelt_core=debug,smelt_server=debug,smelt_worker=debug,tower_http=debug";
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .with_writer(|| LogWriter)
+            .with_writer(smelt_core::telemetry::Redacting::new(|| LogWriter))
             .with_ansi(false)
             .try_init();
     });
@@ -375,26 +380,33 @@ impl TestApp {
         self.subscribe(created).await.collect().await
     }
 
-    /// Number of files under the blob store's uploads.
-    pub fn stored_uploads(&self) -> usize {
-        count_files(&self.data_dir.path().join("blobs/uploads"))
+    /// Number of raw uploads in the blob store.
+    pub async fn stored_uploads(&self) -> usize {
+        self.stored_blobs("uploads/").await.len()
     }
-}
 
-fn count_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            if e.path().is_dir() {
-                count_files(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
+    /// Keys of the stored blobs under `prefix`.
+    pub async fn stored_blobs(&self, prefix: &str) -> Vec<String> {
+        self.blobs.list(prefix).await.expect("the blob store lists")
+    }
+
+    /// Follows a created smelt to its end and answers with the owner's `GET` of it.
+    pub async fn finish(&self, created: &Value, token: &str) -> Value {
+        let transcript = self.follow(created).await;
+        assert_eq!(
+            transcript.last().event,
+            EventKind::Completed,
+            "the smelt completes"
+        );
+        let (status, smelt) = self
+            .get(
+                &format!("/api/smelts/{}", created["id"].as_str().unwrap()),
+                Some(token),
+            )
+            .await;
+        assert_eq!(status, 200, "{smelt}");
+        smelt
+    }
 }
 
 /// An open smelt socket.
@@ -496,10 +508,7 @@ impl Socket {
 /// A worker on the app's database and store, driven one job at a time by the test.
 pub async fn worker(app: &TestApp) -> smelt_worker::Worker {
     let settings = Arc::new(app.settings.clone());
-    let blobs = Arc::new(smelt_core::blob::FsBlobStore::new(
-        app.data_dir.path().join("blobs"),
-    ));
-    smelt_worker::Worker::new(app.pool.clone(), settings, blobs)
+    smelt_worker::Worker::new(app.pool.clone(), settings, app.blobs.clone())
         .await
         .unwrap()
 }
@@ -521,12 +530,16 @@ pub async fn follow_from_start(app: &TestApp, created: &Value) -> Transcript {
 }
 
 /// Polls `condition` every 20 ms until it holds; fails the test after `deadline`.
-pub async fn eventually(deadline: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    deadline: Duration,
+    what: &str,
+    mut condition: impl FnMut() -> F,
+) {
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let polled = tokio::time::timeout(deadline, async {
         loop {
             tick.tick().await;
-            if condition() {
+            if condition().await {
                 return;
             }
         }
@@ -535,37 +548,8 @@ pub async fn eventually(deadline: Duration, what: &str, mut condition: impl FnMu
     assert!(polled.is_ok(), "{what} within {deadline:?}");
 }
 
-/// Words of a sentence, lowercased, punctuation removed.
-pub fn words(text: &str) -> Vec<String> {
-    text.split_whitespace()
-        .map(|w| {
-            w.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '\'')
-                .collect::<String>()
-                .to_lowercase()
-        })
-        .filter(|w| !w.is_empty())
-        .collect()
-}
-
-/// Share (0–1) of `expected`'s words that appear in `actual`.
-pub fn word_recall(expected: &str, actual: &str) -> f64 {
-    let got: std::collections::HashSet<String> = words(actual).into_iter().collect();
-    let want = words(expected);
-    want.iter().filter(|w| got.contains(*w)).count() as f64 / want.len().max(1) as f64
-}
-
-/// Runs a command, panicking with its stderr when it fails.
-pub fn run(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+// Running tools and scoring transcripts are shared with the worker's audio tests.
+pub use crate::audio_support::{run, word_recall};
 
 /// Speaks `sentence` with espeak-ng into `dir/speech.wav` and returns its path.
 pub fn speak(dir: &Path, sentence: &str) -> PathBuf {

@@ -3,18 +3,27 @@
 
 mod accounts;
 mod audio;
+#[path = "../../../worker/tests/audio_support/mod.rs"]
+#[allow(dead_code)]
+mod audio_support;
 mod create_validation;
 mod credits;
 mod delivery;
 mod health;
 mod helpers;
 mod hosted;
+mod logs;
+mod metrics;
 mod multiplex;
+mod object_store;
+mod openapi;
 mod pipeline;
 mod processes;
 mod prompts;
 mod provider_stub;
 mod read;
 mod realtime;
+mod retention;
 mod speech;
+mod storage;
 mod text;

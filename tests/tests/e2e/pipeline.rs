@@ -267,5 +267,5 @@ async fn a_smelt_deleted_while_running_stops_at_the_next_progress_step() {
         .await
         .unwrap();
     assert_eq!(queued, 0, "nothing is left to redeliver");
-    assert_eq!(app.stored_uploads(), 0, "the upload is deleted");
+    assert_eq!(app.stored_uploads().await, 0, "the upload is deleted");
 }

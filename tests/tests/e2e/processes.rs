@@ -20,6 +20,12 @@ pub fn worker_binary() -> &'static Path {
     BINARY.get_or_init(|| build_binary("smelt-worker"))
 }
 
+/// The `smelt-cleanup` binary next to this test's build (built on first use).
+pub fn cleanup_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_binary("smelt-cleanup"))
+}
+
 fn build_binary(name: &str) -> PathBuf {
     {
         let exe = std::env::current_exe().unwrap();

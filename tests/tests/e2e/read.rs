@@ -204,7 +204,7 @@ async fn deleting_a_smelt_removes_its_rows_and_uploads_for_the_owner_only() {
     let created: Value = app.create(form, Some(&owner)).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
     let path = format!("/api/smelts/{id}");
-    assert_eq!(app.stored_uploads(), 1);
+    assert_eq!(app.stored_uploads().await, 1);
 
     let stranger = app.token_for(Uuid::new_v4());
     assert_eq!(app.delete(&path, &stranger).await, 404);
@@ -221,6 +221,6 @@ async fn deleting_a_smelt_removes_its_rows_and_uploads_for_the_owner_only() {
                 .unwrap();
         assert_eq!(left, 0, "{table}");
     }
-    assert_eq!(app.stored_uploads(), 0, "the upload is gone");
+    assert_eq!(app.stored_uploads().await, 0, "the upload is gone");
     assert_eq!(app.delete(&path, &owner).await, 404);
 }

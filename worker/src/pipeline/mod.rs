@@ -133,5 +133,29 @@ pub async fn run(
             audio_stages::transcribe(ctx, smelt, decoded, sink).await?
         }
     };
-    synthesis::synthesize(ctx, smelt, input_type, transcripts, sink).await
+    let mut results = synthesis::synthesize(ctx, smelt, input_type, transcripts, sink).await?;
+    store_documents(ctx, smelt, &mut results).await?;
+    Ok(results)
+}
+
+/// Stores each result as a Markdown object (`results/{smelt_id}/{result_id}.md`) before the
+/// results are committed, so that a committed result always has its document. A failure is
+/// transient: the next delivery writes the documents again under new ids, and whatever the
+/// failed one left is removed with the smelt's blobs.
+async fn store_documents(
+    ctx: &Context<'_>,
+    smelt: &Smelt,
+    results: &mut [NewResult],
+) -> Result<(), StageError> {
+    for result in results {
+        let key = smelt_core::blob::result_key(smelt.row.smelt_id, result.smelt_result_id);
+        ctx.blobs
+            .put(&key, smelt_core::blob::once(result.content.clone()))
+            .await
+            .map_err(|e| {
+                StageError::Transient(anyhow::Error::new(e).context("storing a result document"))
+            })?;
+        result.storage_key = Some(key);
+    }
+    Ok(())
 }

@@ -60,11 +60,13 @@ pub async fn synthesize(
             sink.set_file(index, FileStatus::Completed, 100);
         }
         results.push(NewResult {
+            smelt_result_id: uuid::Uuid::now_v7(),
             smelt_file_id: unit.file_id,
             position: position as i32,
             filename: unit.filename,
             content: documents.join("\n\n") + "\n",
             engine: engine.clone(),
+            storage_key: None,
         });
     }
     Ok(results)

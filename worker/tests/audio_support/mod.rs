@@ -103,5 +103,5 @@ pub fn word_recall(reference: &str, transcript: &str) -> f64 {
     let heard: HashSet<String> = words(transcript).into_iter().collect();
     let expected = words(reference);
     let found = expected.iter().filter(|w| heard.contains(*w)).count();
-    found as f64 / expected.len() as f64
+    found as f64 / expected.len().max(1) as f64
 }

@@ -18,8 +18,9 @@ use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use uuid::Uuid;
 
 use super::form::{self, CreateForm};
+use super::schema::CreateSmeltForm;
 use crate::auth::MaybeAuthUser;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 
@@ -28,6 +29,24 @@ pub const TEXT_FILENAME: &str = "pasted-text.txt";
 
 /// Handler of `POST /api/smelts`. Errors: the §5 table (400/401/404) and 400
 /// `invalid_multipart` / 413 `payload_too_large` for bodies that are not a usable form.
+#[utoipa::path(
+    post,
+    path = "/smelts",
+    operation_id = "create_smelt",
+    summary = "Create a smelt from audio files or text",
+    tag = "smelts",
+    security((), ("bearer" = [])),
+    request_body(content = CreateSmeltForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Created and queued; follow it at `subscription_url` with `subscription_token`", body = SmeltCreatedDto),
+        (status = 400, description = "`no_input`, `mixed_input`, `too_many_files`, `file_too_large`, `invalid_format`, `combine_requires_auth`, `combine_requires_multiple`, `invalid_data` or `invalid_multipart`", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: an invalid access token, or a feature anonymous users cannot use (several files, a custom prompt)", body = ApiErrorBody),
+        (status = 403, description = "`daily_limit` (anonymous) or `weekly_limit` (signed in): no credit left", body = ApiErrorBody),
+        (status = 404, description = "`prompt_not_found`: `user_prompt_id` is not the user's", body = ApiErrorBody),
+        (status = 413, description = "`payload_too_large`: the body exceeds five maximal files", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited`; see `Retry-After`", body = ApiErrorBody)
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     MaybeAuthUser(user): MaybeAuthUser,
@@ -42,6 +61,7 @@ pub async fn create(
         ApiError::bad_request("invalid_multipart", "EXPECTED A multipart/form-data BODY")
     })?;
     let smelt_id = Uuid::now_v7();
+    crate::http::record_smelt(smelt_id);
     let form = form::read(multipart, smelt_id, state.blobs.as_ref()).await?;
     let user_id = user.map(|u| u.user_id);
     match insert(&state, smelt_id, user_id, ip, &form).await {
@@ -163,7 +183,15 @@ async fn insert(
             credits::reserve_anonymous(&mut tx, &ip_hash, now).await?
         }
     };
-    new_smelt.charge = reservation.map_err(refused)?;
+    new_smelt.charge = reservation.map_err(|refusal| {
+        let account = if user_id.is_some() {
+            "user"
+        } else {
+            "anonymous"
+        };
+        metrics::counter!(smelt_core::metrics::CREDIT_REFUSALS, "account" => account).increment(1);
+        refused(refusal)
+    })?;
     if let (Some(prompt_id), Some(owner)) = (form.user_prompt_id, user_id) {
         if !smelts::prompt_belongs_to(&mut *tx, prompt_id, owner).await? {
             return Err(ApiError::client(

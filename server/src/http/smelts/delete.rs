@@ -4,36 +4,44 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use smelt_core::blob;
+use smelt_core::db::smelts;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiErrorBody};
 use crate::state::AppState;
 
 /// 204 when deleted; 404 `not_found` for a smelt that does not exist or is not the caller's.
+#[utoipa::path(
+    delete,
+    path = "/smelts/{id}",
+    operation_id = "delete_smelt",
+    summary = "Delete a smelt with everything it stored",
+    tag = "smelts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The smelt's id")),
+    responses(
+        (status = 204, description = "Deleted with its files, results, events, uploads and documents; a running smelt stops at its next step"),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody),
+        (status = 404, description = "`not_found`: no such smelt of this user", body = ApiErrorBody)
+    )
+)]
 pub async fn delete_one(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: Uuid = id.parse().map_err(|_| ApiError::smelt_not_found())?;
-    // Rows go first (files, results and events cascade), then the blobs they named.
-    let keys: Vec<Option<String>> = sqlx::query_scalar(
-        "with gone as (delete from smelt where smelt_id = $1 and user_id = $2 returning smelt_id)
-         select f.storage_key from smelt_file f join gone using (smelt_id)
-         union all select null from gone",
-    )
-    .bind(id)
-    .bind(user.user_id)
-    .fetch_all(&state.pool)
-    .await?;
-    if keys.is_empty() {
+    crate::http::record_smelt(id);
+    // The rows first (files, results and events cascade), so the smelt is gone for everyone
+    // at once; then every blob under the smelt's prefixes, including documents a running
+    // delivery wrote just before.
+    if !smelts::delete_owned(&state.pool, id, user.user_id).await? {
         return Err(ApiError::smelt_not_found());
     }
-    for key in keys.into_iter().flatten() {
-        if let Err(e) = state.blobs.delete(&key).await {
-            tracing::warn!(%key, error = %e, "could not delete an upload of a deleted smelt");
-        }
+    if let Err(e) = blob::purge_smelt(state.blobs.as_ref(), id).await {
+        tracing::warn!(smelt_id = %id, error = %e, "could not delete the blobs of a deleted smelt");
     }
     tracing::info!(smelt_id = %id, "smelt deleted");
     Ok(StatusCode::NO_CONTENT)

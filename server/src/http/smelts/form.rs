@@ -305,7 +305,11 @@ async fn store(
     let (put_result, feed_result) = tokio::join!(put, feed);
     match feed_result? {
         Upload::TooLarge(size) => Ok(Upload::TooLarge(size)),
-        Upload::Stored(_) => Ok(Upload::Stored(put_result?)),
+        Upload::Stored(_) => {
+            let stored = put_result?;
+            metrics::counter!(smelt_core::metrics::UPLOAD_BYTES).increment(stored);
+            Ok(Upload::Stored(stored))
+        }
     }
 }
 

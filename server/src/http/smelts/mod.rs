@@ -4,11 +4,12 @@ mod create;
 mod delete;
 mod form;
 mod read;
+pub mod schema;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
-use axum::Router;
 use smelt_core::domain::{MAX_FILES, MAX_FILE_BYTES};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
@@ -17,16 +18,13 @@ use crate::state::AppState;
 pub const MAX_CREATE_BODY_BYTES: usize = MAX_FILES * MAX_FILE_BYTES as usize + 2 * 1024 * 1024;
 
 /// Routes of the smelts resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/smelts",
-            get(read::list)
-                .post(create::create)
-                .layer(DefaultBodyLimit::max(MAX_CREATE_BODY_BYTES)),
-        )
-        .route(
-            "/smelts/{id}",
-            get(read::get_one).delete(delete::delete_one),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, collection) = routes!(read::list, create::create);
+    OpenApiRouter::new()
+        .routes((
+            schemas,
+            paths,
+            collection.layer(DefaultBodyLimit::max(MAX_CREATE_BODY_BYTES)),
+        ))
+        .routes(routes!(read::get_one, delete::delete_one))
 }

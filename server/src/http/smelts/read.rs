@@ -1,33 +1,72 @@
 //! `GET /api/smelts/{id}` and `GET /api/smelts` for the signed-in owner.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use smelt_core::blob;
 use smelt_core::db::smelts::{self, ListQuery, SortField, StatusFilter};
-use smelt_core::dto::{SmeltDto, SmeltsListDto};
+use smelt_core::dto::{ResultDto, SmeltDto, SmeltsListDto};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiErrorBody};
 use crate::state::AppState;
 
 /// One smelt in the shape of its state (processing, completed or failed). Anonymous smelts
 /// and other users' smelts answer 404, as does an id that is not a UUID.
+#[utoipa::path(
+    get,
+    path = "/smelts/{id}",
+    operation_id = "get_smelt",
+    summary = "One of the user's smelts",
+    tag = "smelts",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The smelt's id")),
+    responses(
+        (status = 200, description = "The smelt: `progress` while processing, `results` (each with a `download_url`) when completed, `error_code` and `error_message` when failed", body = SmeltDto),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody),
+        (status = 404, description = "`not_found`: no such smelt of this user (anonymous smelts included)", body = ApiErrorBody)
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<SmeltDto>, ApiError> {
     let id: Uuid = id.parse().map_err(|_| ApiError::smelt_not_found())?;
+    crate::http::record_smelt(id);
     let snapshot = smelts::snapshot(&state.pool, id)
         .await?
         .ok_or_else(ApiError::smelt_not_found)?;
     if snapshot.user_id != Some(user.user_id) {
         return Err(ApiError::smelt_not_found());
     }
-    Ok(Json(snapshot.dto))
+    let mut dto = snapshot.dto;
+    if let Some(results) = dto.results.as_mut() {
+        add_download_urls(&state, id, results).await?;
+    }
+    Ok(Json(dto))
+}
+
+/// Gives each result with a stored document a `download_url` valid for
+/// `SMELT_DOWNLOAD_URL_TTL_SECS`.
+async fn add_download_urls(
+    state: &AppState,
+    smelt_id: Uuid,
+    results: &mut [ResultDto],
+) -> Result<(), ApiError> {
+    let keys = smelts::result_keys(&state.pool, smelt_id).await?;
+    let ttl = Duration::from_secs(state.settings.download_url_ttl_secs);
+    for (result, key) in results.iter_mut().zip(keys) {
+        if let Some(key) = key {
+            let filename = blob::document_filename(&result.filename);
+            result.download_url = Some(state.blobs.download_url(&key, &filename, ttl).await?);
+        }
+    }
+    Ok(())
 }
 
 /// Parses the list query (§2): `status` (`pending` = not finished, `completed`, `failed`),
@@ -86,6 +125,26 @@ pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, A
 }
 
 /// A page of the caller's smelts.
+#[utoipa::path(
+    get,
+    path = "/smelts",
+    operation_id = "list_smelts",
+    summary = "A page of the user's smelts",
+    tag = "smelts",
+    security(("bearer" = [])),
+    params(
+        ("status" = Option<String>, Query, description = "`pending` (not finished), `completed` or `failed`"),
+        ("sort" = Option<String>, Query, description = "`created_at` (default) or `completed_at`"),
+        ("order" = Option<String>, Query, description = "`desc` (default) or `asc`"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "1 or more (default 1)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 50, description = "1 to 50 (default 20)")
+    ),
+    responses(
+        (status = 200, description = "A page of the user's smelts", body = SmeltsListDto),
+        (status = 400, description = "`invalid_data`: a query parameter outside its domain", body = ApiErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,

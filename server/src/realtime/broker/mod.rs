@@ -43,6 +43,7 @@ pub fn frame_of(event: &WireEvent) -> Frame {
         seq: event.seq,
         kind: event.event,
         text: Utf8Bytes::from(event.encode()),
+        appended_us: None,
     }
 }
 

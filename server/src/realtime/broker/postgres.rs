@@ -123,6 +123,7 @@ impl PgBroker {
                     seq: announcement.seq,
                     kind: announcement.kind,
                     text: Utf8Bytes::from(text.to_owned()),
+                    appended_us: Some(announcement.appended_us),
                 };
                 hub.publish(announcement.smelt_id, &frame);
             }
@@ -134,7 +135,11 @@ impl PgBroker {
                 {
                     Ok(events) => {
                         for event in &events {
-                            hub.publish(announcement.smelt_id, &frame_of(event));
+                            let frame = Frame {
+                                appended_us: Some(announcement.appended_us),
+                                ..frame_of(event)
+                            };
+                            hub.publish(announcement.smelt_id, &frame);
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "could not read an announced event"),

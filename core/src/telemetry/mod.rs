@@ -1,13 +1,25 @@
-//! Logging and process signals.
+//! Logging and process signals, shared by every binary.
+//!
+//! Every log line passes through [`Redacting`], which blanks secrets (tokens, keys,
+//! passwords, signed URLs) before the line is written, whatever code logged it. Requests get a
+//! `request` span (method, path, and the `smelt_id` they concern once known); each job a
+//! worker runs gets a `smelt` span, so every line about one smelt can be found by its id.
 
-use smelt_core::settings::Settings;
+mod redact;
+
+pub use redact::{redact, Redacting};
+
+use crate::settings::Settings;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global tracing subscriber (text or JSON, filtered by `settings.log`). Calling
-/// it twice is harmless (tests build many applications in one process).
+/// Installs the global tracing subscriber (text or JSON, filtered by `settings.log`), writing
+/// redacted lines to stderr so that commands can keep stdout for their output. Calling it
+/// twice is harmless (tests build many applications in one process).
 pub fn init(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(Redacting::new(std::io::stderr));
     let _ = if settings.log_format == "json" {
         builder.json().try_init()
     } else {

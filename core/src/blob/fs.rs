@@ -1,60 +1,43 @@
-//! Blob storage for uploads. Keys look like `uploads/{smelt_id}/{file_id}.{ext}`.
-//!
-//! [`FsBlobStore`] keeps blobs under a directory; writes go to a `.part` file that is renamed
-//! into place only when complete, so a failed or rejected upload leaves nothing behind.
+//! [`FsBlobStore`]: blobs as files under a root directory. Writes go to a `.part` file that
+//! is renamed into place only when complete, so a failed or rejected upload leaves nothing
+//! behind. Downloads are served by the server itself at HMAC-signed URLs ([`DownloadSigner`]).
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
-use std::pin::Pin;
+use std::time::Duration;
 
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
-/// A body streamed into the store chunk by chunk; an `Err` item aborts the write.
-pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+use super::{BlobError, BlobStore, ByteStream, DownloadSigner};
 
-/// Storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum BlobError {
-    #[error("invalid blob key {0:?}")]
-    InvalidKey(String),
-    #[error("blob {0:?} not found")]
-    NotFound(String),
-    #[error(transparent)]
-    Io(#[from] io::Error),
-}
-
-/// Where blobs live. Implementations must make `put` all-or-nothing.
-#[async_trait::async_trait]
-pub trait BlobStore: Send + Sync + 'static {
-    /// Stores the stream under `key`; returns the bytes written. If the stream yields an error,
-    /// nothing is stored and that error is returned.
-    async fn put(&self, key: &str, body: ByteStream) -> Result<u64, BlobError>;
-    /// Copies the blob to a local file (decoders need a seekable file).
-    async fn fetch_to_file(&self, key: &str, dest: &Path) -> Result<(), BlobError>;
-    /// Deletes the blob; deleting a missing blob is not an error.
-    async fn delete(&self, key: &str) -> Result<(), BlobError>;
-    /// True when a blob is stored under `key`.
-    async fn exists(&self, key: &str) -> Result<bool, BlobError>;
-}
-
-/// Key of an uploaded file.
-pub fn upload_key(smelt_id: Uuid, file_id: Uuid, extension: &str) -> String {
-    format!("uploads/{smelt_id}/{file_id}.{extension}")
-}
+/// Suffix of in-progress writes; such files are never listed as blobs.
+const PART_SUFFIX: &str = ".part";
 
 /// Blobs as files under a root directory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FsBlobStore {
     root: PathBuf,
+    signer: Option<DownloadSigner>,
 }
 
 impl FsBlobStore {
-    /// A store rooted at `root` (created on first write).
+    /// A store rooted at `root` (created on first write), without download URLs.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        FsBlobStore { root: root.into() }
+        FsBlobStore {
+            root: root.into(),
+            signer: None,
+        }
+    }
+
+    /// The same store, giving download URLs signed by `signer`.
+    pub fn with_signer(self, signer: DownloadSigner) -> Self {
+        FsBlobStore {
+            signer: Some(signer),
+            ..self
+        }
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
@@ -77,7 +60,9 @@ impl BlobStore for FsBlobStore {
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
-        let part = path.with_extension(format!("{}.part", Uuid::new_v4().simple()));
+        let mut part = path.clone().into_os_string();
+        part.push(format!(".{}{PART_SUFFIX}", Uuid::new_v4().simple()));
+        let part = PathBuf::from(part);
         let result = async {
             let mut file = tokio::fs::File::create(&part).await?;
             let mut written = 0u64;
@@ -100,6 +85,15 @@ impl BlobStore for FsBlobStore {
                 let _ = tokio::fs::remove_file(&part).await;
                 Err(e.into())
             }
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<ByteStream, BlobError> {
+        let path = self.path(key)?;
+        match tokio::fs::File::open(&path).await {
+            Ok(file) => Ok(Box::pin(ReaderStream::new(file))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(BlobError::NotFound(key.into())),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -130,11 +124,68 @@ impl BlobStore for FsBlobStore {
     async fn exists(&self, key: &str) -> Result<bool, BlobError> {
         Ok(tokio::fs::try_exists(self.path(key)?).await?)
     }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        // Walk only the deepest directory the prefix names, not the whole store.
+        let base = match prefix.rfind('/') {
+            Some(i) => self.path(&prefix[..i])?,
+            None => self.root.clone(),
+        };
+        let (root, prefix) = (self.root.clone(), prefix.to_owned());
+        let keys = tokio::task::spawn_blocking(move || walk(&root, &base, &prefix))
+            .await
+            .map_err(io::Error::other)??;
+        Ok(keys)
+    }
+
+    async fn download_url(
+        &self,
+        key: &str,
+        filename: &str,
+        ttl: Duration,
+    ) -> Result<String, BlobError> {
+        self.path(key)?;
+        let signer = self.signer.as_ref().ok_or(BlobError::NoDownloads)?;
+        Ok(signer.sign(key, filename, ttl))
+    }
+}
+
+/// Keys (relative paths with `/`) of the finished blobs under `base` starting with `prefix`.
+fn walk(root: &Path, base: &Path, prefix: &str) -> io::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for entry in walkdir::WalkDir::new(base) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The prefix's directory does not exist (yet): nothing stored there.
+            Err(e) if e.io_error().map(io::Error::kind) == Some(io::ErrorKind::NotFound) => {
+                continue
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(relative) = entry.path().strip_prefix(root) else {
+            continue;
+        };
+        let key = relative
+            .components()
+            .filter_map(|c| c.as_os_str().to_str())
+            .collect::<Vec<_>>()
+            .join("/");
+        if key.starts_with(prefix) && !key.ends_with(PART_SUFFIX) {
+            keys.push(key);
+        }
+    }
+    keys.sort();
+    Ok(keys)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use bytes::Bytes;
 
     fn stream(items: Vec<io::Result<&'static [u8]>>) -> ByteStream {
         Box::pin(futures::stream::iter(

@@ -1,0 +1,26 @@
+//! The OpenAPI shape of the create request's multipart body (`spec/smelts-api.md` §2), which
+//! [`super::form`] reads part by part rather than into a struct.
+
+use smelt_core::domain::{PromptName, SmeltMode};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// `POST /api/smelts` body (`multipart/form-data`): audio files **or** text, and options.
+#[derive(Debug, ToSchema)]
+pub struct CreateSmeltForm {
+    /// Up to 5 audio files (MP3, WAV or M4A, by extension or MIME type), 25 MB each. A file
+    /// part may also be named `files`.
+    #[schema(rename = "files[]", value_type = Option<Vec<String>>, format = Binary, max_items = 5)]
+    pub files: Option<Vec<Vec<u8>>>,
+    /// Text to process instead of files, at most 50,000 characters.
+    #[schema(max_length = 50000)]
+    pub text: Option<String>,
+    /// `separate` (one result per file, the default) or `combine` (one result over 2+ files;
+    /// signed-in users only).
+    pub mode: Option<SmeltMode>,
+    /// Built-in prompts to run; one part per name.
+    #[schema(rename = "default_prompt_names[]")]
+    pub default_prompt_names: Option<Vec<PromptName>>,
+    /// One of the signed-in user's custom prompts.
+    pub user_prompt_id: Option<Uuid>,
+}
