@@ -1,25 +1,18 @@
-// POST /api/smelts with upload progress (XMLHttpRequest exposes upload bytes).
+// POST /api/smelts with upload progress: fetch reports no upload progress,
+// XMLHttpRequest does (xhr.upload "progress" events).
 import { API_BASE } from './config.js';
-import { authHeaders } from './auth.js';
+import { AbortedError, ApiError, NETWORK_MESSAGE, errorFromResponse } from './errors.js';
 
-export class ApiError extends Error {
-  constructor(message, { status = 0, code = null } = {}) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-  }
-}
+/** Re-exported so callers of createSmelt need one import. */
+export { AbortedError, ApiError, errorFromResponse } from './errors.js';
 
-export class AbortedError extends Error {
-  constructor() {
-    super('Upload cancelled');
-    this.name = 'AbortedError';
-  }
-}
-
-/** Builds the multipart body exactly as the API expects it. */
-export function buildSmeltForm({ files = [], text = '', mode = 'separate', promptNames = [] }) {
+/**
+ * Builds the multipart body exactly as the API expects it: `files[]` or
+ * `text` (never both), `mode`, `default_prompt_names[]`, `user_prompt_id`.
+ * @param {{files?: File[], text?: string, mode?: string, promptNames?: string[], userPromptId?: string|null}} input
+ * @returns {FormData}
+ */
+export function buildSmeltForm({ files = [], text = '', mode = 'separate', promptNames = [], userPromptId = null }) {
   const form = new FormData();
   if (files.length > 0) {
     for (const file of files) form.append('files[]', file, file.name);
@@ -28,34 +21,29 @@ export function buildSmeltForm({ files = [], text = '', mode = 'separate', promp
   }
   form.append('mode', mode);
   for (const name of promptNames) form.append('default_prompt_names[]', name);
+  if (userPromptId) form.append('user_prompt_id', userPromptId);
   return form;
 }
 
-/** `{"error": {"code", "message"}}` -> ApiError; anything else -> a generic one. */
-export function errorFromResponse(status, bodyText) {
-  try {
-    const body = JSON.parse(bodyText);
-    if (body && body.error && typeof body.error.message === 'string' && body.error.message) {
-      return new ApiError(body.error.message, { status, code: body.error.code ?? null });
-    }
-  } catch {
-    /* not JSON */
-  }
-  if (status === 413) return new ApiError('FILE TOO CHUNKY. MAX 25MB', { status, code: 'payload_too_large' });
-  return new ApiError(`SOMETHING WENT WRONG (HTTP ${status}). TRY AGAIN`, { status });
-}
-
 /**
- * Creates a smelt. Resolves with the 201 body.
- * @returns {{promise: Promise<object>, abort: () => void}}
+ * Creates a smelt.
+ * @param {Parameters<typeof buildSmeltForm>[0]} input
+ * @param {object} [o]
+ * @param {string|null} [o.token] access token of a signed-in user
+ * @param {(p: {loaded: number, total: number|null, done?: boolean}) => void} [o.onUploadProgress]
+ *   bytes sent so far; `done` once the whole body is sent
+ * @returns {{promise: Promise<object>, abort: () => void}} the promise
+ *   resolves with the 201 body (the smelt plus `subscription_url` and
+ *   `subscription_token`) and rejects with ApiError (the server's message),
+ *   or AbortedError after abort()
  */
-export function createSmelt(input, { onUploadProgress } = {}) {
+export function createSmelt(input, { token = null, onUploadProgress } = {}) {
   const xhr = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
     xhr.open('POST', `${API_BASE}/smelts`);
     xhr.responseType = 'text';
     xhr.setRequestHeader('Accept', 'application/json');
-    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
 
     if (onUploadProgress) {
       xhr.upload.addEventListener('progress', (e) => {
@@ -75,9 +63,7 @@ export function createSmelt(input, { onUploadProgress } = {}) {
         reject(errorFromResponse(xhr.status, xhr.responseText));
       }
     });
-    xhr.addEventListener('error', () =>
-      reject(new ApiError("CAN'T REACH SMELT. CHECK YOUR CONNECTION AND TRY AGAIN", { code: 'network' })),
-    );
+    xhr.addEventListener('error', () => reject(new ApiError(NETWORK_MESSAGE, { code: 'network' })));
     xhr.addEventListener('abort', () => reject(new AbortedError()));
     xhr.send(buildSmeltForm(input));
   });

@@ -1,9 +1,13 @@
-// Limits and names shared with the server's API contract. Keep in sync with it.
+// Limits and names shared with the server's API contract. Keep in sync with it
+// (server/src/http/smelts/form.rs, core/src/domain).
 
+/** Prefix of every API path (same origin). */
 export const API_BASE = '/api';
 
+/** One MB as the server counts it, in bytes. */
 export const MB = 1024 * 1024;
 
+/** Upload limits: counts, bytes, characters. */
 export const LIMITS = Object.freeze({
   maxFiles: 5,
   maxFileBytes: 25 * MB,
@@ -12,8 +16,10 @@ export const LIMITS = Object.freeze({
   anonymousMaxFiles: 1,
 });
 
+/** Accepted audio file extensions (lower case, with the dot). */
 export const AUDIO_EXTENSIONS = Object.freeze(['.mp3', '.wav', '.m4a']);
 
+/** The default prompts' names, in the form's order. */
 export const PROMPT_NAMES = Object.freeze([
   'summarize',
   'action_items',
@@ -22,6 +28,7 @@ export const PROMPT_NAMES = Object.freeze([
   'table_of_contents',
 ]);
 
+/** Processing modes. */
 export const MODES = Object.freeze(['separate', 'combine']);
 
 // The steps shown in the stage indicator, in order. Server stages "pending"
@@ -31,6 +38,7 @@ export const STEPS = Object.freeze(['validating', 'decoding', 'transcribing', 's
 // Steps a text input skips.
 export const TEXT_SKIPPED_STEPS = Object.freeze(['decoding', 'transcribing']);
 
+/** Labels of server stages and page states. */
 export const STAGE_LABELS = Object.freeze({
   connecting: 'Connecting…',
   pending: 'Queued',
@@ -43,4 +51,28 @@ export const STAGE_LABELS = Object.freeze({
   failed: 'Failed',
 });
 
+/** Reconnect backoff: first delay and cap, ms. */
 export const RECONNECT = Object.freeze({ baseMs: 1000, maxMs: 30_000 });
+
+// Human names of the default prompts, in the order of the form.
+export const PROMPT_LABELS = Object.freeze({
+  summarize: 'Summary',
+  action_items: 'Action items',
+  detailed_notes: 'Detailed notes',
+  qa_format: 'Q&A',
+  table_of_contents: 'Table of contents',
+});
+
+// Statuses a smelt can have while it is not finished (the list filter calls them "pending").
+export const RUNNING_STATUSES = Object.freeze(['pending', 'validating', 'decoding', 'transcribing', 'synthesizing']);
+
+// Smelts per page in the history.
+export const HISTORY_PAGE_SIZE = 10;
+
+// Limits of accounts and custom prompts (server: accounts.rs, prompts.rs).
+export const ACCOUNT_LIMITS = Object.freeze({
+  minPassword: 8,
+  maxPassword: 256,
+  maxPromptTitle: 100,
+  maxPromptBody: 4000,
+});

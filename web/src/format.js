@@ -1,5 +1,10 @@
-// Small display helpers.
+// Small display helpers. Pure functions: unit-tested without a browser.
 
+/**
+ * Human size: "512 B", "40 KB", "3.2 MB" (1 KB = 1024 B).
+ * @param {number} bytes
+ * @returns {string} empty for a negative or non-finite value
+ */
 export function formatBytes(bytes) {
   if (!Number.isFinite(bytes) || bytes < 0) return '';
   if (bytes < 1024) return `${bytes} B`;
@@ -7,7 +12,11 @@ export function formatBytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
-/** "about 45 s left", "about 3 min left", "about 1 h 5 min left". */
+/**
+ * "about 45 s left", "about 3 min left", "about 1 h 5 min left".
+ * @param {number} seconds
+ * @returns {string} empty when unknown
+ */
 export function formatEta(seconds) {
   if (!Number.isFinite(seconds) || seconds < 0) return '';
   const s = Math.round(seconds);
@@ -20,15 +29,53 @@ export function formatEta(seconds) {
   return `about ${h} h${m ? ` ${m} min` : ''} left`;
 }
 
+/**
+ * @param {unknown} value
+ * @returns {number} an integer 0-100 (0 for anything not a number)
+ */
 export function clampPercent(value) {
   const n = Number(value);
   if (!Number.isFinite(n)) return 0;
   return Math.max(0, Math.min(100, Math.round(n)));
 }
 
-/** "Team sync.m4a" -> "Team sync.md"; unsafe characters become "_". */
+/**
+ * "Team sync.m4a" -> "Team sync.md"; unsafe characters become "_".
+ * @param {string|null|undefined} filename
+ * @param {string} [fallback]
+ * @returns {string}
+ */
 export function markdownFilename(filename, fallback = 'smelt-notes') {
   const base = (filename || '').replace(/\.[^./\\]+$/, '') || fallback;
   const safe = base.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '_').trim() || fallback;
   return `${safe.slice(0, 120)}.md`;
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/**
+ * The credits badge: "3 of 5 left this week, resets Monday".
+ * Credits reset at Monday 00:00 UTC; the weekday is the UTC one, which is
+ * the day the server means.
+ * @param {{credits_remaining: number, weekly_credits_max: number, credits_reset_at: string, api_key_status?: string}} profile
+ * @returns {string}
+ */
+export function creditsText(profile) {
+  if (profile.api_key_status === 'valid') return 'Unlimited with your API key';
+  const reset = new Date(profile.credits_reset_at);
+  const day = Number.isNaN(reset.getTime()) ? '' : `, resets ${WEEKDAYS[reset.getUTCDay()]}`;
+  return `${profile.credits_remaining} of ${profile.weekly_credits_max} left this week${day}`;
+}
+
+/**
+ * A timestamp for lists: "21 Nov 2026, 14:05" in the reader's time zone.
+ * @param {string|null|undefined} iso
+ * @param {string} [locale]
+ * @returns {string} "—" when absent
+ */
+export function formatDateTime(iso, locale = undefined) {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '—';
+  return date.toLocaleString(locale, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 }

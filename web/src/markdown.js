@@ -48,7 +48,15 @@ const SANITIZE_OPTIONS = Object.freeze({
   ALLOW_DATA_ATTR: false,
 });
 
-/** Sanitised HTML string for a Markdown document. */
+/**
+ * Renders a Markdown document to HTML that is safe to assign to innerHTML:
+ * scripts, event handlers, javascript: URLs, frames and forms are removed;
+ * external links open in a new tab without referrer; task-list checkboxes
+ * are read-only. Headings are shifted down three levels (results sit under
+ * an h3). Needs a DOM (`window`).
+ * @param {string} markdown anything else renders as empty
+ * @returns {string} HTML
+ */
 export function renderMarkdown(markdown) {
   const html = marked.parse(typeof markdown === 'string' ? markdown : '', { async: false });
   return getPurifier().sanitize(html, SANITIZE_OPTIONS);

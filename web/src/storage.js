@@ -1,62 +1,84 @@
-// The active smelt survives a reload: its id is in the URL (?smelt=<id>),
-// the subscription details and the last seq seen are in sessionStorage.
+// What this tab needs to follow its smelts after a reload: the subscription
+// token of each smelt it created, in sessionStorage (per tab, gone when the
+// tab closes). Anonymous visitors have no other way to follow a smelt: the
+// API does not let them read it back.
 
-const KEY = 'smelt.active';
-const PARAM = 'smelt';
+const KEY = 'smelt.subscriptions';
+/** Keep at most this many smelts' tokens per tab. */
+const MAX_ENTRIES = 20;
+
+/**
+ * @typedef {object} Subscription
+ * @property {string} subscription_url socket path from the create answer
+ * @property {string} subscription_token
+ * @property {'audio'|'text'} input_kind
+ * @property {'separate'|'combine'} mode
+ * @property {number} saved_at epoch ms
+ */
 
 function session() {
   try {
-    return window.sessionStorage;
+    return globalThis.sessionStorage ?? null;
   } catch {
     return null; // storage disabled
   }
 }
 
-/** @returns {{id, subscription_url, subscription_token, last_seq, input_kind, mode} | null} */
-export function loadActive() {
+function readAll() {
   try {
-    const raw = session()?.getItem(KEY);
-    const value = raw ? JSON.parse(raw) : null;
-    return value && typeof value.id === 'string' ? value : null;
+    const value = JSON.parse(session()?.getItem(KEY) || '{}');
+    return value && typeof value === 'object' ? value : {};
   } catch {
-    return null;
+    return {};
   }
 }
 
-export function saveActive(active) {
+function writeAll(all) {
   try {
-    session()?.setItem(KEY, JSON.stringify(active));
+    session()?.setItem(KEY, JSON.stringify(all));
   } catch {
-    /* quota or disabled: resume just won't work */
+    /* quota or disabled: resuming after a reload just won't work */
   }
 }
 
-export function updateActive(patch) {
-  const active = loadActive();
-  if (active) saveActive({ ...active, ...patch });
+/**
+ * Keeps a smelt's subscription for this tab.
+ * @param {string} id smelt id
+ * @param {Omit<Subscription, 'saved_at'>} subscription
+ */
+export function rememberSmelt(id, subscription) {
+  const all = readAll();
+  all[id] = { ...subscription, saved_at: Date.now() };
+  const ids = Object.keys(all).sort((a, b) => (all[b].saved_at || 0) - (all[a].saved_at || 0));
+  for (const old of ids.slice(MAX_ENTRIES)) delete all[old];
+  writeAll(all);
 }
 
-export function clearActive() {
-  try {
-    session()?.removeItem(KEY);
-  } catch {
-    /* ignore */
-  }
+/**
+ * @param {string} id smelt id
+ * @returns {Subscription|null} what this tab kept for it
+ */
+export function recallSmelt(id) {
+  const value = readAll()[id];
+  return value && typeof value.subscription_token === 'string' ? value : null;
 }
 
-export function smeltIdFromUrl() {
-  return new URL(window.location.href).searchParams.get(PARAM);
+/**
+ * Forgets a smelt's subscription.
+ * @param {string} id
+ */
+export function forgetSmelt(id) {
+  const all = readAll();
+  if (!(id in all)) return;
+  delete all[id];
+  writeAll(all);
 }
 
-export function setSmeltIdInUrl(id) {
-  const url = new URL(window.location.href);
-  url.searchParams.set(PARAM, id);
-  window.history.replaceState(null, '', url);
-}
-
-export function clearSmeltIdFromUrl() {
-  const url = new URL(window.location.href);
-  if (!url.searchParams.has(PARAM)) return;
-  url.searchParams.delete(PARAM);
-  window.history.replaceState(null, '', url);
+/**
+ * The smelt id of an old-style link (`/?smelt=<id>`), still accepted.
+ * @param {string} [href]
+ * @returns {string|null}
+ */
+export function smeltIdFromQuery(href = globalThis.location?.href) {
+  return new URL(href).searchParams.get('smelt');
 }

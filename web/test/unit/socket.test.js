@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SmeltSocket, backoffDelay, buildSocketUrl, classifyClose, terminalCloseMessage } from '../../src/socket.js';
+import { FakeTimers } from './fakes.js';
 
 test('close codes', () => {
   assert.equal(classifyClose(1000), 'finished');
@@ -29,26 +30,6 @@ test('socket URL from a same-origin path', () => {
 });
 
 // ------------------------------------------------------------ fakes
-class FakeTimers {
-  constructor() {
-    this.queue = [];
-    this.id = 0;
-  }
-  setTimeout = (fn, ms) => {
-    const id = ++this.id;
-    this.queue.push({ id, fn, ms });
-    return id;
-  };
-  clearTimeout = (id) => {
-    this.queue = this.queue.filter((t) => t.id !== id);
-  };
-  runNext() {
-    const t = this.queue.shift();
-    assert.ok(t, 'a timer is pending');
-    t.fn();
-    return t.ms;
-  }
-}
 
 function fakeSocketClass() {
   const instances = [];

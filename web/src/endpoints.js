@@ -1,0 +1,141 @@
+// The REST API, one function per endpoint. Every function resolves with the
+// server's JSON and rejects with ApiError carrying the server's message.
+import { apiRequest } from './http.js';
+
+/**
+ * @typedef {import('./session.js').SessionStore} SessionStore
+ * @typedef {{id: string, title: string, body: string, created_at: string, updated_at: string}} Prompt
+ * @typedef {{email: string|null, credits_remaining: number, weekly_credits_max: number,
+ *   credits_reset_at: string, api_key_status: 'none'|'valid'|'invalid',
+ *   api_key_last4: string|null, api_key_base_url: string|null}} Profile
+ */
+
+/**
+ * POST /api/auth/signup. Stores the new session.
+ * @param {SessionStore} session
+ * @param {{email: string, password: string}} credentials
+ * @returns {Promise<import('./session.js').Session>}
+ * @throws {ApiError} 400 invalid_data, 409 email_taken, 429 rate_limited
+ */
+export async function signup(session, credentials) {
+  return session.set(await apiRequest(session, '/auth/signup', { method: 'POST', body: credentials, auth: false }));
+}
+
+/**
+ * POST /api/auth/login. Stores the new session.
+ * @param {SessionStore} session
+ * @param {{email: string, password: string}} credentials
+ * @returns {Promise<import('./session.js').Session>}
+ * @throws {ApiError} 401 invalid_credentials, 429 rate_limited
+ */
+export async function login(session, credentials) {
+  return session.set(await apiRequest(session, '/auth/login', { method: 'POST', body: credentials, auth: false }));
+}
+
+/**
+ * GET /api/profile: credits and API key status.
+ * @param {SessionStore} session
+ * @returns {Promise<Profile>}
+ */
+export function getProfile(session) {
+  return apiRequest(session, '/profile');
+}
+
+/**
+ * PUT /api/profile/api-key. The server checks the key with the provider
+ * before saving it.
+ * @param {SessionStore} session
+ * @param {{api_key: string, base_url?: string}} body
+ * @returns {Promise<Profile>} the updated profile
+ * @throws {ApiError} 400 api_key_invalid / provider_unreachable / invalid_data
+ */
+export function saveApiKey(session, body) {
+  return apiRequest(session, '/profile/api-key', { method: 'PUT', body });
+}
+
+/**
+ * DELETE /api/profile/api-key.
+ * @param {SessionStore} session
+ * @returns {Promise<null>}
+ */
+export function deleteApiKey(session) {
+  return apiRequest(session, '/profile/api-key', { method: 'DELETE' });
+}
+
+/**
+ * GET /api/prompts.
+ * @param {SessionStore} session
+ * @returns {Promise<Prompt[]>} newest first
+ */
+export async function listPrompts(session) {
+  const body = await apiRequest(session, '/prompts');
+  return Array.isArray(body?.prompts) ? body.prompts : [];
+}
+
+/**
+ * POST /api/prompts.
+ * @param {SessionStore} session
+ * @param {{title: string, body: string}} prompt title ≤ 100, body ≤ 4,000 characters
+ * @returns {Promise<Prompt>}
+ */
+export function createPrompt(session, prompt) {
+  return apiRequest(session, '/prompts', { method: 'POST', body: prompt });
+}
+
+/**
+ * PATCH /api/prompts/{id}.
+ * @param {SessionStore} session
+ * @param {string} id
+ * @param {{title?: string, body?: string}} changes
+ * @returns {Promise<Prompt>}
+ */
+export function updatePrompt(session, id, changes) {
+  return apiRequest(session, `/prompts/${encodeURIComponent(id)}`, { method: 'PATCH', body: changes });
+}
+
+/**
+ * DELETE /api/prompts/{id}.
+ * @param {SessionStore} session
+ * @param {string} id
+ * @returns {Promise<null>}
+ */
+export function deletePrompt(session, id) {
+  return apiRequest(session, `/prompts/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+/**
+ * GET /api/smelts/{id} (owner only).
+ * @param {SessionStore} session
+ * @param {string} id
+ * @returns {Promise<object>} the smelt: `progress` while running, `results`
+ *   when completed, `error_code`/`error_message` when failed
+ */
+export function getSmelt(session, id) {
+  return apiRequest(session, `/smelts/${encodeURIComponent(id)}`);
+}
+
+/**
+ * GET /api/smelts.
+ * @param {SessionStore} session
+ * @param {{status?: string, sort?: string, order?: string, page?: number, limit?: number}} query
+ *   status: pending|completed|failed; sort: created_at|completed_at; order: asc|desc; limit ≤ 50
+ * @returns {Promise<{smelts: object[], pagination: {page: number, limit: number, total: number, total_pages: number}}>}
+ */
+export function listSmelts(session, query = {}) {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  }
+  const qs = params.toString();
+  return apiRequest(session, `/smelts${qs ? `?${qs}` : ''}`);
+}
+
+/**
+ * DELETE /api/smelts/{id}: removes the smelt with its files and results.
+ * @param {SessionStore} session
+ * @param {string} id
+ * @returns {Promise<null>}
+ */
+export function deleteSmelt(session, id) {
+  return apiRequest(session, `/smelts/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
