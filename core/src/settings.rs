@@ -85,7 +85,8 @@ pub struct Settings {
     pub anonymous_retention_hours: u32,
 
     /// Seconds between two runs of the retention cleanup in each worker (only one process
-    /// runs it at a time).
+    /// runs it at a time; the first runs when a worker first finds the queue empty). 0 turns
+    /// the periodic cleanup off, for deployments that schedule `smelt-cleanup` themselves.
     #[arg(long, env = "SMELT_CLEANUP_INTERVAL_SECS", default_value_t = 3600)]
     pub cleanup_interval_secs: u64,
 

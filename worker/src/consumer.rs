@@ -366,8 +366,10 @@ impl Worker {
             };
             match result {
                 Ok(Outcome::Idle) => {
-                    let every = Duration::from_secs(self.settings.cleanup_interval_secs.max(1));
-                    if last_cleanup.is_none_or(|t| t.elapsed() >= every) {
+                    // 0 turns the periodic cleanup off (run `smelt-cleanup` instead).
+                    let every = Duration::from_secs(self.settings.cleanup_interval_secs);
+                    let due = last_cleanup.is_none_or(|t| t.elapsed() >= every);
+                    if !every.is_zero() && due {
                         last_cleanup = Some(std::time::Instant::now());
                         self.clean_up().await;
                     }

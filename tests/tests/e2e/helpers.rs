@@ -98,6 +98,9 @@ pub fn test_settings(db_name: &str, data_dir: &Path, workers: usize) -> Settings
     settings.progress_interval_ms = 50;
     settings.queue_poll_secs = 1;
     settings.log = "warn".into();
+    // The periodic retention cleanup would race tests that age their data; the tests of it
+    // turn it on.
+    settings.cleanup_interval_secs = 0;
     // Tests of limits set their own; the others must never meet one.
     settings.rate_create_per_min = 100_000;
     settings.rate_login_per_min = 100_000;
@@ -487,20 +490,29 @@ impl Socket {
     /// stays open.
     pub async fn read_until(&mut self, until: impl Fn(&WireEvent) -> bool) -> Vec<WireEvent> {
         let mut events = Vec::new();
-        tokio::time::timeout(FINISH_DEADLINE, async {
-            while let Some(Ok(message)) = self.ws.next().await {
-                if let Message::Text(text) = message {
-                    let event: WireEvent = serde_json::from_str(&text).unwrap();
-                    let done = until(&event);
-                    events.push(event);
-                    if done {
-                        return;
+        let ended = tokio::time::timeout(FINISH_DEADLINE, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        let event: WireEvent = serde_json::from_str(&text).unwrap();
+                        let done = until(&event);
+                        events.push(event);
+                        if done {
+                            return None;
+                        }
                     }
+                    Some(Ok(Message::Close(frame))) => return Some(format!("closed: {frame:?}")),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Some(format!("failed: {e}")),
+                    None => return Some("ended".to_owned()),
                 }
             }
         })
         .await
         .expect("the expected event arrives before the deadline");
+        if let Some(ended) = ended {
+            panic!("the socket {ended} before the expected event; received {events:?}");
+        }
         events
     }
 }

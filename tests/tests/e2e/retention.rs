@@ -4,6 +4,7 @@
 
 use std::num::NonZeroU32;
 use std::process::Command;
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use reqwest::multipart::Form;
@@ -14,7 +15,9 @@ use smelt_core::queue::JobQueue;
 use smelt_core::retention::{self, CleanupReport, RetentionPolicy};
 use uuid::Uuid;
 
-use crate::helpers::{file_part, spawn_app, spawn_app_with, speak, AppOptions, TestApp};
+use crate::helpers::{
+    eventually, file_part, spawn_app, spawn_app_with, speak, AppOptions, TestApp,
+};
 use crate::processes::cleanup_binary;
 
 fn policy(archive_ttl: TimeDelta) -> RetentionPolicy {
@@ -301,4 +304,27 @@ async fn the_cleanup_command_reports_json_and_honours_dry_run() {
     assert_eq!(report["smelt_blobs"], 1);
     assert_eq!(count(&app, "smelt", expired).await, 0);
     assert_eq!(blobs_of(&app, expired).await, 0);
+}
+
+#[tokio::test]
+async fn an_idle_worker_runs_the_cleanup_periodically() {
+    let app = spawn_app_with(AppOptions {
+        configure: Some(Box::new(|s| s.cleanup_interval_secs = 1)),
+        ..AppOptions::default()
+    })
+    .await;
+    let expired = anonymous_smelt(&app, "127.0.0.41").await;
+    let fresh = anonymous_smelt(&app, "127.0.0.42").await;
+    assert_eq!(blobs_of(&app, expired).await, 1, "its result document");
+    age(&app, &[expired], TimeDelta::hours(25)).await;
+
+    eventually(
+        Duration::from_secs(30),
+        "the worker deletes the expired smelt",
+        || async { count(&app, "smelt", expired).await == 0 },
+    )
+    .await;
+    assert_eq!(count(&app, "smelt_event", expired).await, 0);
+    assert_eq!(blobs_of(&app, expired).await, 0);
+    assert_eq!(count(&app, "smelt", fresh).await, 1, "the fresh one stays");
 }
