@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 # The end-to-end tests start the server, worker and cleanup binaries as real processes and
-# build them on first use; a test build enables more dependency features (dev-dependencies),
-# so building the binaries first keeps that from recompiling them while tests wait.
+# build them on first use (a no-op when fresh); building them first keeps that build out of the
+# tests' time.
 cargo build --quiet --workspace --bins
 cargo test --workspace --no-fail-fast
 (cd web && npm test --silent)

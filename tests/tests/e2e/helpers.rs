@@ -186,6 +186,15 @@ fn capture_logs() {
     });
 }
 
+/// The warnings and errors captured so far (of every app in this test binary), one per line.
+pub fn captured_warnings() -> String {
+    captured_logs()
+        .lines()
+        .filter(|line| line.contains(" WARN ") || line.contains(" ERROR "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The captured logs so far.
 pub fn captured_logs() -> String {
     String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
@@ -511,7 +520,11 @@ impl Socket {
         .await
         .expect("the expected event arrives before the deadline");
         if let Some(ended) = ended {
-            panic!("the socket {ended} before the expected event; received {events:?}");
+            panic!(
+                "the socket {ended} before the expected event; received {events:?}\n\
+                 warnings logged so far:\n{}",
+                captured_warnings()
+            );
         }
         events
     }

@@ -31,12 +31,32 @@ fn build_binary(name: &str) -> PathBuf {
         let exe = std::env::current_exe().unwrap();
         let dir = exe.parent().unwrap().parent().unwrap().to_owned();
         let binary = dir.join(name);
-        let status = Command::new(env!("CARGO"))
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
             .args(["build", "--quiet", "--bin", name])
             .current_dir(workspace_root())
-            .env("CARGO_TARGET_DIR", dir.parent().unwrap())
-            .status()
-            .expect("cargo runs");
+            .env("CARGO_TARGET_DIR", dir.parent().unwrap());
+        // Cargo gives this test process the variables it sets for crates (`CARGO_PKG_NAME`,
+        // `CARGO_MANIFEST_DIR`, ...). Build scripts such as ring's watch some of them, so
+        // passing them on would make this build and a plain `cargo build` rebuild each other.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if key.starts_with("CARGO_PKG_")
+                || key.starts_with("CARGO_MANIFEST_")
+                || key.starts_with("CARGO_BIN_")
+                || matches!(
+                    key.as_ref(),
+                    "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "OUT_DIR"
+                )
+            {
+                cargo.env_remove(key.as_ref());
+            }
+        }
+        let status = cargo.status().expect("cargo runs");
         assert!(status.success(), "{name} builds");
         binary
     }
