@@ -35,6 +35,12 @@ describe('accessibility and phones', () => {
 
   test('a smelt can be made with the keyboard alone, with focus and announcements following the progress', { timeout: PROCESSING_TIMEOUT }, async (t) => {
     await withPage({ browser, server, name: t.name, contextOptions: { permissions: ['clipboard-read', 'clipboard-write'] } }, async ({ page }) => {
+      // A text smelt can finish within milliseconds, before a poll of `activeElement` would
+      // see the progress heading: record every focus change instead.
+      await page.addInitScript(() => {
+        window.focusHistory = [];
+        document.addEventListener('focusin', (event) => window.focusHistory.push(event.target.id), true);
+      });
       await page.goto('/');
       await tabTo(page, '[data-testid="text-input"]');
       await page.keyboard.type('Keyboards are enough to use Smelt. Every control can be reached with Tab. Results get the focus.');
@@ -46,7 +52,7 @@ describe('accessibility and phones', () => {
 
       await page.waitForURL(/#\/smelts\//);
       // Focus moves to what changed, so a screen reader follows along.
-      await page.waitForFunction(() => document.activeElement?.id === 'progress-heading');
+      await page.waitForFunction(() => window.focusHistory.includes('progress-heading'));
       const bar = page.getByTestId('overall-progress');
       assert.equal(await bar.getAttribute('role'), 'progressbar');
       assert.equal(await bar.getAttribute('aria-valuemin'), '0');
@@ -55,6 +61,11 @@ describe('accessibility and phones', () => {
 
       await waitForStage(page, 'completed');
       await page.waitForFunction(() => document.activeElement?.id === 'results-heading');
+      const focused = await page.evaluate(() => window.focusHistory);
+      assert.ok(
+        focused.indexOf('progress-heading') < focused.lastIndexOf('results-heading'),
+        `focus goes to the progress, then to the results: ${focused}`,
+      );
       await page.getByTestId('announcer').filter({ hasText: 'Done. 1 result ready.' }).waitFor({ state: 'attached' });
       assert.equal(await bar.getAttribute('aria-valuenow'), '100');
       assert.match(await bar.getAttribute('aria-valuetext'), /100%/);
