@@ -1,30 +1,18 @@
 // Signed-in users: sign-up, credits, history (with live updates over one
 // multiplexed socket), detail pages, custom prompts, token refresh, logout.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { launchBrowser, startServer, withPage } from './harness.js';
-import { LONG_SPEECH, PROCESSING_TIMEOUT, resultText, signUp, speak, startTextSmelt, tempDir, waitForStage } from './helpers.js';
+import { sharedSuite, withPage } from './harness.js';
+import { LONG_SPEECH, PROCESSING_TIMEOUT, resultText, signUp, speak, startTextSmelt, waitForStage } from './helpers.js';
 
 const RUNNING = ['pending', 'validating', 'decoding', 'transcribing', 'synthesizing'];
 
 describe('signed-in user', () => {
-  let server;
-  let browser;
-  let dir;
-
-  before(async () => {
-    [server, browser, dir] = await Promise.all([startServer(), launchBrowser(), tempDir()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const suite = sharedSuite();
 
   test('after sign-up and two smelts the history lists both as completed and the badge shows 3 of 5 left', { timeout: 2 * PROCESSING_TIMEOUT }, async (t) => {
-    const wav = await speak(dir, 'standup.wav', 'Our standup starts at nine. The database migration finished overnight. Alice will review the dashboard.');
-    await withPage({ browser, server, name: t.name }, async ({ page, context }) => {
+    const wav = await speak(suite.dir, 'standup.wav', 'Our standup starts at nine. The database migration finished overnight. Alice will review the dashboard.');
+    await withPage({ ...suite, name: t.name }, async ({ page, context }) => {
       await signUp(page);
       await page.getByTestId('credits').filter({ hasText: '5 of 5 left this week, resets Monday' }).waitFor();
 
@@ -71,8 +59,8 @@ describe('signed-in user', () => {
 
   test('history updates running smelts live over one multiplexed socket', { timeout: 3 * PROCESSING_TIMEOUT }, async (t) => {
     // Long enough that it is still running when the history opens.
-    const wav = await speak(dir, 'meeting.wav', LONG_SPEECH, { wordsPerMinute: 165 });
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    const wav = await speak(suite.dir, 'meeting.wav', LONG_SPEECH, { wordsPerMinute: 165 });
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       const sockets = [];
       page.on('websocket', (ws) => sockets.push(ws.url()));
       await signUp(page);
@@ -115,9 +103,9 @@ describe('signed-in user', () => {
   });
 
   test('several files get a bar each, combine mode makes one result from all of them, and the owner can delete it', { timeout: PROCESSING_TIMEOUT }, async (t) => {
-    const first = await speak(dir, 'alpha.wav', 'The zebra crossing near the bakery will be repainted on Monday.');
-    const second = await speak(dir, 'beta.wav', 'The violin teacher moved her lessons to the community hall.');
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    const first = await speak(suite.dir, 'alpha.wav', 'The zebra crossing near the bakery will be repainted on Monday.');
+    const second = await speak(suite.dir, 'beta.wav', 'The violin teacher moved her lessons to the community hall.');
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       await signUp(page);
       await page.getByTestId('nav-create').click();
       await page.getByTestId('file-input').setInputFiles([first, second]);
@@ -144,7 +132,7 @@ describe('signed-in user', () => {
   });
 
   test('custom prompts can be created, edited, used for a smelt and deleted', { timeout: PROCESSING_TIMEOUT + 60_000 }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       page.on('dialog', (d) => d.accept());
       await signUp(page);
       await page.getByTestId('nav-account').click();
@@ -189,7 +177,7 @@ describe('signed-in user', () => {
   });
 
   test('an expired access token is refreshed with the refresh token, which rotates; logout revokes it', { timeout: 120_000 }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       const { email } = await signUp(page);
       const before = await page.evaluate(() => JSON.parse(localStorage.getItem('smelt.session')));
       // Make the stored access token unusable, as an expired one is: the server answers 401.
@@ -226,7 +214,7 @@ describe('signed-in user', () => {
   });
 
   test('signing up with a taken address shows the server message', { timeout: 60_000 }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page, context }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page, context }) => {
       const { email } = await signUp(page);
       await page.getByTestId('logout').click();
       await page.getByTestId('nav-signup').click();

@@ -1,10 +1,9 @@
 // An anonymous visitor: real speech in, live progress, transcript out;
 // reloading mid-smelt; uploads the client or the server refuses.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { launchBrowser, startServer, withPage } from './harness.js';
-import { LONG_SPEECH, LONG_WORDS, PROCESSING_TIMEOUT, readProgress, readUpload, recordProgress, resultText, speak, startTextSmelt, tempDir, waitForStage, wordCoverage } from './helpers.js';
+import { sharedSuite, withPage } from './harness.js';
+import { LONG_SPEECH, LONG_WORDS, PROCESSING_TIMEOUT, readProgress, readUpload, recordProgress, resultText, speak, startTextSmelt, waitForStage, wordCoverage } from './helpers.js';
 
 const STAGE_ORDER = ['connecting', 'pending', 'validating', 'decoding', 'transcribing', 'synthesizing', 'completed'];
 
@@ -15,22 +14,11 @@ const SHORT_SPEECH =
 const SHORT_WORDS = ['orange', 'giraffe', 'library', 'tuesday', 'seven', 'purple', 'umbrellas', 'river', 'remember', 'tomato', 'plants', 'dinner'];
 
 describe('anonymous visitor', () => {
-  let server;
-  let browser;
-  let dir;
-
-  before(async () => {
-    [server, browser, dir] = await Promise.all([startServer(), launchBrowser(), tempDir()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const suite = sharedSuite();
 
   test('an uploaded recording goes through every stage to 100% and its transcript shows the spoken words', { timeout: 300_000 }, async (t) => {
-    const wav = await speak(dir, 'giraffe.wav', SHORT_SPEECH);
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    const wav = await speak(suite.dir, 'giraffe.wav', SHORT_SPEECH);
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       await recordProgress(page);
       await page.goto('/');
       await page.getByTestId('file-input').setInputFiles(wav);
@@ -65,8 +53,8 @@ describe('anonymous visitor', () => {
   });
 
   test('reloading in the middle of a smelt resumes the progress and ends with the result', { timeout: 420_000 }, async (t) => {
-    const wav = await speak(dir, 'lighthouse.wav', LONG_SPEECH, { wordsPerMinute: 165 });
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    const wav = await speak(suite.dir, 'lighthouse.wav', LONG_SPEECH, { wordsPerMinute: 165 });
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       await recordProgress(page);
       await page.goto('/');
       await page.getByTestId('file-input').setInputFiles(wav);
@@ -91,7 +79,7 @@ describe('anonymous visitor', () => {
   });
 
   test('a recording the worker cannot read ends with the server message and what to do next', { timeout: PROCESSING_TIMEOUT }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       const frames = [];
       page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(JSON.parse(String(f.payload)))));
       await page.goto('/');
@@ -115,7 +103,7 @@ describe('anonymous visitor', () => {
   });
 
   test('files the client refuses show the spec message, send nothing, and leave the page usable', { timeout: PROCESSING_TIMEOUT + 60_000 }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       const posts = [];
       page.on('request', (r) => {
         if (r.method() === 'POST' && r.url().endsWith('/api/smelts')) posts.push(r);
@@ -146,7 +134,7 @@ describe('anonymous visitor', () => {
   });
 
   test("the server's refusals are shown verbatim: daily limit, and an oversized file that got past the client", { timeout: PROCESSING_TIMEOUT + 60_000 }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       await page.goto('/');
       await startTextSmelt(page, 'An anonymous visitor gets one smelt a day. This is the first one today.');
       await waitForStage(page, 'completed');

@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium } from 'playwright-core';
+import { tempDir } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** web/ */
@@ -195,6 +197,25 @@ export function nextVisitorAddress() {
  */
 export function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 100);
+}
+
+/**
+ * Registers the `before`/`after` hooks of a suite that shares one server, one
+ * browser and one scratch directory, and returns the object holding them once
+ * `before` has run. Pass it to {@link withPage} as `{ ...suite, name }`.
+ * @returns {{server?: RunningServer, browser?: import('playwright-core').Browser, dir?: string}}
+ */
+export function sharedSuite() {
+  const suite = {};
+  before(async () => {
+    [suite.server, suite.browser, suite.dir] = await Promise.all([startServer(), launchBrowser(), tempDir()]);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+    if (suite.dir) await rm(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
 }
 
 /**

@@ -1,35 +1,23 @@
 // Connection trouble: a dropped socket resumes with after_seq; a network
 // that refuses WebSockets falls back to Server-Sent Events; signed-in users
 // whose network refuses both are served by REST polling.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { launchBrowser, startServer, withPage } from './harness.js';
-import { PROCESSING_TIMEOUT, readProgress, recordProgress, resultText, signUp, speak, startTextSmelt, tempDir, waitForStage, wordCoverage } from './helpers.js';
+import { sharedSuite, withPage } from './harness.js';
+import { PROCESSING_TIMEOUT, readProgress, recordProgress, resultText, signUp, speak, startTextSmelt, waitForStage, wordCoverage } from './helpers.js';
 
 const SMELT_SOCKET = /\/api\/smelts\/[0-9a-f-]{36}\/ws/;
 
 describe('connection trouble', () => {
-  let server;
-  let browser;
-  let dir;
-
-  before(async () => {
-    [server, browser, dir] = await Promise.all([startServer(), launchBrowser(), tempDir()]);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  const suite = sharedSuite();
 
   test('a socket dropped mid-smelt reconnects with after_seq and nothing is lost or repeated', { timeout: PROCESSING_TIMEOUT + 60_000 }, async (t) => {
-    const wav = await speak(dir, 'harbour.wav', [
+    const wav = await speak(suite.dir, 'harbour.wav', [
       'The ferry to the island leaves the harbour at half past eight.',
       'Bring warm jackets because the wind on the deck is strong.',
       'Lunch is served at the lighthouse cafe, and the return trip starts at four.',
     ].join(' '));
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       await recordProgress(page);
       const connections = [];
       const seqs = []; // per connection, the seqs the page was sent
@@ -73,7 +61,7 @@ describe('connection trouble', () => {
   });
 
   test('when WebSockets are refused the page falls back to server-sent events', { timeout: PROCESSING_TIMEOUT }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       let refused = 0;
       await page.routeWebSocket(SMELT_SOCKET, (ws) => {
         refused++;
@@ -91,7 +79,7 @@ describe('connection trouble', () => {
   });
 
   test('a signed-in user whose network refuses WebSockets and event streams gets progress by polling', { timeout: PROCESSING_TIMEOUT }, async (t) => {
-    await withPage({ browser, server, name: t.name }, async ({ page }) => {
+    await withPage({ ...suite, name: t.name }, async ({ page }) => {
       await signUp(page);
       await page.routeWebSocket(SMELT_SOCKET, (ws) => ws.close({ code: 1011, reason: 'no websockets here' }));
       await page.route(/\/api\/smelts\/[0-9a-f-]{36}\/events/, (route) => route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>Bad gateway</h1>' }));
