@@ -44,28 +44,16 @@ pub async fn save_own_keys(
     users: &[User],
     provider_base_url: &str,
 ) -> anyhow::Result<()> {
-    stream::iter(users)
-        .map(|user| async move {
-            let response = http
-                .put(format!("http://{server}/api/profile/api-key"))
-                .bearer_auth(&user.token)
-                .json(&serde_json::json!({
-                    "api_key": format!("sk-load-{}", user.user_id.simple()),
-                    "base_url": provider_base_url,
-                }))
-                .send()
-                .await
-                .context("the server did not answer")?;
-            let status = response.status();
-            let body: serde_json::Value = response.json().await.unwrap_or_default();
-            ensure!(
-                status.is_success() && body["api_key_status"] == "valid",
-                "saving an own API key: HTTP {status}: {body}"
-            );
-            Ok::<(), anyhow::Error>(())
-        })
-        .buffer_unordered(SETUP_CONCURRENCY)
-        .try_collect::<()>()
+    let request = |user: &User| {
+        http.put(format!("http://{server}/api/profile/api-key"))
+            .bearer_auth(&user.token)
+            .json(&serde_json::json!({
+                "api_key": format!("sk-load-{}", user.user_id.simple()),
+                "base_url": provider_base_url,
+            }))
+    };
+    let accepted = |body: &serde_json::Value| body["api_key_status"] == "valid";
+    set_up_each(users, "saving an own API key", request, accepted)
         .await
         .context("setting up users with own keys")
 }
@@ -77,24 +65,40 @@ pub async fn open_profiles(
     users: &[User],
     credits: i64,
 ) -> anyhow::Result<()> {
+    let request = |user: &User| {
+        http.get(format!("http://{server}/api/profile"))
+            .bearer_auth(&user.token)
+    };
+    let accepted = |body: &serde_json::Value| body["credits_remaining"].as_i64() == Some(credits);
+    set_up_each(users, "opening a profile", request, accepted)
+        .await
+        .context("setting up users with weekly credits")
+}
+
+/// Sends `request` for each user, [`SETUP_CONCURRENCY`] at a time. Fails on the first answer
+/// that is not a 2xx or whose JSON body `accepted` refuses, naming `what`, the status and body.
+async fn set_up_each(
+    users: &[User],
+    what: &str,
+    request: impl Fn(&User) -> reqwest::RequestBuilder,
+    accepted: impl Fn(&serde_json::Value) -> bool,
+) -> anyhow::Result<()> {
+    let (request, accepted) = (&request, &accepted);
     stream::iter(users)
         .map(|user| async move {
-            let response = http
-                .get(format!("http://{server}/api/profile"))
-                .bearer_auth(&user.token)
+            let response = request(user)
                 .send()
                 .await
                 .context("the server did not answer")?;
             let status = response.status();
             let body: serde_json::Value = response.json().await.unwrap_or_default();
             ensure!(
-                status.is_success() && body["credits_remaining"].as_i64() == Some(credits),
-                "opening a profile: HTTP {status}: {body}"
+                status.is_success() && accepted(&body),
+                "{what}: HTTP {status}: {body}"
             );
             Ok::<(), anyhow::Error>(())
         })
         .buffer_unordered(SETUP_CONCURRENCY)
         .try_collect::<()>()
         .await
-        .context("setting up users with weekly credits")
 }

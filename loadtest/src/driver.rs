@@ -50,6 +50,7 @@ pub struct ChannelCommits {
 }
 
 /// What the writers did.
+#[derive(Default)]
 pub struct Written {
     /// Commit times per channel.
     pub commits: Vec<ChannelCommits>,
@@ -91,12 +92,7 @@ pub async fn run(
         .collect();
     let mut out = Written {
         commits: Vec::with_capacity(plan.channels),
-        events: 0,
-        errors: 0,
-        first_error: None,
-        lag: Latencies::default(),
-        write_time: Latencies::default(),
-        elapsed_secs: 0.0,
+        ..Written::default()
     };
     for task in tasks {
         let part = task.await.expect("writer task panicked");
@@ -127,15 +123,7 @@ async fn write_channels(
             committed_ns: Vec::with_capacity(plan.events_of(*j) as usize),
         })
         .collect();
-    let mut out = Written {
-        commits: Vec::new(),
-        events: 0,
-        errors: 0,
-        first_error: None,
-        lag: Latencies::default(),
-        write_time: Latencies::default(),
-        elapsed_secs: 0.0,
-    };
+    let mut out = Written::default();
     let m = plan.channels as u64;
     for round in 0.. {
         let mut wrote_any = false;
