@@ -5,7 +5,8 @@
 #   - chromium (the web app's browser tests drive it through playwright-core);
 #   - s3s-fs, a small S3-compatible server the storage tests run against;
 #   - the Whisper model (scripts/fetch-model.sh);
-#   - the web app (npm ci + npm run build in web/).
+#   - the client library (npm ci + npm run build in client/) and the web app, which bundles it
+#     (npm ci + npm run build in web/).
 # Installing packages needs root (or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,10 @@ fi
 
 scripts/fetch-model.sh
 
+if [[ ! -d client/node_modules ]]; then
+    (cd client && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd client && npm run --silent build)
 if [[ ! -d web/node_modules ]]; then
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,5 +1,7 @@
 // POST /api/smelts with upload progress: fetch reports no upload progress,
-// XMLHttpRequest does (xhr.upload "progress" events).
+// XMLHttpRequest does (xhr.upload "progress" events). The form itself is
+// @smelt/client's.
+import { buildCreateForm } from '@smelt/client';
 import { API_BASE } from './config.js';
 import { AbortedError, ApiError, NETWORK_MESSAGE, errorFromResponse } from './errors.js';
 
@@ -8,21 +10,14 @@ export { AbortedError, ApiError, errorFromResponse } from './errors.js';
 
 /**
  * Builds the multipart body exactly as the API expects it: `files[]` or
- * `text` (never both), `mode`, `default_prompt_names[]`, `user_prompt_id`.
+ * `text` (never both: text is dropped when there are files), `mode`,
+ * `default_prompt_names[]`, `user_prompt_id` (@smelt/client's form).
  * @param {{files?: File[], text?: string, mode?: string, promptNames?: string[], userPromptId?: string|null}} input
  * @returns {FormData}
  */
 export function buildSmeltForm({ files = [], text = '', mode = 'separate', promptNames = [], userPromptId = null }) {
-  const form = new FormData();
-  if (files.length > 0) {
-    for (const file of files) form.append('files[]', file, file.name);
-  } else {
-    form.append('text', text);
-  }
-  form.append('mode', mode);
-  for (const name of promptNames) form.append('default_prompt_names[]', name);
-  if (userPromptId) form.append('user_prompt_id', userPromptId);
-  return form;
+  const common = { mode, prompts: promptNames, userPromptId };
+  return buildCreateForm(files.length > 0 ? { files, ...common } : { text, ...common });
 }
 
 /**

@@ -51,9 +51,6 @@ export const STAGE_LABELS = Object.freeze({
   failed: 'Failed',
 });
 
-/** Reconnect backoff: first delay and cap, ms. */
-export const RECONNECT = Object.freeze({ baseMs: 1000, maxMs: 30_000 });
-
 // Human names of the default prompts, in the order of the form.
 export const PROMPT_LABELS = Object.freeze({
   summarize: 'Summary',

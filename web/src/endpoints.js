@@ -1,6 +1,7 @@
-// The REST API, one function per endpoint. Every function resolves with the
-// server's JSON and rejects with ApiError carrying the server's message.
-import { apiRequest } from './http.js';
+// The REST API, one function per endpoint (the smelt ones through
+// @smelt/client's typed methods). Every function resolves with the server's
+// JSON and rejects with ApiError carrying the server's message.
+import { apiRequest, withApi } from './http.js';
 
 /**
  * @typedef {import('./session.js').SessionStore} SessionStore
@@ -111,7 +112,7 @@ export function deletePrompt(session, id) {
  *   when completed, `error_code`/`error_message` when failed
  */
 export function getSmelt(session, id) {
-  return apiRequest(session, `/smelts/${encodeURIComponent(id)}`);
+  return withApi(session, (client) => client.get(id));
 }
 
 /**
@@ -122,12 +123,7 @@ export function getSmelt(session, id) {
  * @returns {Promise<{smelts: object[], pagination: {page: number, limit: number, total: number, total_pages: number}}>}
  */
 export function listSmelts(session, query = {}) {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
-  }
-  const qs = params.toString();
-  return apiRequest(session, `/smelts${qs ? `?${qs}` : ''}`);
+  return withApi(session, (client) => client.list(query));
 }
 
 /**
@@ -136,6 +132,7 @@ export function listSmelts(session, query = {}) {
  * @param {string} id
  * @returns {Promise<null>}
  */
-export function deleteSmelt(session, id) {
-  return apiRequest(session, `/smelts/${encodeURIComponent(id)}`, { method: 'DELETE' });
+export async function deleteSmelt(session, id) {
+  await withApi(session, (client) => client.delete(id));
+  return null;
 }

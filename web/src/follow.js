@@ -1,23 +1,39 @@
-// Following one smelt, whatever the network allows (realtime-progress §8):
-//   1. the smelt's WebSocket, reconnecting with backoff and after_seq;
-//   2. after 3 connections in a row that delivered nothing (a proxy that
-//      refuses WebSockets), Server-Sent Events, resumed by Last-Event-ID;
-//   3. when SSE fails too: REST polling for signed-in users, or back to the
-//      WebSocket with a longer wait for anonymous visitors (who cannot read a
-//      smelt over REST).
-// Frames are de-duplicated by seq across transports, so a switch never
-// applies an event twice.
-import { SeqFilter, SmeltSocket, backoffDelay, buildSocketUrl } from './socket.js';
-import { SmeltEventSource, buildEventsUrl } from './sse.js';
-import { SmeltPoller } from './poller.js';
-
-/** WebSocket connections in a row without a frame before trying SSE. */
-export const MAX_FAILED_SOCKET_CONNECTS = 3;
+// Following one smelt for the smelt page, over @smelt/client's subscription:
+// the WebSocket (reconnecting with backoff and after_seq), then Server-Sent
+// Events after three connections in a row that delivered nothing, then REST
+// polling for signed-in users (or the socket again, later, for anonymous
+// visitors). Events arrive once and in seq order across all of them. This
+// module adapts the subscription to the page: its credentials, its connection
+// badge and its sentences for a smelt that can no longer be followed.
+import { CloseCode, SmeltClient } from '@smelt/client';
 
 /**
  * @typedef {{token: string, kind: 'subscription'|'access'}} Credentials
  * @typedef {{state: 'idle'|'connecting'|'live'|'reconnecting'|'closed', transport: 'websocket'|'sse'|'polling'}} ConnectionInfo
  */
+
+// Terminal closes carry a short machine reason ("unauthorized", "not found"),
+// not something to show a person: each code gets a sentence instead.
+const TERMINAL_CLOSE_MESSAGES = Object.freeze({
+  [CloseCode.BadRequest]: "CAN'T FOLLOW THIS SMELT. START A NEW ONE",
+  [CloseCode.Unauthorized]: "THIS PAGE'S ACCESS TO THE SMELT HAS EXPIRED. START A NEW ONE",
+  [CloseCode.Forbidden]: "YOU CAN'T FOLLOW THIS SMELT. START A NEW ONE",
+  [CloseCode.NotFound]: 'SMELT NOT FOUND. IT MAY HAVE BEEN DELETED. START A NEW ONE',
+});
+const DEFAULT_TERMINAL_MESSAGE = "CAN'T FOLLOW THIS SMELT ANY MORE. START A NEW ONE";
+
+/**
+ * What to show for a terminal close. A reason written as a message in the
+ * server's style (several words, upper case) is shown as is.
+ * @param {number} code 4500-4999
+ * @param {string} [reason] the close frame's reason
+ * @returns {string}
+ */
+export function terminalCloseMessage(code, reason = '') {
+  const text = String(reason || '').trim();
+  if (/\s/.test(text) && /[A-Z]/.test(text) && text === text.toUpperCase()) return text;
+  return TERMINAL_CLOSE_MESSAGES[code] || DEFAULT_TERMINAL_MESSAGE;
+}
 
 /** Follows one smelt over the best transport available. */
 export class SmeltFollower {
@@ -33,157 +49,61 @@ export class SmeltFollower {
    * @param {(info: ConnectionInfo) => void} [o.onConnection]
    * @param {(close: {code: number, reason: string, message?: string}) => void} [o.onTerminal]
    *   the smelt cannot be followed (4500-4999 close, or polling refused)
-   * @param {object} [o.impls] WebSocket, EventSource and timers for tests
+   * @param {{WebSocket?: Function, fetch?: Function, timers?: object}} [o.impls] for tests
    */
   constructor({ smeltId, subscriptionUrl, credentials, canPoll, fetchSmelt, onEvent, onConnection = () => {}, onTerminal = () => {}, impls = {} }) {
-    this.smeltId = smeltId;
-    this.subscriptionUrl = subscriptionUrl || `/api/smelts/${encodeURIComponent(smeltId)}/ws`;
-    this.credentials = credentials;
-    this.canPoll = canPoll;
-    this.fetchSmelt = fetchSmelt;
-    this.onEvent = onEvent;
-    this.onConnection = onConnection;
-    this.onTerminal = onTerminal;
-    this.impls = impls;
-    this.timers = impls.timers || globalThis;
-    this.filter = new SeqFilter(null);
-    this.transport = null; // the running SmeltSocket / SmeltEventSource / SmeltPoller
-    this.kind = 'websocket';
-    this.cycles = 0;
-    this.renewed = false;
-    this.credentialKind = null; // 'subscription' or 'access', once known
-    this.timer = null;
+    this.options = { smeltId, subscriptionUrl, credentials, canPoll, fetchSmelt, onEvent, onConnection, onTerminal, impls };
+    this.subscription = null;
     this.stopped = false;
   }
 
   /** Starts with the WebSocket. @returns {this} */
   start() {
-    this.#startSocket();
+    const { smeltId, subscriptionUrl, credentials, canPoll, fetchSmelt, onEvent, onConnection, onTerminal, impls } = this.options;
+    let kind = null; // 'subscription' or 'access', once known
+    const client = new SmeltClient({
+      baseUrl: globalThis.location?.origin ?? 'http://localhost',
+      // Only an access token can be renewed; a subscription token stands refused.
+      accessToken: async ({ renew }) => {
+        if (renew && kind !== 'access') return null;
+        const creds = await credentials(renew);
+        kind = creds?.kind ?? null;
+        return creds?.token ?? null;
+      },
+      ...(impls.WebSocket ? { WebSocket: impls.WebSocket } : {}),
+      ...(impls.fetch ? { fetch: impls.fetch } : {}),
+      ...(impls.timers ? { timers: impls.timers } : {}),
+    });
+    this.subscription = client.follow(
+      { id: smeltId, ...(subscriptionUrl ? { subscriptionUrl } : {}) },
+      {
+        canPoll,
+        fetchSmelt,
+        onEvent: (event) => {
+          if (!this.stopped) onEvent(event);
+        },
+        onStatus: ({ status, transport }) => {
+          if (!this.stopped) onConnection({ state: status, transport });
+        },
+        onEnd: (end) => {
+          if (this.stopped || end.kind !== 'refused') return;
+          // A polling refusal carries the server's message; a refused stream is worded per close code.
+          if (end.code < 1000) onTerminal({ code: end.code, reason: '', message: end.error?.message });
+          else onTerminal({ code: end.code, reason: end.error ? '' : end.reason || '' });
+        },
+      },
+    );
     return this;
   }
 
   /** Stops every transport; nothing is reported afterwards. */
   stop() {
     this.stopped = true;
-    if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
-    const t = this.transport;
-    this.transport = null;
-    t?.stop();
+    this.subscription?.close();
   }
 
   /** Skips a pending reconnect wait (e.g. the browser came back online). */
   reconnectNow() {
-    if (this.transport instanceof SmeltSocket) this.transport.reconnectNow();
-  }
-
-  #report(state, kind) {
-    if (this.stopped) return;
-    this.onConnection({ state, transport: kind });
-  }
-
-  #deliver(message, source) {
-    if (this.stopped || this.transport !== source) return;
-    // Polling answers carry no seq: they are whole snapshots, always applied.
-    if (message.seq !== null && !this.filter.accept(message)) return;
-    this.onEvent(message);
-  }
-
-  async #token(renew = false) {
-    const creds = await this.credentials(renew);
-    if (!creds) throw new Error('no credentials');
-    this.credentialKind = creds.kind;
-    return creds.token;
-  }
-
-  #startSocket() {
-    if (this.stopped) return;
-    this.kind = 'websocket';
-    const socket = new SmeltSocket({
-      url: async (afterSeq) => buildSocketUrl(this.subscriptionUrl, await this.#token(), afterSeq),
-      lastSeq: this.filter.lastSeq,
-      maxFailedConnects: MAX_FAILED_SOCKET_CONNECTS,
-      onEvent: (m) => this.#deliver(m, socket),
-      onStateChange: (s) => {
-        if (this.transport === socket) this.#report(s, 'websocket');
-      },
-      onTerminalClose: (close) => {
-        if (this.transport === socket) this.#socketRefused(close);
-      },
-      onGiveUp: () => {
-        if (this.transport === socket) this.#startSse();
-      },
-      WebSocketImpl: this.impls.WebSocket || globalThis.WebSocket,
-      timers: this.impls.timers,
-    });
-    this.transport = socket;
-    socket.start();
-  }
-
-  async #socketRefused(close) {
-    // An expired access token is refused with 4501: renew it once and retry.
-    if (close.code === 4501 && this.credentialKind === 'access' && !this.renewed) {
-      this.renewed = true;
-      try {
-        await this.#token(true);
-        this.#startSocket();
-        return;
-      } catch {
-        /* fall through: report the refusal */
-      }
-    }
-    if (!this.stopped) this.onTerminal(close);
-  }
-
-  #startSse() {
-    if (this.stopped) return;
-    this.kind = 'sse';
-    const source = new SmeltEventSource({
-      url: async (afterSeq) => buildEventsUrl(this.smeltId, await this.#token(), afterSeq),
-      lastSeq: this.filter.lastSeq,
-      onEvent: (m) => this.#deliver(m, source),
-      onStateChange: (s) => {
-        if (this.transport === source) this.#report(s, 'sse');
-      },
-      onGiveUp: () => {
-        if (this.transport === source) this.#afterSseFailed();
-      },
-      EventSourceImpl: this.impls.EventSource || globalThis.EventSource,
-    });
-    this.transport = source;
-    source.start();
-  }
-
-  #afterSseFailed() {
-    if (this.stopped) return;
-    if (this.canPoll()) {
-      this.#startPolling();
-      return;
-    }
-    // Nothing else to fall back to: try the socket again, waiting longer each round.
-    this.transport = null;
-    this.#report('reconnecting', 'websocket');
-    const delay = backoffDelay(++this.cycles + 2);
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = null;
-      this.#startSocket();
-    }, delay);
-  }
-
-  #startPolling() {
-    this.kind = 'polling';
-    const poller = new SmeltPoller({
-      fetchSmelt: this.fetchSmelt,
-      onEvent: (m) => this.#deliver(m, poller),
-      onStateChange: (s) => {
-        if (this.transport === poller) this.#report(s, 'polling');
-      },
-      onFatal: (err) => {
-        if (this.transport === poller && !this.stopped) this.onTerminal({ code: err.status || 0, reason: '', message: err.message });
-      },
-      timers: this.impls.timers,
-    });
-    this.transport = poller;
-    poller.start();
+    this.subscription?.reconnectNow();
   }
 }

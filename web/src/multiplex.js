@@ -1,20 +1,7 @@
-// One WebSocket for many smelts: GET /api/ws?token=<access token>, then
-// {"type": "subscribe", "channel": "smelt:<id>", "after_seq"?: N} per smelt.
-// The server answers {"event": "subscribed"|"unsubscribed"|"error", channel}
-// and then sends each channel's frames exactly as the per-smelt socket does;
-// the payload's `id` (snapshot) or `smelt_id` (other events) names the smelt.
-// After a drop the client reconnects and resubscribes every channel that has
-// not finished, with the last seq it applied.
-import { SeqFilter, backoffDelay, buildSocketUrl, classifyClose, parseFrame } from './socket.js';
-
-/**
- * The smelt a channel frame belongs to.
- * @param {{payload?: {id?: string, smelt_id?: string}}} message
- * @returns {string|null}
- */
-export function smeltIdOf(message) {
-  return message?.payload?.smelt_id ?? message?.payload?.id ?? null;
-}
+// The history page's live rows: @smelt/client's multiplexed socket
+// (GET /api/ws, one channel per running smelt, resubscribing with after_seq
+// after a drop), with the page's access token.
+import { MultiplexSocket as ClientMultiplexSocket } from '@smelt/client';
 
 /**
  * The multiplexed socket.
@@ -28,26 +15,20 @@ export class MultiplexSocket {
    * @param {(smeltId: string, error: {code: number, message: string}) => void} [o.onChannelError]
    * @param {(state: string) => void} [o.onStateChange]
    * @param {string} [o.path] "/api/ws"
-   * @param {typeof WebSocket} [o.WebSocketImpl]
+   * @param {Function} [o.WebSocketImpl]
    * @param {{setTimeout: Function, clearTimeout: Function}} [o.timers]
    */
-  constructor({ token, onEvent, onChannelError = () => {}, onStateChange = () => {}, path = '/api/ws', WebSocketImpl = globalThis.WebSocket, timers = globalThis }) {
-    this.token = token;
-    this.onEvent = onEvent;
-    this.onChannelError = onChannelError;
-    this.onStateChange = onStateChange;
-    this.path = path;
-    this.WebSocketImpl = WebSocketImpl;
-    this.timers = timers;
-    /** @type {Map<string, SeqFilter>} smelt id -> what was applied */
-    this.channels = new Map();
-    this.ws = null;
-    this.open = false;
-    this.attempt = 0;
-    this.timer = null;
-    this.stopped = false;
-    this.connections = 0;
-    this.connecting = false; // between deciding to connect and having a socket
+  constructor({ token, onEvent, onChannelError = () => {}, onStateChange = () => {}, path, WebSocketImpl, timers }) {
+    this.socket = new ClientMultiplexSocket({
+      baseUrl: globalThis.location?.origin ?? 'http://localhost',
+      token: () => token(),
+      onEvent,
+      onChannelError,
+      onStatus: onStateChange,
+      ...(path ? { path } : {}),
+      ...(WebSocketImpl ? { WebSocket: WebSocketImpl } : {}),
+      ...(timers ? { timers } : {}),
+    });
   }
 
   /**
@@ -55,10 +36,7 @@ export class MultiplexSocket {
    * @param {string} smeltId
    */
   subscribe(smeltId) {
-    if (this.stopped || this.channels.has(smeltId)) return;
-    this.channels.set(smeltId, new SeqFilter(null));
-    if (this.open) this.#send({ type: 'subscribe', channel: `smelt:${smeltId}` });
-    else if (!this.ws && !this.connecting && this.timer === null) this.#connect();
+    this.socket.subscribe(smeltId);
   }
 
   /**
@@ -66,119 +44,16 @@ export class MultiplexSocket {
    * @param {string} smeltId
    */
   unsubscribe(smeltId) {
-    if (!this.channels.delete(smeltId)) return;
-    if (this.open) this.#send({ type: 'unsubscribe', channel: `smelt:${smeltId}` });
+    this.socket.unsubscribe(smeltId);
   }
 
   /** @returns {string[]} the smelts followed */
   subscribed() {
-    return Array.from(this.channels.keys());
+    return this.socket.subscribed();
   }
 
   /** Closes the socket for good. */
   stop() {
-    this.stopped = true;
-    if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
-    const ws = this.ws;
-    this.ws = null;
-    this.open = false;
-    try {
-      ws?.close(1000, 'client done');
-    } catch {
-      /* ignore */
-    }
-    this.onStateChange('closed');
-  }
-
-  async #connect() {
-    if (this.stopped) return;
-    this.onStateChange(this.connections++ === 0 ? 'connecting' : 'reconnecting');
-    let url;
-    this.connecting = true;
-    try {
-      url = buildSocketUrl(this.path, await this.token(), null);
-    } catch {
-      this.connecting = false;
-      this.#retry();
-      return;
-    }
-    this.connecting = false;
-    if (this.stopped) return;
-    const ws = new this.WebSocketImpl(url);
-    this.ws = ws;
-    ws.onopen = () => {
-      if (this.ws !== ws) return;
-      this.open = true;
-      this.onStateChange('live');
-      for (const [id, filter] of this.channels) {
-        const message = { type: 'subscribe', channel: `smelt:${id}` };
-        if (filter.lastSeq !== null) message.after_seq = filter.lastSeq;
-        this.#send(message);
-      }
-    };
-    ws.onmessage = (e) => {
-      if (this.ws === ws) this.#handle(e.data);
-    };
-    ws.onclose = (e) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.open = false;
-      if (this.stopped) return;
-      if (classifyClose(e.code) === 'terminal') {
-        this.stopped = true;
-        this.onStateChange('closed');
-        return;
-      }
-      this.#retry();
-    };
-  }
-
-  #retry() {
-    if (this.stopped) return;
-    if (this.channels.size === 0) {
-      this.onStateChange('idle');
-      return;
-    }
-    this.onStateChange('reconnecting');
-    this.timer = this.timers.setTimeout(() => {
-      this.timer = null;
-      this.#connect();
-    }, backoffDelay(this.attempt++));
-  }
-
-  #send(message) {
-    try {
-      this.ws?.send(JSON.stringify(message));
-    } catch {
-      /* the close handler reconnects */
-    }
-  }
-
-  #handle(data) {
-    let control;
-    try {
-      control = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (control?.event === 'error' && typeof control.channel === 'string') {
-      const id = control.channel.replace(/^smelt:/, '');
-      this.channels.delete(id);
-      this.onChannelError(id, { code: control.code, message: control.message });
-      return;
-    }
-    if (control?.event === 'subscribed' || control?.event === 'unsubscribed') {
-      this.attempt = 0;
-      return;
-    }
-    const message = parseFrame(data);
-    if (!message) return;
-    const id = smeltIdOf(message);
-    const filter = id && this.channels.get(id);
-    if (!filter || !filter.accept(message)) return;
-    this.onEvent(id, message);
-    // The server ends a channel after its last event.
-    if (filter.finished) this.channels.delete(id);
+    this.socket.close();
   }
 }

@@ -4,7 +4,7 @@
 // again and resumes from a fresh snapshot.
 import { STAGE_LABELS, STEPS, TEXT_SKIPPED_STEPS } from '../config.js';
 import { SmeltFollower } from '../follow.js';
-import { terminalCloseMessage } from '../socket.js';
+import { terminalCloseMessage } from '../follow.js';
 import { announce, byId, h, setBar } from '../dom.js';
 import { clampPercent, formatEta } from '../format.js';
 import { nextStepFor } from '../messages.js';
