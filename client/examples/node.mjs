@@ -34,10 +34,16 @@ const subscription = client.follow(created, {
   onStatus: ({ status, transport }) => console.error(`  [${transport}] ${status}`),
 });
 
+const printResults = (results = []) => {
+  for (const result of results) console.log(`\n--- ${result.prompt ?? result.kind ?? result.filename}\n${result.content}`);
+};
+
 for await (const event of subscription) {
   switch (event.event) {
     case 'snapshot':
+      // The whole state; a smelt that finished before the socket opened arrives as just this.
       console.log(`snapshot: ${event.payload.status}`);
+      if (event.payload.status === 'completed') printResults(event.payload.results);
       break;
     case 'progress': {
       const { percentage, stage, queue_position: place } = event.payload.progress;
@@ -48,7 +54,7 @@ for await (const event of subscription) {
       console.log(`  [${event.payload.start_ms} ms] ${event.payload.text}`);
       break;
     case 'completed':
-      for (const result of event.payload.results) console.log(`\n--- ${result.prompt ?? result.kind}\n${result.content}`);
+      printResults(event.payload.results);
       break;
     case 'failed':
     case 'cancelled':
