@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::{ErrorCode, FileStatus, InputType, PromptName, SmeltMode, SmeltStatus};
+use crate::domain::{
+    ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
+};
 
 /// One file of a smelt (`SmeltFileDTO`). `duration_seconds` is known once decoded.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -37,16 +39,68 @@ pub struct ProgressDto {
     /// Estimated seconds until completion, when the worker can estimate it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eta_seconds: Option<u32>,
+    /// While pending: the smelt's place in the queue (1 = the next to start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<u32>,
+    /// While pending: estimated seconds until a worker starts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_seconds: Option<u32>,
 }
 
-/// One result document (`SmeltResultDTO`). `file_id` is null for a combined result.
+/// The timing of one word of a segment (word-level timestamps).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct WordDto {
+    pub word: String,
+    /// Milliseconds from the start of the file.
+    pub start_ms: u32,
+    /// Milliseconds from the start of the file.
+    pub end_ms: u32,
+    /// The model's confidence in the word, 0.0–1.0, when the engine gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f32>,
+}
+
+/// One finished piece of a file's transcript.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct SegmentDto {
+    /// The file it belongs to.
+    pub file_id: Uuid,
+    /// 0-based position among the file's segments.
+    pub index: u32,
+    /// Milliseconds from the start of the file.
+    pub start_ms: u32,
+    /// Milliseconds from the start of the file.
+    pub end_ms: u32,
+    pub text: String,
+    /// Word timings, when the smelt asked for them (`word_timestamps`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<WordDto>>,
+}
+
+/// `segment` event payload: a [`SegmentDto`] with the smelt it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct SegmentPayload {
+    pub smelt_id: Uuid,
+    #[serde(flatten)]
+    pub segment: SegmentDto,
+}
+
+/// One result document (`SmeltResultDTO`): a transcript or the notes of one prompt.
+/// `file_id` is null for a combined result.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct ResultDto {
     #[schema(required = true)]
     pub file_id: Option<Uuid>,
+    /// The source: the audio file's name, `Combined: a + b`, or `Pasted text`.
     pub filename: String,
     /// Markdown.
     pub content: String,
+    /// `transcript` or `notes`.
+    pub kind: ResultKind,
+    /// For notes: the built-in prompt's name (`summarize`, …) or `custom`; null for a
+    /// transcript.
+    #[schema(required = true)]
+    pub prompt: Option<String>,
     /// Where the document can be downloaded as a `.md` file, for a limited time
     /// (`SMELT_DOWNLOAD_URL_TTL_SECS`). Only in `GET /api/smelts/{id}` answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +109,9 @@ pub struct ResultDto {
 
 /// `GET /api/smelts/{id}` and the realtime `snapshot` payload: one struct for the three shapes
 /// of §5 — `progress` while processing, `results` when completed, `error_code` and
-/// `error_message` when failed; absent fields are omitted.
+/// `error_message` when failed or cancelled; absent fields are omitted. A running audio smelt
+/// also carries its transcript `segments` so far; a smelt that failed after transcription
+/// keeps its transcripts in `results`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct SmeltDto {
     pub id: Uuid,
@@ -67,12 +123,18 @@ pub struct SmeltDto {
     pub user_prompt_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressDto>,
+    /// The transcript segments so far, while an audio smelt is being processed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentDto>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<ResultDto>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<ErrorCode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// The prompt whose notes failed, when a failure came from synthesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_prompt: Option<String>,
     pub created_at: DateTime<Utc>,
     #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
@@ -152,11 +214,18 @@ pub struct CompletedPayload {
     pub results: Vec<ResultDto>,
 }
 
-/// `failed` event payload (`SmeltFailedEventPayloadDTO`).
+/// `failed` and `cancelled` event payload (`SmeltFailedEventPayloadDTO`), plus what was kept:
+/// the transcripts when the failure came after transcription, and the prompt that failed.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct FailedPayload {
     pub smelt_id: Uuid,
     pub status: SmeltStatus,
     pub error_code: ErrorCode,
     pub error_message: String,
+    /// The prompt whose notes failed (`summarize`, …, or a custom prompt's title).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_prompt: Option<String>,
+    /// The results kept despite the failure (transcripts, notes already made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<ResultDto>,
 }

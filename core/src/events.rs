@@ -3,7 +3,8 @@
 //! Every event a smelt emits is a row of the append-only `smelt_event` table with a per-smelt,
 //! gap-free `seq` (1, 2, 3 …); the table is the source of truth and `NOTIFY` only a wake-up.
 //! On the wire (WebSocket text frame, SSE `data:`) an event is
-//! `{"event": "snapshot"|"progress"|"completed"|"failed", "seq": 17, "payload": {…}}`.
+//! `{"event": "snapshot"|"progress"|"segment"|"completed"|"failed"|"cancelled", "seq": 17,
+//! "payload": {…}}`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -13,18 +14,27 @@ use crate::domain::UnknownValue;
 /// Postgres `LISTEN`/`NOTIFY` channel carrying event announcements.
 pub const NOTIFY_CHANNEL: &str = "smelt_events";
 
-/// NOTIFY payloads must stay under Postgres's 8000-byte limit; an event whose frame would make
-/// the announcement longer than this is announced without it and read from the table.
+/// NOTIFY payloads must stay under Postgres's 8000-byte limit; an event whose frame is longer
+/// than this is announced without it and read from the table. The database function
+/// `smelt_append_events` (migrations) builds the announcements with this limit.
 pub const MAX_INLINE_FRAME_BYTES: usize = 7_000;
 
 /// Kind of a stored or live event. `snapshot` is never stored: it is built on subscribe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
+    /// The current state, sent first on subscribe (never stored).
     Snapshot,
+    /// Stage, percentage and per-file progress (`ProgressPayload`).
     Progress,
+    /// One finished piece of a file's transcript (`SegmentPayload`).
+    Segment,
+    /// The smelt completed (`CompletedPayload`).
     Completed,
+    /// The smelt failed (`FailedPayload`).
     Failed,
+    /// The smelt was cancelled (`FailedPayload` with `error_code` `cancelled`).
+    Cancelled,
 }
 
 impl EventKind {
@@ -33,14 +43,19 @@ impl EventKind {
         match self {
             EventKind::Snapshot => "snapshot",
             EventKind::Progress => "progress",
+            EventKind::Segment => "segment",
             EventKind::Completed => "completed",
             EventKind::Failed => "failed",
+            EventKind::Cancelled => "cancelled",
         }
     }
 
-    /// True for `completed` and `failed`: the last event of a smelt.
+    /// True for `completed`, `failed` and `cancelled`: the last event of a smelt.
     pub fn is_terminal(self) -> bool {
-        matches!(self, EventKind::Completed | EventKind::Failed)
+        matches!(
+            self,
+            EventKind::Completed | EventKind::Failed | EventKind::Cancelled
+        )
     }
 }
 
@@ -50,8 +65,10 @@ impl std::str::FromStr for EventKind {
         match s {
             "snapshot" => Ok(EventKind::Snapshot),
             "progress" => Ok(EventKind::Progress),
+            "segment" => Ok(EventKind::Segment),
             "completed" => Ok(EventKind::Completed),
             "failed" => Ok(EventKind::Failed),
+            "cancelled" => Ok(EventKind::Cancelled),
             _ => Err(UnknownValue {
                 kind: "event kind",
                 value: s.to_owned(),
@@ -66,7 +83,8 @@ pub struct WireEvent {
     pub event: EventKind,
     /// Position in the smelt's event sequence; a snapshot carries the seq it reflects.
     pub seq: i64,
-    /// `SmeltDto` for `snapshot`, `ProgressPayload`, `CompletedPayload` or `FailedPayload`.
+    /// `SmeltDto` for `snapshot`, `ProgressPayload`, `SegmentPayload`, `CompletedPayload` or
+    /// `FailedPayload` (for `failed` and `cancelled`).
     pub payload: serde_json::Value,
 }
 
@@ -93,18 +111,6 @@ pub struct Announcement<'a> {
 }
 
 impl<'a> Announcement<'a> {
-    /// Builds the NOTIFY payload for an event appended now, inlining the frame when it is
-    /// small.
-    pub fn payload(smelt_id: Uuid, seq: i64, kind: EventKind, frame: &str) -> String {
-        let kind = kind.as_str();
-        let appended_us = chrono::Utc::now().timestamp_micros();
-        if frame.len() <= MAX_INLINE_FRAME_BYTES {
-            format!("{smelt_id} {seq} {kind} {appended_us} {frame}")
-        } else {
-            format!("{smelt_id} {seq} {kind} {appended_us}")
-        }
-    }
-
     /// Parses a NOTIFY payload; `None` when it is not one of ours.
     pub fn parse(payload: &'a str) -> Option<Self> {
         let mut parts = payload.splitn(5, ' ');
@@ -127,24 +133,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_frames_travel_inside_the_announcement_and_large_ones_do_not() {
+    fn announcements_parse_with_and_without_their_frame() {
         let id = Uuid::new_v4();
-        let small = Announcement::payload(id, 3, EventKind::Progress, r#"{"event":"progress"}"#);
+        let small = format!(r#"{id} 3 progress 1764520000000000 {{"event":"progress","seq":3}}"#);
         let parsed = Announcement::parse(&small).unwrap();
         assert_eq!(
-            (parsed.smelt_id, parsed.seq, parsed.kind),
-            (id, 3, EventKind::Progress)
+            (parsed.smelt_id, parsed.seq, parsed.kind, parsed.appended_us),
+            (id, 3, EventKind::Progress, 1_764_520_000_000_000)
         );
-        let age_us = chrono::Utc::now().timestamp_micros() - parsed.appended_us;
-        assert!(
-            (0..60_000_000).contains(&age_us),
-            "stamped at append: {age_us} µs ago"
-        );
-        assert_eq!(parsed.frame, Some(r#"{"event":"progress"}"#));
+        assert_eq!(parsed.frame, Some(r#"{"event":"progress","seq":3}"#));
 
-        let big = "x".repeat(MAX_INLINE_FRAME_BYTES + 1);
-        let parsed_big = Announcement::payload(id, 4, EventKind::Completed, &big);
-        assert_eq!(Announcement::parse(&parsed_big).unwrap().frame, None);
+        let big = format!("{id} 4 completed 1764520000000000");
+        assert_eq!(Announcement::parse(&big).unwrap().frame, None);
         assert!(Announcement::parse("garbage").is_none());
+        assert!(Announcement::parse(&format!("{id} 5 bogus 1")).is_none());
     }
 }

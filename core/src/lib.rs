@@ -10,6 +10,7 @@
 //! - [`metrics`]: Prometheus metric names and the process-wide recorder.
 //! - [`retention`]: how long things are kept, and the cleanup that enforces it.
 //! - [`tokens`]: HS256 access tokens and per-smelt subscription tokens.
+//! - [`transcript`]: transcript exports (text, SubRip, WebVTT, JSON).
 //! - [`credits`], [`clock`], [`crypto`]: credit rules, injectable time, secrets at rest.
 //! - [`telemetry`]: logging setup and shutdown signals for the binaries.
 
@@ -28,3 +29,4 @@ pub mod secrets;
 pub mod settings;
 pub mod telemetry;
 pub mod tokens;
+pub mod transcript;

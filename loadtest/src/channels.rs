@@ -58,6 +58,7 @@ pub async fn create(
                 user_prompt_id: None,
                 input_text: Some(TEXT.to_owned()),
                 charge: Charge::Free,
+                word_timestamps: false,
             };
             let file = NewFile {
                 smelt_file_id: Uuid::now_v7(),
@@ -67,6 +68,7 @@ pub async fn create(
                 content_type: Some("text/plain".to_owned()),
                 input_type: InputType::Text,
                 storage_key: None,
+                duration_seconds: None,
             };
             let smelt = smelts::insert(&mut tx, &new, &[file])
                 .await

@@ -200,10 +200,14 @@ impl Worker {
             }
         };
         let outcome = match result {
-            Ok(results) => {
-                sink.complete(&results).await?;
-                tracing::info!("smelt completed");
-                Outcome::Completed(smelt_id)
+            Ok(()) => {
+                if sink.complete().await? {
+                    tracing::info!("smelt completed");
+                    Outcome::Completed(smelt_id)
+                } else {
+                    tracing::info!("smelt cancelled or deleted before it completed");
+                    Outcome::Skipped(smelt_id)
+                }
             }
             Err(StageError::Permanent {
                 code,
@@ -221,17 +225,19 @@ impl Worker {
                 Outcome::Failed(smelt_id, code)
             }
             Err(StageError::Cancelled) => {
-                tracing::info!("smelt deleted while running; stopped");
-                // The deletion removed the blobs it knew of; documents this run stored after
-                // that would otherwise stay behind.
+                tracing::info!("smelt deleted or cancelled while running; stopped");
+                // The deletion or cancellation removed the blobs it knew of; documents this
+                // run stored after that would otherwise stay behind.
                 if let Err(e) = smelt_core::blob::purge_smelt(self.blobs.as_ref(), smelt_id).await {
-                    tracing::warn!(error = %e, "could not remove the blobs of a deleted smelt");
+                    tracing::warn!(error = %e, "could not remove the blobs of a stopped smelt");
                 }
                 Outcome::Skipped(smelt_id)
             }
-            Err(StageError::Transient(e)) if delivery.read_count < self.settings.max_deliveries => {
+            Err(StageError::Transient { error, .. })
+                if delivery.read_count < self.settings.max_deliveries =>
+            {
                 let delay = retry_delay(self.settings.retry_base_ms, delivery.read_count);
-                tracing::warn!(error = ?e, retry_in = ?delay, "transient failure; retrying");
+                tracing::warn!(error = ?error, retry_in = ?delay, "transient failure; retrying");
                 self.queue
                     .retry_in(
                         delivery.msg_id,
@@ -240,11 +246,12 @@ impl Worker {
                     .await?;
                 return Ok(Outcome::Retry(smelt_id));
             }
-            Err(StageError::Transient(e)) => {
-                tracing::error!(error = ?e, "failed every delivery; dead-lettering");
-                let code = ErrorCode::InternalError;
+            Err(StageError::Transient { code, error }) => {
+                tracing::error!(error = ?error, %code, "failed every delivery; dead-lettering");
                 sink.fail(code, &code.message(None)).await?;
-                self.queue.dead_letter(&delivery, &format!("{e:#}")).await?;
+                self.queue
+                    .dead_letter(&delivery, &format!("{error:#}"))
+                    .await?;
                 self.release_uploads(&smelt).await;
                 return Ok(Outcome::Failed(smelt_id, code));
             }

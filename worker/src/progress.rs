@@ -1,23 +1,27 @@
 //! The progress sink: the one way the pipeline reports what it is doing.
 //!
-//! Each emitted event updates the smelt row, appends the event (gap-free seq) and NOTIFYs, all
-//! in one transaction. Progress events commit asynchronously (`synchronous_commit = off`): a
-//! database crash may lose the last few hundred milliseconds of them, and the redelivered job
-//! re-emits its state. Terminal events and results commit synchronously.
+//! Each publication is one statement (`db::events::publish_progress`): the smelt's state, the
+//! transcript segments finished since the last one, the event rows with their gap-free seqs
+//! and the NOTIFYs, committed together and asynchronously (a database crash may lose the last
+//! few hundred milliseconds of progress; the redelivered job publishes it again). The end of a
+//! smelt — `completed`, or `failed` with its refund — commits synchronously.
 //!
 //! Throttling: stage changes and terminal events always go out; in-stage updates at most one
 //! per `progress_interval`, because every NOTIFY takes a database-wide lock at commit.
+//! Segments that come faster than that wait for the next publication; none is dropped.
 //! Monotonicity: the overall percentage never decreases and a stage never goes back, even when
 //! a redelivered job starts again from the beginning.
 
 use smelt_core::metrics::{SMELTS_FINISHED, STAGE_DURATION};
 use std::time::{Duration, Instant};
 
-use smelt_core::db::smelts::{self, NewResult, Smelt};
-use smelt_core::db::{credits, events};
+use smelt_core::db::credits;
+use smelt_core::db::events::{self, ProgressState, SegmentBatch};
+use smelt_core::db::smelts::{self, Ending, Smelt};
 use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
 use smelt_core::dto::{
-    CompletedPayload, FailedPayload, FileProgressDto, ProgressDto, ProgressPayload,
+    CompletedPayload, FailedPayload, FileProgressDto, ProgressDto, ProgressPayload, SegmentDto,
+    SegmentPayload,
 };
 use smelt_core::events::EventKind;
 use sqlx::PgPool;
@@ -39,6 +43,8 @@ pub struct ProgressSink {
     files: Vec<FileProgressDto>,
     /// When the current stage began in this delivery (for the stage-duration histogram).
     stage_started: Instant,
+    /// The prompt whose synthesis failed, named in the `failed` event.
+    failed_prompt: Option<String>,
 }
 
 fn stage_rank(status: SmeltStatus) -> usize {
@@ -46,6 +52,10 @@ fn stage_rank(status: SmeltStatus) -> usize {
         .iter()
         .position(|s| *s == status)
         .unwrap_or(0)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("DTOs serialise")
 }
 
 impl ProgressSink {
@@ -73,6 +83,7 @@ impl ProgressSink {
                 })
                 .collect(),
             stage_started: Instant::now(),
+            failed_prompt: None,
         })
     }
 
@@ -99,6 +110,20 @@ impl ProgressSink {
         self.eta_seconds = eta_seconds;
     }
 
+    /// Names the prompt whose synthesis failed, for the `failed` event.
+    pub fn set_failed_prompt(&mut self, prompt: Option<String>) {
+        self.failed_prompt = prompt;
+    }
+
+    /// True when the throttle interval has passed since the last publication.
+    pub fn due(&self) -> bool {
+        self.last_emit.is_none_or(|t| t.elapsed() >= self.interval)
+    }
+
+    fn behind_floor(&self) -> bool {
+        stage_rank(self.status) < stage_rank(self.floor)
+    }
+
     /// Enters a stage: always announced unless the smelt was already past it.
     pub async fn enter(&mut self, status: SmeltStatus) -> Result<(), sqlx::Error> {
         let stage = Stage::of(status);
@@ -112,23 +137,45 @@ impl ProgressSink {
         self.status = status;
         self.message = stage.message;
         self.percentage = self.percentage.max(stage.start);
-        self.emit().await
+        self.emit(None).await
     }
 
     /// Reports `fraction` (0.0–1.0) of the current stage done; announced when the percentage
     /// moved and the throttle interval has passed.
     pub async fn advance(&mut self, fraction: f64) -> Result<(), sqlx::Error> {
-        if stage_rank(self.status) < stage_rank(self.floor) {
+        if self.behind_floor() {
             return Ok(());
         }
         self.percentage = Stage::of(self.status)
             .percentage_at(fraction)
             .max(self.percentage);
-        let due = self.last_emit.is_none_or(|t| t.elapsed() >= self.interval);
-        if due && self.emitted_percentage != Some(self.percentage) {
-            self.emit().await?;
+        if self.due() && self.emitted_percentage != Some(self.percentage) {
+            self.emit(None).await?;
         }
         Ok(())
+    }
+
+    /// Publishes transcript segments of one file (each a `segment` event), how far its
+    /// transcription got (`transcribed_ms`) and the progress they bring (`fraction` of the
+    /// transcribing stage), in one statement. Never throttled: the caller batches.
+    pub async fn publish_segments(
+        &mut self,
+        file_id: Uuid,
+        segments: &[SegmentDto],
+        transcribed_ms: u32,
+        fraction: f64,
+    ) -> Result<(), sqlx::Error> {
+        if !self.behind_floor() {
+            self.percentage = Stage::of(self.status)
+                .percentage_at(fraction)
+                .max(self.percentage);
+        }
+        let batch = SegmentBatch {
+            file_id,
+            segments,
+            transcribed_ms,
+        };
+        self.emit(Some(batch)).await
     }
 
     fn record_stage_duration(&self) {
@@ -136,7 +183,7 @@ impl ProgressSink {
             .record(self.stage_started.elapsed().as_secs_f64());
     }
 
-    async fn emit(&mut self) -> Result<(), sqlx::Error> {
+    async fn emit(&mut self, segments: Option<SegmentBatch<'_>>) -> Result<(), sqlx::Error> {
         let payload = ProgressPayload {
             smelt_id: self.smelt_id,
             status: self.status,
@@ -145,40 +192,41 @@ impl ProgressSink {
                 stage: self.status,
                 message: self.message.to_owned(),
                 eta_seconds: self.eta_seconds,
+                queue_position: None,
+                estimated_wait_seconds: None,
             },
             files: self.files.clone(),
         };
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("set local synchronous_commit = off")
-            .execute(&mut *tx)
-            .await?;
-        smelts::set_progress(
-            &mut tx,
-            self.smelt_id,
-            self.status,
-            self.percentage,
-            self.message,
-        )
-        .await?;
-        events::append(&mut tx, self.smelt_id, EventKind::Progress, &payload).await?;
-        tx.commit().await?;
+        let mut published: Vec<(EventKind, serde_json::Value)> = segments
+            .iter()
+            .flat_map(|b| b.segments.iter())
+            .map(|segment| {
+                let event = SegmentPayload {
+                    smelt_id: self.smelt_id,
+                    segment: segment.clone(),
+                };
+                (EventKind::Segment, json(&event))
+            })
+            .collect();
+        published.push((EventKind::Progress, json(&payload)));
+        let state = ProgressState {
+            status: self.status,
+            percentage: self.percentage,
+            message: self.message,
+        };
+        events::publish_progress(&self.pool, self.smelt_id, state, segments, &published).await?;
         self.last_emit = Some(Instant::now());
         self.emitted_percentage = Some(self.percentage);
         Ok(())
     }
 
-    /// Stores the results, marks the smelt completed and announces `completed` with them, in
-    /// one synchronously committed transaction.
-    pub async fn complete(self, results: &[NewResult]) -> Result<(), sqlx::Error> {
+    /// Marks the smelt completed and announces `completed` with every stored result, in one
+    /// synchronously committed transaction. `false` when it was cancelled or deleted first.
+    pub async fn complete(self) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        smelts::insert_results(&mut tx, self.smelt_id, results).await?;
-        smelts::mark_completed(&mut tx, self.smelt_id).await?;
-        sqlx::query(
-            "update smelt_file set status = 'completed' where smelt_id = $1 and status <> 'failed'",
-        )
-        .bind(self.smelt_id)
-        .execute(&mut *tx)
-        .await?;
+        if !smelts::mark_completed(&mut tx, self.smelt_id).await? {
+            return Ok(false);
+        }
         let payload = CompletedPayload {
             smelt_id: self.smelt_id,
             status: SmeltStatus::Completed,
@@ -189,35 +237,31 @@ impl ProgressSink {
         self.record_stage_duration();
         metrics::counter!(SMELTS_FINISHED, "status" => "completed", "error_code" => "")
             .increment(1);
-        Ok(())
+        Ok(true)
     }
 
-    /// Marks the smelt failed, refunds its credit (once) and announces `failed`, in one
-    /// synchronously committed transaction. A smelt already finished is left as it is (returns `false`).
+    /// Marks the smelt failed, refunds its credit (once) and announces `failed` with what was
+    /// kept (the transcripts) and the prompt that failed, in one synchronously committed
+    /// transaction. A smelt already finished is left as it is (returns `false`).
     pub async fn fail(self, code: ErrorCode, message: &str) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("select status from smelt where smelt_id = $1 for update")
-                .bind(self.smelt_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if status.is_none_or(|s| s == "completed" || s == "failed") {
+        let ending = Ending::Failed {
+            code,
+            message,
+            failed_prompt: self.failed_prompt.as_deref(),
+        };
+        if !smelts::mark_ended(&mut tx, self.smelt_id, ending).await? {
             return Ok(false);
         }
-        smelts::mark_failed(&mut tx, self.smelt_id, code, message).await?;
         // The credit comes back in the same transaction that records the failure.
         credits::refund(&mut tx, self.smelt_id).await?;
-        sqlx::query(
-            "update smelt_file set status = 'failed' where smelt_id = $1 and status <> 'completed'",
-        )
-        .bind(self.smelt_id)
-        .execute(&mut *tx)
-        .await?;
         let payload = FailedPayload {
             smelt_id: self.smelt_id,
             status: SmeltStatus::Failed,
             error_code: code,
             error_message: message.to_owned(),
+            failed_prompt: self.failed_prompt.clone(),
+            results: smelts::results(&mut *tx, self.smelt_id).await?,
         };
         events::append(&mut tx, self.smelt_id, EventKind::Failed, &payload).await?;
         tx.commit().await?;

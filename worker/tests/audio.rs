@@ -164,7 +164,7 @@ fn one_model_serves_concurrent_callers() {
     let model = common::model();
     let texts: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..2)
-            .map(|_| s.spawn(|| model.transcribe_window(&audio.samples).unwrap()))
+            .map(|_| s.spawn(|| common::window_text(model, &audio.samples)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -176,10 +176,10 @@ fn one_model_serves_concurrent_callers() {
 fn silence_is_empty_and_long_windows_are_refused() {
     let model = common::model();
     let silence = vec![0.0f32; 10 * TARGET_SAMPLE_RATE as usize];
-    assert_eq!(model.transcribe_window(&silence).unwrap(), "");
+    assert_eq!(common::window_text(model, &silence), "");
     let too_long = vec![0.1f32; WINDOW_SECONDS * TARGET_SAMPLE_RATE as usize + 1];
     assert!(matches!(
-        model.transcribe_window(&too_long),
+        model.transcribe_window(&too_long, false),
         Err(WhisperError::WindowTooLong { .. })
     ));
 }

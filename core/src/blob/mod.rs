@@ -163,10 +163,17 @@ pub async fn open(
 /// The name a result document is downloaded as: the input's name with `.md` in place of its
 /// extension (`meeting.mp3` → `meeting.md`), restricted to characters safe in a header.
 pub fn document_filename(input_filename: &str) -> String {
+    format!("{}.md", safe_stem(input_filename, "result"))
+}
+
+/// The stem of a file name (without its extension) with anything but ASCII letters, digits,
+/// `-`, `_`, `.` and spaces replaced by `_`, safe in a `Content-Disposition` header;
+/// `fallback` when nothing is left.
+pub fn safe_stem(input_filename: &str, fallback: &str) -> String {
     let stem = Path::new(input_filename)
         .file_stem()
         .and_then(|s| s.to_str())
-        .unwrap_or("result");
+        .unwrap_or(fallback);
     let safe: String = stem
         .chars()
         .map(|c| {
@@ -179,9 +186,9 @@ pub fn document_filename(input_filename: &str) -> String {
         .collect();
     let safe = safe.trim();
     if safe.is_empty() {
-        "result.md".into()
+        fallback.to_owned()
     } else {
-        format!("{safe}.md")
+        safe.to_owned()
     }
 }
 

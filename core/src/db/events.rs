@@ -5,44 +5,85 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::events::{Announcement, EventKind, WireEvent, NOTIFY_CHANNEL};
+use crate::domain::SmeltStatus;
+use crate::dto::SegmentDto;
+use crate::events::{EventKind, WireEvent};
 
-/// Appends an event inside the caller's transaction: takes the next seq of the smelt (the row
-/// lock on `smelt` serialises writers of one smelt), stores the event and announces it with
-/// `pg_notify`, which Postgres delivers only if and when the transaction commits.
+/// Appends an event inside the caller's transaction, in one round trip (the
+/// `smelt_append_events` function): takes the next seq of the smelt (the row lock on `smelt`
+/// serialises writers of one smelt), stores the event and announces it with `pg_notify`,
+/// which Postgres delivers only if and when the transaction commits.
 ///
-/// Returns the stored event. Errors are database errors (including a missing smelt).
+/// Returns the stored event. Errors are database errors; a missing smelt is `RowNotFound`.
 pub async fn append<P: Serialize>(
     conn: &mut PgConnection,
     smelt_id: Uuid,
     kind: EventKind,
     payload: &P,
 ) -> Result<WireEvent, sqlx::Error> {
-    let seq: i64 = sqlx::query_scalar(
-        "update smelt set last_seq = last_seq + 1 where smelt_id = $1 returning last_seq",
-    )
-    .bind(smelt_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let event = WireEvent {
-        event: kind,
-        seq,
-        payload: serde_json::to_value(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
-    };
-    sqlx::query("insert into smelt_event (smelt_id, seq, kind, payload) values ($1, $2, $3, $4)")
+    let payload = serde_json::to_value(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let seq: Option<i64> = sqlx::query_scalar("select smelt_append_events($1, $2, $3)")
         .bind(smelt_id)
-        .bind(seq)
-        .bind(kind.as_str())
-        .bind(&event.payload)
-        .execute(&mut *conn)
+        .bind([kind.as_str()])
+        .bind([&payload])
+        .fetch_one(&mut *conn)
         .await?;
-    let frame = event.encode();
-    sqlx::query("select pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(Announcement::payload(smelt_id, seq, kind, &frame))
-        .execute(&mut *conn)
-        .await?;
-    Ok(event)
+    Ok(WireEvent {
+        event: kind,
+        seq: seq.ok_or(sqlx::Error::RowNotFound)?,
+        payload,
+    })
+}
+
+/// A running smelt's state change to publish with its events (see [`publish_progress`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ProgressState<'a> {
+    pub status: SmeltStatus,
+    /// 0–100; the stored value never decreases.
+    pub percentage: u8,
+    pub message: &'a str,
+}
+
+/// Transcript segments of one file to store with a progress publication.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentBatch<'a> {
+    pub file_id: Uuid,
+    pub segments: &'a [SegmentDto],
+    /// How far the file's transcription has got, in ms of its audio.
+    pub transcribed_ms: u32,
+}
+
+/// Publishes a running smelt's progress in one statement (`smelt_publish_progress`): the
+/// state change, the segments (if any) and the events, committed asynchronously — a database
+/// crash may lose the last few hundred milliseconds of progress, which the redelivered job
+/// publishes again. Returns the last seq; `RowNotFound` when the smelt is gone or already
+/// finished (deleted or cancelled while running).
+pub async fn publish_progress<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+    state: ProgressState<'_>,
+    segments: Option<SegmentBatch<'_>>,
+    events: &[(EventKind, serde_json::Value)],
+) -> Result<i64, sqlx::Error> {
+    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    let payloads: Vec<&serde_json::Value> = events.iter().map(|(_, p)| p).collect();
+    let rows = segments
+        .map(|b| serde_json::to_value(b.segments).map_err(|e| sqlx::Error::Encode(Box::new(e))))
+        .transpose()?;
+    let seq: Option<i64> =
+        sqlx::query_scalar("select smelt_publish_progress($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(smelt_id)
+            .bind(state.status.as_str())
+            .bind(i16::from(state.percentage))
+            .bind(state.message)
+            .bind(segments.map(|b| b.file_id))
+            .bind(rows)
+            .bind(segments.map(|b| i32::try_from(b.transcribed_ms).unwrap_or(i32::MAX)))
+            .bind(&kinds)
+            .bind(&payloads)
+            .fetch_one(db)
+            .await?;
+    seq.ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Stored events of a smelt with `after_seq < seq <= up_to_seq` (no upper bound when `None`),

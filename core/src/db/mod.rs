@@ -5,6 +5,7 @@ pub mod credits;
 pub mod events;
 pub mod prompts;
 pub mod smelts;
+pub mod transcripts;
 pub mod users;
 
 use std::str::FromStr;

@@ -44,6 +44,17 @@ pub async fn get<'e>(
     .await
 }
 
+/// A prompt by id, whoever owns it (the worker reads the prompt a smelt names; the create
+/// path checked its owner).
+pub async fn find<'e>(db: impl PgExecutor<'e>, id: Uuid) -> Result<Option<PromptRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from user_prompt where user_prompt_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 /// Creates a prompt.
 pub async fn insert<'e>(
     db: impl PgExecutor<'e>,

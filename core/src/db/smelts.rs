@@ -6,10 +6,12 @@ use uuid::Uuid;
 
 use crate::db::credits::Charge;
 use crate::domain::{
-    ErrorCode, FileStatus, InputType, PromptName, SmeltMode, SmeltStatus, Stage, UnknownValue,
+    ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus, Stage,
+    UnknownValue,
 };
 use crate::dto::{
-    PaginationDto, ProgressDto, ResultDto, SmeltDto, SmeltFileDto, SmeltListItemDto, SmeltsListDto,
+    PaginationDto, ProgressDto, ResultDto, SegmentDto, SmeltDto, SmeltFileDto, SmeltListItemDto,
+    SmeltsListDto,
 };
 
 fn decode_err(e: UnknownValue) -> sqlx::Error {
@@ -29,6 +31,8 @@ pub struct NewSmelt {
     pub input_text: Option<String>,
     /// What the smelt was charged (refunded if it fails).
     pub charge: Charge,
+    /// Word-level timings asked for.
+    pub word_timestamps: bool,
 }
 
 /// A file row to insert with its smelt.
@@ -42,6 +46,8 @@ pub struct NewFile {
     pub input_type: InputType,
     /// Blob store key of the upload; `None` for text.
     pub storage_key: Option<String>,
+    /// Audio duration measured on upload, in seconds.
+    pub duration_seconds: Option<f64>,
 }
 
 /// A `smelt` row.
@@ -62,6 +68,10 @@ pub struct SmeltRow {
     pub last_seq: i64,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Word-level timings were asked for.
+    pub word_timestamps: bool,
+    /// The prompt whose notes failed, when the failure came from synthesis.
+    pub failed_prompt: Option<String>,
 }
 
 impl SmeltRow {
@@ -99,6 +109,10 @@ pub struct FileRow {
     pub duration_seconds: Option<f64>,
     pub status: String,
     pub error_code: Option<String>,
+    /// How far transcription has got, in ms of the file's audio.
+    pub transcribed_ms: i32,
+    /// When transcription of the file finished (its segments are all stored).
+    pub transcribed_at: Option<DateTime<Utc>>,
 }
 
 impl FileRow {
@@ -126,7 +140,10 @@ pub struct Smelt {
 
 const SMELT_COLUMNS: &str = "smelt_id, user_id, status, mode, input_type, default_prompt_names, \
     user_prompt_id, input_text, progress_percentage, progress_message, error_code, error_message, \
-    last_seq, created_at, completed_at";
+    last_seq, created_at, completed_at, word_timestamps, failed_prompt";
+
+const FILE_COLUMNS: &str = "smelt_file_id, position, filename, size_bytes, content_type, \
+    input_type, storage_key, duration_seconds, status, error_code, transcribed_ms, transcribed_at";
 
 /// Inserts a smelt and its files (inside the caller's transaction). Returns the row as stored.
 pub async fn insert(
@@ -141,8 +158,9 @@ pub async fn insert(
         .collect();
     let row: SmeltRow = sqlx::query_as(&format!(
         "insert into smelt (smelt_id, user_id, mode, input_type, default_prompt_names,
-                            user_prompt_id, input_text, credit_source, anon_ip_hash, anon_usage_date)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {SMELT_COLUMNS}"
+                            user_prompt_id, input_text, credit_source, anon_ip_hash, anon_usage_date,
+                            word_timestamps)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning {SMELT_COLUMNS}"
     ))
     .bind(smelt.smelt_id)
     .bind(smelt.user_id)
@@ -164,6 +182,7 @@ pub async fn insert(
         Charge::Anonymous { date, .. } => Some(*date),
         _ => None,
     })
+    .bind(smelt.word_timestamps)
     .fetch_one(&mut *conn)
     .await?;
 
@@ -175,15 +194,16 @@ pub async fn insert(
     let types: Vec<Option<&str>> = files.iter().map(|f| f.content_type.as_deref()).collect();
     let inputs: Vec<&str> = files.iter().map(|f| f.input_type.as_str()).collect();
     let keys: Vec<Option<&str>> = files.iter().map(|f| f.storage_key.as_deref()).collect();
-    let file_rows: Vec<FileRow> = sqlx::query_as(
+    let durations: Vec<Option<f64>> = files.iter().map(|f| f.duration_seconds).collect();
+    let file_rows: Vec<FileRow> = sqlx::query_as(&format!(
         "insert into smelt_file (smelt_file_id, smelt_id, position, filename, size_bytes,
-                                 content_type, input_type, storage_key)
-         select f.id, $1, f.position, f.filename, f.size, f.ctype, f.input, f.skey
+                                 content_type, input_type, storage_key, duration_seconds)
+         select f.id, $1, f.position, f.filename, f.size, f.ctype, f.input, f.skey, f.duration
          from unnest($2::uuid[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                     $8::text[]) as f(id, position, filename, size, ctype, input, skey)
-         returning smelt_file_id, position, filename, size_bytes, content_type, input_type,
-                   storage_key, duration_seconds, status, error_code",
-    )
+                     $8::text[], $9::float8[])
+              as f(id, position, filename, size, ctype, input, skey, duration)
+         returning {FILE_COLUMNS}"
+    ))
     .bind(smelt.smelt_id)
     .bind(&ids)
     .bind(&positions)
@@ -192,6 +212,7 @@ pub async fn insert(
     .bind(&types)
     .bind(&inputs)
     .bind(&keys)
+    .bind(&durations)
     .fetch_all(&mut *conn)
     .await?;
     let mut files = file_rows;
@@ -223,11 +244,9 @@ pub async fn fetch(conn: &mut PgConnection, smelt_id: Uuid) -> Result<Option<Sme
     .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let files = sqlx::query_as(
-        "select smelt_file_id, position, filename, size_bytes, content_type, input_type,
-                storage_key, duration_seconds, status, error_code
-         from smelt_file where smelt_id = $1 order by position",
-    )
+    let files = sqlx::query_as(&format!(
+        "select {FILE_COLUMNS} from smelt_file where smelt_id = $1 order by position"
+    ))
     .bind(smelt_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -239,22 +258,26 @@ pub async fn results<'e>(
     db: impl PgExecutor<'e>,
     smelt_id: Uuid,
 ) -> Result<Vec<ResultDto>, sqlx::Error> {
-    let rows: Vec<(Option<Uuid>, String, String)> = sqlx::query_as(
-        "select smelt_file_id, filename, content from smelt_result
+    type Row = (Option<Uuid>, String, String, String, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select smelt_file_id, filename, content, kind, prompt from smelt_result
          where smelt_id = $1 order by position",
     )
     .bind(smelt_id)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(file_id, filename, content)| ResultDto {
-            file_id,
-            filename,
-            content,
-            download_url: None,
+    rows.into_iter()
+        .map(|(file_id, filename, content, kind, prompt)| {
+            Ok(ResultDto {
+                file_id,
+                filename,
+                content,
+                kind: kind.parse().map_err(decode_err)?,
+                prompt,
+                download_url: None,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Keys of the stored result documents in position order (`None` where none was stored),
@@ -285,18 +308,30 @@ pub async fn delete_owned(
 }
 
 impl Smelt {
-    /// The `GET /api/smelts/{id}` shape; `results` must be given for a completed smelt.
-    pub fn to_dto(&self, results: Option<Vec<ResultDto>>) -> Result<SmeltDto, sqlx::Error> {
+    /// The `GET /api/smelts/{id}` shape. `results` are shown for a completed smelt (and for a
+    /// failed one that kept some); `segments` while an audio smelt is still running.
+    pub fn to_dto(
+        &self,
+        results: Option<Vec<ResultDto>>,
+        segments: Vec<SegmentDto>,
+    ) -> Result<SmeltDto, sqlx::Error> {
         let status = self.row.status()?;
         let progress = (!status.is_terminal()).then(|| ProgressDto {
             percentage: self.row.progress_percentage.clamp(0, 100) as u8,
             stage: status,
             message: self.row.progress_message.clone(),
             eta_seconds: None,
+            queue_position: None,
+            estimated_wait_seconds: None,
         });
         let error_code = match &self.row.error_code {
             Some(code) => Some(code.parse::<ErrorCode>().map_err(decode_err)?),
             None => None,
+        };
+        let results = match status {
+            SmeltStatus::Completed => Some(results.unwrap_or_default()),
+            SmeltStatus::Failed => results.filter(|r| !r.is_empty()),
+            _ => None,
         };
         Ok(SmeltDto {
             id: self.row.smelt_id,
@@ -310,13 +345,15 @@ impl Smelt {
             default_prompt_names: self.row.prompt_names()?,
             user_prompt_id: self.row.user_prompt_id,
             progress,
-            results: if status == SmeltStatus::Completed {
-                Some(results.unwrap_or_default())
+            segments: if status.is_terminal() {
+                Vec::new()
             } else {
-                None
+                segments
             },
+            results,
             error_code,
             error_message: self.row.error_message.clone(),
+            failed_prompt: self.row.failed_prompt.clone(),
             created_at: self.row.created_at,
             completed_at: self.row.completed_at,
         })
@@ -332,8 +369,8 @@ pub struct Snapshot {
     pub last_seq: i64,
 }
 
-/// Reads a snapshot in one repeatable-read transaction so that the row, files, results and
-/// `last_seq` all describe the same moment.
+/// Reads a snapshot in one repeatable-read transaction so that the row, files, results,
+/// segments and `last_seq` all describe the same moment.
 pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("set transaction isolation level repeatable read, read only")
@@ -342,14 +379,20 @@ pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>,
     let Some(smelt) = fetch(&mut tx, smelt_id).await? else {
         return Ok(None);
     };
-    let results = if smelt.row.status == SmeltStatus::Completed.as_str() {
+    let status = smelt.row.status()?;
+    let results = if matches!(status, SmeltStatus::Completed | SmeltStatus::Failed) {
         Some(results(&mut *tx, smelt_id).await?)
     } else {
         None
     };
+    let segments = if !status.is_terminal() && smelt.row.input_type == InputType::Audio.as_str() {
+        crate::db::transcripts::segments(&mut *tx, smelt_id).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
     Ok(Some(Snapshot {
-        dto: smelt.to_dto(results)?,
+        dto: smelt.to_dto(results, segments)?,
         user_id: smelt.row.user_id,
         last_seq: smelt.row.last_seq,
     }))
@@ -361,6 +404,7 @@ pub enum StatusFilter {
     Pending,
     Completed,
     Failed,
+    Cancelled,
 }
 
 /// Sort column of a list.
@@ -390,9 +434,10 @@ pub async fn list(
 ) -> Result<SmeltsListDto, sqlx::Error> {
     let status_sql = match q.status {
         None => "",
-        Some(StatusFilter::Pending) => "and s.status not in ('completed', 'failed')",
+        Some(StatusFilter::Pending) => "and s.status not in ('completed', 'failed', 'cancelled')",
         Some(StatusFilter::Completed) => "and s.status = 'completed'",
         Some(StatusFilter::Failed) => "and s.status = 'failed'",
+        Some(StatusFilter::Cancelled) => "and s.status = 'cancelled'",
     };
     let column = match q.sort {
         SortField::CreatedAt => "s.created_at",
@@ -474,67 +519,88 @@ pub async fn list(
     })
 }
 
-/// Moves a smelt to a processing stage and records its progress. Percentages never go
-/// backwards: the stored value is the maximum of the old and the new. A smelt that no longer
-/// exists (deleted while running) gives `RowNotFound`.
-pub async fn set_progress(
-    conn: &mut PgConnection,
-    smelt_id: Uuid,
-    status: SmeltStatus,
-    percentage: u8,
-    message: &str,
-) -> Result<(), sqlx::Error> {
-    let done = sqlx::query(
-        "update smelt set status = $2, progress_percentage = greatest(progress_percentage, $3),
-                          progress_message = $4, updated_at = now()
-         where smelt_id = $1",
-    )
-    .bind(smelt_id)
-    .bind(status.as_str())
-    .bind(i16::from(percentage))
-    .bind(message)
-    .execute(conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(sqlx::Error::RowNotFound);
-    }
-    Ok(())
-}
-
-/// Marks a smelt completed (100%).
-pub async fn mark_completed(conn: &mut PgConnection, smelt_id: Uuid) -> Result<(), sqlx::Error> {
+/// Marks a running smelt completed (100%); the files that did not fail are completed too.
+/// `false` when the smelt is gone or already finished.
+pub async fn mark_completed(conn: &mut PgConnection, smelt_id: Uuid) -> Result<bool, sqlx::Error> {
     let done = Stage::of(SmeltStatus::Completed);
-    sqlx::query(
+    let updated = sqlx::query(
         "update smelt set status = 'completed', progress_percentage = 100, progress_message = $2,
                           completed_at = now(), updated_at = now()
-         where smelt_id = $1",
+         where smelt_id = $1 and status not in ('completed', 'failed', 'cancelled')",
     )
     .bind(smelt_id)
     .bind(done.message)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
-}
-
-/// Marks a smelt failed with its error code and message.
-pub async fn mark_failed(
-    conn: &mut PgConnection,
-    smelt_id: Uuid,
-    code: ErrorCode,
-    message: &str,
-) -> Result<(), sqlx::Error> {
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
     sqlx::query(
-        "update smelt set status = 'failed', error_code = $2, error_message = $3,
-                          progress_message = 'Processing failed', completed_at = now(),
-                          updated_at = now()
-         where smelt_id = $1",
+        "update smelt_file set status = 'completed' where smelt_id = $1 and status <> 'failed'",
     )
     .bind(smelt_id)
-    .bind(code.as_str())
-    .bind(message)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(true)
+}
+
+/// How a smelt ended without completing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// Processing failed with this code and message, in this prompt's synthesis if any.
+    Failed {
+        code: ErrorCode,
+        message: &'a str,
+        failed_prompt: Option<&'a str>,
+    },
+    /// Its owner cancelled it.
+    Cancelled,
+}
+
+/// Ends a smelt that is not finished yet as failed or cancelled (its unfinished files fail
+/// too). `false` when it is gone or already finished. The caller refunds the credit and
+/// announces the end in the same transaction.
+pub async fn mark_ended(
+    conn: &mut PgConnection,
+    smelt_id: Uuid,
+    ending: Ending<'_>,
+) -> Result<bool, sqlx::Error> {
+    let (status, code, message, failed_prompt) = match ending {
+        Ending::Failed {
+            code,
+            message,
+            failed_prompt,
+        } => (SmeltStatus::Failed, code, message.to_owned(), failed_prompt),
+        Ending::Cancelled => (
+            SmeltStatus::Cancelled,
+            ErrorCode::Cancelled,
+            ErrorCode::Cancelled.message(None),
+            None,
+        ),
+    };
+    let updated = sqlx::query(
+        "update smelt set status = $2, error_code = $3, error_message = $4, failed_prompt = $5,
+                          progress_message = $6, completed_at = now(), updated_at = now()
+         where smelt_id = $1 and status not in ('completed', 'failed', 'cancelled')",
+    )
+    .bind(smelt_id)
+    .bind(status.as_str())
+    .bind(code.as_str())
+    .bind(&message)
+    .bind(failed_prompt)
+    .bind(Stage::of(status).message)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "update smelt_file set status = 'failed' where smelt_id = $1 and status <> 'completed'",
+    )
+    .bind(smelt_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
 }
 
 /// Records a file's state (and its duration once decoded).
@@ -569,6 +635,10 @@ pub struct NewResult {
     pub filename: String,
     pub content: String,
     pub engine: String,
+    /// A transcript, or notes.
+    pub kind: ResultKind,
+    /// For notes: the built-in prompt's name or `custom`.
+    pub prompt: Option<String>,
     /// Key of the stored Markdown document, when stored.
     pub storage_key: Option<String>,
 }
@@ -583,8 +653,8 @@ pub async fn insert_results(
     for r in results {
         sqlx::query(
             "insert into smelt_result (smelt_result_id, smelt_id, smelt_file_id, position,
-                                       filename, content, engine, storage_key)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)
+                                       filename, content, engine, storage_key, kind, prompt)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              on conflict on constraint smelt_result_position_key do nothing",
         )
         .bind(r.smelt_result_id)
@@ -595,8 +665,109 @@ pub async fn insert_results(
         .bind(&r.content)
         .bind(&r.engine)
         .bind(&r.storage_key)
+        .bind(r.kind.as_str())
+        .bind(&r.prompt)
         .execute(&mut *conn)
         .await?;
     }
+    Ok(())
+}
+
+/// A file's audio duration as recorded, in seconds.
+pub async fn duration_of<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_file_id: Uuid,
+) -> Result<Option<f64>, sqlx::Error> {
+    sqlx::query_scalar("select duration_seconds from smelt_file where smelt_file_id = $1")
+        .bind(smelt_file_id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// Positions of the results already stored (a redelivery skips the documents it finds).
+pub async fn result_positions<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+) -> Result<Vec<i32>, sqlx::Error> {
+    sqlx::query_scalar("select position from smelt_result where smelt_id = $1 order by position")
+        .bind(smelt_id)
+        .fetch_all(db)
+        .await
+}
+
+/// What [`cancel`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancellation {
+    /// The smelt was pending or running and is now cancelled; its credit (if any) came back.
+    Cancelled,
+    /// It had already finished (completed, failed or cancelled); nothing changed.
+    AlreadyFinished,
+    /// No such smelt.
+    NotFound,
+}
+
+/// Cancels a smelt that has not finished: marks it cancelled, refunds its credit (once) and
+/// announces the terminal `cancelled` event, in one synchronously committed transaction. A
+/// queued job then never starts, and a running one stops at its next write (which finds the
+/// smelt finished). Ownership is the caller's to check.
+pub async fn cancel(pool: &PgPool, smelt_id: Uuid) -> Result<Cancellation, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let status: Option<String> =
+        sqlx::query_scalar("select status from smelt where smelt_id = $1 for update")
+            .bind(smelt_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(status) = status else {
+        return Ok(Cancellation::NotFound);
+    };
+    if status
+        .parse::<SmeltStatus>()
+        .map_err(decode_err)?
+        .is_terminal()
+        || !mark_ended(&mut tx, smelt_id, Ending::Cancelled).await?
+    {
+        return Ok(Cancellation::AlreadyFinished);
+    }
+    crate::db::credits::refund(&mut tx, smelt_id).await?;
+    let payload = crate::dto::FailedPayload {
+        smelt_id,
+        status: SmeltStatus::Cancelled,
+        error_code: ErrorCode::Cancelled,
+        error_message: ErrorCode::Cancelled.message(None),
+        failed_prompt: None,
+        results: Vec::new(),
+    };
+    crate::db::events::append(
+        &mut tx,
+        smelt_id,
+        crate::events::EventKind::Cancelled,
+        &payload,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Cancellation::Cancelled)
+}
+
+/// The owner of a smelt (`Some(None)` for an anonymous one), or `None` when it does not exist.
+pub async fn owner<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+) -> Result<Option<Option<Uuid>>, sqlx::Error> {
+    sqlx::query_scalar("select user_id from smelt where smelt_id = $1")
+        .bind(smelt_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Forgets the storage keys of a smelt's uploads (their blobs are being deleted).
+pub async fn forget_uploads<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update smelt_file set storage_key = null where smelt_id = $1")
+        .bind(smelt_id)
+        .execute(db)
+        .await?;
     Ok(())
 }

@@ -16,6 +16,8 @@ wire_enum! {
         ApiKeyInvalid = "api_key_invalid",
         ConnectionLost = "connection_lost",
         InternalError = "internal_error",
+        /// The owner cancelled the smelt.
+        Cancelled = "cancelled",
     }
 }
 
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::ApiKeyInvalid => "API KEY INVALID".into(),
             ErrorCode::ConnectionLost => "CONNECTION LOST. TRY AGAIN".into(),
             ErrorCode::InternalError => "SOMETHING WENT WRONG. TRY AGAIN".into(),
+            ErrorCode::Cancelled => "CANCELLED".into(),
         }
     }
 }

@@ -26,6 +26,7 @@ impl Stage {
             SmeltStatus::Synthesizing => (70, 100, "Generating output..."),
             SmeltStatus::Completed => (100, 100, "Complete"),
             SmeltStatus::Failed => (100, 100, "Processing failed"),
+            SmeltStatus::Cancelled => (100, 100, "Cancelled"),
         };
         Stage {
             status,

@@ -60,13 +60,18 @@ wire_enum! {
         Synthesizing = "synthesizing",
         Completed = "completed",
         Failed = "failed",
+        /// Stopped at its owner's request.
+        Cancelled = "cancelled",
     }
 }
 
 impl SmeltStatus {
-    /// True for `completed` and `failed`: nothing follows them.
+    /// True for `completed`, `failed` and `cancelled`: nothing follows them.
     pub fn is_terminal(self) -> bool {
-        matches!(self, SmeltStatus::Completed | SmeltStatus::Failed)
+        matches!(
+            self,
+            SmeltStatus::Completed | SmeltStatus::Failed | SmeltStatus::Cancelled
+        )
     }
 }
 
@@ -83,6 +88,15 @@ wire_enum! {
     InputType, "input type" {
         Audio = "audio",
         Text = "text",
+    }
+}
+
+wire_enum! {
+    /// What a result document holds: a file's (or the combined files') transcript, or the notes
+    /// of one prompt.
+    ResultKind, "result kind" {
+        Transcript = "transcript",
+        Notes = "notes",
     }
 }
 

@@ -80,6 +80,10 @@ pub enum ApiErrorCode {
     WebsocketRequired,
     /// The event stream could not start; retry.
     TryAgain,
+    /// Cancelling a smelt that completed, failed or was cancelled already.
+    AlreadyFinished,
+    /// An uploaded file is longer than the duration limit.
+    DurationExceeded,
     /// A failure on the server's side.
     InternalError,
 }

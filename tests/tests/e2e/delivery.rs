@@ -31,6 +31,8 @@ async fn emit_progress(pool: &PgPool, smelt_id: Uuid, n: usize) {
                 stage: SmeltStatus::Transcribing,
                 message: "Transcribing audio...".into(),
                 eta_seconds: Some(3),
+                queue_position: None,
+                estimated_wait_seconds: None,
             },
             files: vec![FileProgressDto {
                 id: smelt_id,
@@ -100,7 +102,7 @@ async fn killing_the_listen_connection_loses_no_event() {
     // Announced while the listener is down or reconnecting: Postgres drops these NOTIFYs.
     emit_progress(&app.pool, id, 10).await;
     sink.enter(SmeltStatus::Synthesizing).await.unwrap();
-    sink.complete(&[]).await.unwrap();
+    sink.complete().await.unwrap();
 
     let stored: i64 = sqlx::query_scalar("select max(seq) from smelt_event where smelt_id = $1")
         .bind(id)
@@ -156,7 +158,7 @@ async fn clients_resume_across_a_killed_and_restarted_server_without_gap_or_dupl
     let mut resumed = TestApp::connect_url(&url(Some(last_seen))).await;
     let replayed = resumed.read_until(|e| e.seq == 11).await;
     sink.enter(SmeltStatus::Synthesizing).await.unwrap();
-    sink.complete(&[]).await.unwrap();
+    sink.complete().await.unwrap();
     let rest = resumed.collect().await;
 
     let assembled: Vec<i64> = before
@@ -202,7 +204,7 @@ async fn a_subscriber_that_never_reads_is_closed_as_slow_while_a_hundred_others_
     emit_progress(&app.pool, id, 1500).await;
     let mut sink = sink_for(&app, id).await;
     sink.enter(SmeltStatus::Synthesizing).await.unwrap();
-    sink.complete(&[]).await.unwrap();
+    sink.complete().await.unwrap();
     let total = 1502;
 
     for reader in readers {

@@ -27,3 +27,4 @@ mod retention;
 mod speech;
 mod storage;
 mod text;
+mod transcripts;

@@ -7,9 +7,10 @@
 //! - `sk-test-quota-…` — 429 `insufficient_quota`;
 //! - `sk-test-flaky-…` — 500 on the first call, then success;
 //! - `sk-test-down-…` — 500 always;
+//! - `sk-test-chatdown-…` — transcriptions succeed, chat completions answer 500 always;
 //! - any other key — 401 everywhere.
 //!
-//! It counts the calls made with each key (besides `/models`).
+//! It counts the calls made with each key (besides `/models`), in all and per endpoint.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,12 +33,24 @@ pub struct Stub {
     /// `http://127.0.0.1:port/v1`.
     pub base_url: String,
     calls: Arc<Mutex<HashMap<String, usize>>>,
+    /// Calls per `(key, endpoint)`, endpoint `transcriptions` or `chat`.
+    endpoint_calls: Arc<Mutex<HashMap<(String, &'static str), usize>>>,
 }
 
 impl Stub {
     /// Calls made with `key` to the transcription and chat endpoints.
     pub fn calls(&self, key: &str) -> usize {
         self.calls.lock().unwrap().get(key).copied().unwrap_or(0)
+    }
+
+    /// Calls made with `key` to one endpoint: `transcriptions` or `chat`.
+    pub fn calls_to(&self, key: &str, endpoint: &'static str) -> usize {
+        self.endpoint_calls
+            .lock()
+            .unwrap()
+            .get(&(key.to_owned(), endpoint))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -72,9 +85,9 @@ async fn models(headers: HeaderMap) -> Response {
     }
 }
 
-/// The failure a key calls for on its `n`th call (1-based), if any.
-fn failure(key: &str, n: usize) -> Option<Response> {
-    if key == GOOD_KEY {
+/// The failure a key calls for on its `n`th call (1-based) to `endpoint`, if any.
+fn failure(key: &str, n: usize, endpoint: &str) -> Option<Response> {
+    if key == GOOD_KEY || (key.starts_with("sk-test-chatdown") && endpoint != "chat") {
         return None;
     }
     if key.starts_with("sk-test-revoked") {
@@ -103,7 +116,9 @@ fn failure(key: &str, n: usize) -> Option<Response> {
             "You exceeded your current quota.",
         ));
     }
-    if key.starts_with("sk-test-flaky") && n == 1 || key.starts_with("sk-test-down") {
+    let down = key.starts_with("sk-test-down")
+        || (key.starts_with("sk-test-chatdown") && endpoint == "chat");
+    if key.starts_with("sk-test-flaky") && n == 1 || down {
         return Some(error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
@@ -122,7 +137,13 @@ fn failure(key: &str, n: usize) -> Option<Response> {
     ))
 }
 
-fn count(stub: &Stub, key: &str) -> usize {
+fn count(stub: &Stub, key: &str, endpoint: &'static str) -> usize {
+    *stub
+        .endpoint_calls
+        .lock()
+        .unwrap()
+        .entry((key.to_owned(), endpoint))
+        .or_default() += 1;
     let mut calls = stub.calls.lock().unwrap();
     let n = calls.entry(key.to_owned()).or_default();
     *n += 1;
@@ -131,7 +152,7 @@ fn count(stub: &Stub, key: &str) -> usize {
 
 async fn chat(State(stub): State<Stub>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let key = key_of(&headers);
-    if let Some(failed) = failure(&key, count(&stub, &key)) {
+    if let Some(failed) = failure(&key, count(&stub, &key, "chat"), "chat") {
         return failed;
     }
     let system = body["messages"][0]["content"].as_str().unwrap_or_default();
@@ -154,13 +175,20 @@ async fn transcriptions(
 ) -> Response {
     let key = key_of(&headers);
     let mut has_audio = false;
+    let mut words = false;
     while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some("file") {
-            has_audio = field
-                .bytes()
-                .await
-                .map(|b| b.starts_with(b"RIFF"))
-                .unwrap_or(false);
+        match field.name() {
+            Some("file") => {
+                has_audio = field
+                    .bytes()
+                    .await
+                    .map(|b| b.starts_with(b"RIFF"))
+                    .unwrap_or(false);
+            }
+            Some("timestamp_granularities[]") => {
+                words |= field.text().await.is_ok_and(|t| t == "word");
+            }
+            _ => {}
         }
     }
     if !has_audio {
@@ -171,10 +199,23 @@ async fn transcriptions(
             "No audio file.",
         );
     }
-    if let Some(failed) = failure(&key, count(&stub, &key)) {
+    if let Some(failed) = failure(&key, count(&stub, &key, "transcriptions"), "transcriptions") {
         return failed;
     }
-    Json(json!({"text": STUB_TRANSCRIPT, "segments": [{"id": 0, "start": 0.0, "end": 2.0, "text": STUB_TRANSCRIPT}]})).into_response()
+    let mut body = json!({"text": STUB_TRANSCRIPT, "segments": [{"id": 0, "start": 0.0, "end": 2.0, "text": STUB_TRANSCRIPT}]});
+    if words {
+        // The words of the transcript, spread evenly over its two seconds.
+        let list: Vec<&str> = STUB_TRANSCRIPT.split_whitespace().collect();
+        let step = 2.0 / list.len() as f64;
+        body["words"] = list
+            .iter()
+            .enumerate()
+            .map(
+                |(i, w)| json!({"word": w, "start": i as f64 * step, "end": (i + 1) as f64 * step}),
+            )
+            .collect();
+    }
+    Json(body).into_response()
 }
 
 /// Starts the stub.
@@ -184,6 +225,7 @@ pub async fn spawn() -> Stub {
     let stub = Stub {
         base_url: format!("http://127.0.0.1:{port}/v1"),
         calls: Arc::default(),
+        endpoint_calls: Arc::default(),
     };
     let app = Router::new()
         .route("/v1/models", get(models))

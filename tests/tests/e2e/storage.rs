@@ -314,12 +314,18 @@ async fn delete_leaves_nothing(backend: Backend) {
     );
     assert_eq!(
         app.stored_blobs(&results).await.len(),
-        1,
-        "the document is stored"
+        2,
+        "the transcript and the summary are stored"
     );
 
     assert_eq!(app.delete(&format!("/api/smelts/{id}"), &token).await, 204);
-    for table in ["smelt", "smelt_file", "smelt_result", "smelt_event"] {
+    for table in [
+        "smelt",
+        "smelt_file",
+        "smelt_result",
+        "smelt_event",
+        "smelt_segment",
+    ] {
         let left: i64 =
             sqlx::query_scalar(&format!("select count(*) from {table} where smelt_id = $1"))
                 .bind(id)

@@ -6,11 +6,13 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use smelt_core::domain::PromptName;
-use tokio::sync::watch;
+use smelt_core::dto::WordDto;
+use tokio::sync::mpsc;
 
-use super::openai::{OpenAiClient, ProviderError};
+use super::openai::{OpenAiClient, ProviderError, ProviderTranscript};
 use super::{
-    extractive, EngineError, Instruction, SynthesisRequest, Synthesizer, TimedSegment, Transcriber,
+    Chunk, EngineError, Instruction, Segment, SynthesisRequest, Synthesizer, Transcriber,
+    TranscriptionRequest,
 };
 use crate::audio::TARGET_SAMPLE_RATE;
 
@@ -26,6 +28,7 @@ impl From<ProviderError> for EngineError {
                 EngineError::RateLimited { retry_after_secs }
             }
             ProviderError::QuotaExhausted => EngineError::QuotaExhausted,
+            ProviderError::Unavailable(detail) => EngineError::Unavailable(detail),
             ProviderError::Failed(detail) => EngineError::Failed(detail),
         }
     }
@@ -68,36 +71,79 @@ impl Transcriber for HostedTranscriber {
 
     async fn transcribe(
         &self,
-        samples: Arc<Vec<f32>>,
-        progress: watch::Sender<f64>,
-    ) -> Result<Vec<TimedSegment>, EngineError> {
-        let chunk = CHUNK_SECONDS * TARGET_SAMPLE_RATE as usize;
-        let total = samples.len().max(1);
-        let mut segments = Vec::new();
-        for start in (0..samples.len()).step_by(chunk) {
+        request: TranscriptionRequest,
+        chunks: mpsc::Sender<Chunk>,
+    ) -> Result<(), EngineError> {
+        let samples = &request.samples;
+        let chunk = CHUNK_SECONDS * SAMPLES_PER_SECOND;
+        let first = (request.start_ms as usize * SAMPLES_PER_SECOND / 1000).min(samples.len());
+        for start in (first..samples.len()).step_by(chunk) {
             let end = (start + chunk).min(samples.len());
-            let offset = start as f64 / f64::from(TARGET_SAMPLE_RATE);
-            let (text, parts) = self
+            let offset_ms = (start * 1000 / SAMPLES_PER_SECOND) as u32;
+            let transcript = self
                 .client
-                .transcribe(wav_bytes(&samples[start..end]), &self.model)
+                .transcribe(
+                    wav_bytes(&samples[start..end]),
+                    &self.model,
+                    request.word_timestamps,
+                )
                 .await?;
-            if parts.is_empty() {
-                if !text.is_empty() {
-                    segments.push(TimedSegment {
-                        start_secs: offset,
-                        text,
-                    });
-                }
-            } else {
-                segments.extend(parts.into_iter().map(|(s, t)| TimedSegment {
-                    start_secs: offset + s,
-                    text: t,
-                }));
+            let found = Chunk {
+                segments: segments_of(
+                    transcript,
+                    offset_ms,
+                    (end - start) * 1000 / SAMPLES_PER_SECOND,
+                ),
+                end_ms: (end * 1000 / SAMPLES_PER_SECOND) as u32,
+            };
+            if chunks.send(found).await.is_err() {
+                return Ok(());
             }
-            let _ = progress.send(end as f64 / total as f64);
         }
-        Ok(segments)
+        Ok(())
     }
+}
+
+/// 16 kHz mono.
+const SAMPLES_PER_SECOND: usize = TARGET_SAMPLE_RATE as usize;
+
+/// A provider's answer for one request as segments of the file: times moved by `offset_ms`,
+/// each word given to the segment it starts in. A provider that returns only text gives one
+/// segment over the whole request (`length_ms`).
+fn segments_of(transcript: ProviderTranscript, offset_ms: u32, length_ms: usize) -> Vec<Segment> {
+    let ms = |secs: f64| offset_ms + (secs * 1000.0).round() as u32;
+    let mut segments: Vec<Segment> = transcript
+        .segments
+        .iter()
+        .filter(|s| !s.text.is_empty())
+        .map(|s| Segment {
+            start_ms: ms(s.start_secs),
+            end_ms: ms(s.end_secs),
+            text: s.text.clone(),
+            words: transcript.words.as_ref().map(|_| Vec::new()),
+        })
+        .collect();
+    if segments.is_empty() && !transcript.text.is_empty() {
+        segments.push(Segment {
+            start_ms: offset_ms,
+            end_ms: offset_ms + length_ms as u32,
+            text: transcript.text.clone(),
+            words: transcript.words.as_ref().map(|_| Vec::new()),
+        });
+    }
+    for word in transcript.words.into_iter().flatten() {
+        let at = ms(word.start_secs);
+        let owner = segments.iter().rposition(|s| s.start_ms <= at).unwrap_or(0);
+        if let Some(list) = segments.get_mut(owner).and_then(|s| s.words.as_mut()) {
+            list.push(WordDto {
+                word: word.word,
+                start_ms: at,
+                end_ms: ms(word.end_secs),
+                probability: None,
+            });
+        }
+    }
+    segments
 }
 
 /// The system prompt of each built-in format.
@@ -148,7 +194,6 @@ impl HostedSynthesizer {
             Instruction::Custom { title, body } => {
                 format!("{body}\n\nReply in Markdown, starting with a `# {title}` heading. Use only facts in the text.")
             }
-            Instruction::Transcript => unreachable!("transcripts are rendered locally"),
         }
     }
 
@@ -196,14 +241,6 @@ impl Synthesizer for HostedSynthesizer {
     }
 
     async fn synthesize(&self, request: SynthesisRequest) -> Result<String, EngineError> {
-        if request.instruction == Instruction::Transcript {
-            let input = extractive::SynthesisInput {
-                title: &request.title,
-                text: &request.text,
-                segments: request.segments.as_deref(),
-            };
-            return Ok(extractive::transcript_markdown(&input));
-        }
         let system = Self::system(&request.instruction);
         let source = Self::source(&request);
         let parts = chunks(&source, self.context_chars.max(1_000));

@@ -4,11 +4,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use smelt_core::domain::PromptName;
-use tokio::sync::{watch, OnceCell};
+use smelt_core::dto::WordDto;
+use tokio::sync::{mpsc, OnceCell};
 
 use super::extractive::{self, PromptFormat, SynthesisInput};
-use super::whisper::{split_windows, LocalWhisper};
-use super::{EngineError, Instruction, SynthesisRequest, Synthesizer, TimedSegment, Transcriber};
+use super::whisper::{split_windows, LocalWhisper, WindowSegment};
+use super::{
+    Chunk, EngineError, Instruction, Segment, SynthesisRequest, Synthesizer, Transcriber,
+    TranscriptionRequest,
+};
 use crate::audio::TARGET_SAMPLE_RATE;
 
 /// Whisper through CTranslate2, loaded on first use so that a server without the model still
@@ -38,7 +42,7 @@ impl LocalTranscriber {
                     .await
                     .map_err(|e| EngineError::Failed(e.to_string()))?
                     .map(Arc::new)
-                    .map_err(|e| EngineError::Unavailable(e.to_string()))
+                    .map_err(|e| EngineError::Missing(e.to_string()))
             })
             .await
             .cloned()
@@ -57,31 +61,65 @@ impl Transcriber for LocalTranscriber {
 
     async fn transcribe(
         &self,
-        samples: Arc<Vec<f32>>,
-        progress: watch::Sender<f64>,
-    ) -> Result<Vec<TimedSegment>, EngineError> {
+        request: TranscriptionRequest,
+        chunks: mpsc::Sender<Chunk>,
+    ) -> Result<(), EngineError> {
         let model = self.model().await?;
-        let windows = split_windows(&samples);
-        let total = samples.len().max(1) as f64;
-        let mut segments = Vec::with_capacity(windows.len());
-        for window in windows {
+        let samples = request.samples;
+        let start = (request.start_ms as usize * SAMPLES_PER_MS).min(samples.len());
+        for window in split_windows(&samples[start..]) {
+            let range = window.start + start..window.end + start;
             // Inference is CPU-bound: it runs on the blocking pool, one window at a time, so
-            // progress reflects the real position in the audio.
-            let (model, samples, range) = (model.clone(), samples.clone(), window.clone());
-            let text =
-                tokio::task::spawn_blocking(move || model.transcribe_window(&samples[range]))
-                    .await
-                    .map_err(|e| EngineError::Failed(e.to_string()))?
-                    .map_err(|e| EngineError::Failed(e.to_string()))?;
-            if !text.trim().is_empty() {
-                segments.push(TimedSegment {
-                    start_secs: window.start as f64 / f64::from(TARGET_SAMPLE_RATE),
-                    text: text.trim().to_owned(),
-                });
+            // each window's segments go out as soon as they exist.
+            let (model, audio, words) = (model.clone(), samples.clone(), request.word_timestamps);
+            let window_range = range.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                model.transcribe_window(&audio[window_range], words)
+            })
+            .await
+            .map_err(|e| EngineError::Failed(e.to_string()))?
+            .map_err(|e| EngineError::Failed(e.to_string()))?;
+            let offset_ms = (range.start / SAMPLES_PER_MS) as u32;
+            let chunk = Chunk {
+                segments: found
+                    .into_iter()
+                    .map(|s| window_segment(s, offset_ms))
+                    .collect(),
+                end_ms: (range.end / SAMPLES_PER_MS) as u32,
+            };
+            if chunks.send(chunk).await.is_err() {
+                // Nobody is listening: the smelt was cancelled.
+                return Ok(());
             }
-            let _ = progress.send(window.end as f64 / total);
         }
-        Ok(segments)
+        Ok(())
+    }
+}
+
+/// 16 kHz samples per millisecond.
+const SAMPLES_PER_MS: usize = TARGET_SAMPLE_RATE as usize / 1000;
+
+fn ms(secs: f64) -> u32 {
+    (secs * 1000.0).round().max(0.0) as u32
+}
+
+/// A window's segment with times moved from the window's start to the file's.
+fn window_segment(s: WindowSegment, offset_ms: u32) -> Segment {
+    Segment {
+        start_ms: offset_ms + ms(s.start_secs),
+        end_ms: offset_ms + ms(s.end_secs),
+        text: s.text,
+        words: s.words.map(|words| {
+            words
+                .into_iter()
+                .map(|w| WordDto {
+                    word: w.word,
+                    start_ms: offset_ms + ms(w.start_secs),
+                    end_ms: offset_ms + ms(w.end_secs),
+                    probability: Some(w.probability),
+                })
+                .collect()
+        }),
     }
 }
 
@@ -114,7 +152,6 @@ impl Synthesizer for ExtractiveSynthesizer {
             };
             match &request.instruction {
                 Instruction::Prompt(p) => extractive::render(format_of(*p), &input),
-                Instruction::Transcript => extractive::transcript_markdown(&input),
                 // An extractive engine cannot follow free-form instructions; it says so and
                 // gives the closest thing it can: a summary.
                 Instruction::Custom { title, .. } => format!(

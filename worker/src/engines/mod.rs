@@ -1,6 +1,7 @@
 //! Processing engines behind two traits, so the pipeline does not care where the work runs.
 //!
-//! - [`Transcriber`]: 16 kHz mono audio → timed transcript segments.
+//! - [`Transcriber`]: 16 kHz mono audio → timed transcript segments, delivered in [`Chunk`]s
+//!   as they are finished.
 //! - [`Synthesizer`]: text (+ segments) and an instruction → Markdown.
 //!
 //! The local engines ([`local`]) run offline: Whisper through CTranslate2 ([`whisper`]) and an
@@ -16,14 +17,51 @@ pub mod whisper;
 use std::sync::Arc;
 
 use smelt_core::domain::PromptName;
-use tokio::sync::watch;
+use smelt_core::dto::WordDto;
+use tokio::sync::mpsc;
 
 pub use extractive::TimedSegment;
+
+/// One finished piece of transcript. Times are milliseconds from the start of the audio the
+/// transcriber was given (not from where it started, when it resumed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub start_ms: u32,
+    pub end_ms: u32,
+    /// Trimmed, never empty.
+    pub text: String,
+    /// Word timings, when they were asked for and the engine gives them.
+    pub words: Option<Vec<WordDto>>,
+}
+
+/// What a transcriber has finished so far: the segments of the audio up to `end_ms`. A chunk
+/// may hold no segment (silence).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub segments: Vec<Segment>,
+    /// Milliseconds of the audio covered once this chunk is taken into account.
+    pub end_ms: u32,
+}
+
+/// What to transcribe.
+#[derive(Debug, Clone)]
+pub struct TranscriptionRequest {
+    /// 16 kHz mono samples in [-1, 1]: the whole file.
+    pub samples: Arc<Vec<f32>>,
+    /// Where to start, in ms (a redelivered job resumes after what is already stored).
+    pub start_ms: u32,
+    /// Also time each word (slower).
+    pub word_timestamps: bool,
+}
 
 /// Why an engine could not do its work.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The engine cannot run at all (for example its model is missing): retrying won't help.
+    #[error("engine missing: {0}")]
+    Missing(String),
+    /// The engine's provider is down or timing out (after its own retries): a later attempt
+    /// may succeed.
     #[error("engine unavailable: {0}")]
     Unavailable(String),
     /// This piece of work failed.
@@ -45,13 +83,14 @@ pub enum EngineError {
 pub trait Transcriber: Send + Sync + 'static {
     /// Engine name recorded with results, e.g. `local:whisper-tiny.en`.
     fn name(&self) -> String;
-    /// Transcribes 16 kHz mono samples in [-1, 1]. Sends the fraction of the audio done
-    /// (0.0–1.0) on `progress` as it goes. Segments are in order, with start times in seconds.
+    /// Transcribes `request.samples` from `request.start_ms` to the end, sending each finished
+    /// [`Chunk`] on `chunks` in order as soon as it is done. Stops early, without error, when
+    /// the receiver is dropped (the smelt was cancelled).
     async fn transcribe(
         &self,
-        samples: Arc<Vec<f32>>,
-        progress: watch::Sender<f64>,
-    ) -> Result<Vec<TimedSegment>, EngineError>;
+        request: TranscriptionRequest,
+        chunks: mpsc::Sender<Chunk>,
+    ) -> Result<(), EngineError>;
 }
 
 /// What a synthesis should produce.
@@ -59,10 +98,26 @@ pub trait Transcriber: Send + Sync + 'static {
 pub enum Instruction {
     /// One of the five built-in formats.
     Prompt(PromptName),
-    /// The plain transcript as a document.
-    Transcript,
     /// A user's own prompt.
     Custom { title: String, body: String },
+}
+
+impl Instruction {
+    /// The `prompt` a result of this instruction records: the built-in name or `custom`.
+    pub fn prompt_name(&self) -> &str {
+        match self {
+            Instruction::Prompt(p) => p.as_str(),
+            Instruction::Custom { .. } => "custom",
+        }
+    }
+
+    /// How a failure of this instruction is named: the built-in name or the custom title.
+    pub fn label(&self) -> &str {
+        match self {
+            Instruction::Prompt(p) => p.as_str(),
+            Instruction::Custom { title, .. } => title,
+        }
+    }
 }
 
 /// One synthesis job.

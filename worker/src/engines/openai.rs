@@ -4,7 +4,8 @@
 //! Provider errors are classified as the spec's codes expect (`spec/smelts-api.md` §8):
 //! 401/403 → the key is invalid; 429 with `insufficient_quota` → quota exhausted (not
 //! retried); other 429 → rate limited (retried, honouring `Retry-After`); 5xx, timeouts and
-//! connection failures → retried with exponential backoff (backon), then failed.
+//! connection failures → retried with exponential backoff (backon), then unavailable (the job
+//! is redelivered later); other 4xx → failed.
 
 use std::time::Duration;
 
@@ -24,9 +25,38 @@ pub enum ProviderError {
     /// The account has no quota left (`insufficient_quota`).
     #[error("the provider account has no quota left")]
     QuotaExhausted,
-    /// 5xx, timeouts or unreachable, after retries; or another 4xx.
+    /// 5xx, timeouts or unreachable, after retries: the provider may recover later.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+    /// Another 4xx, or an answer without the expected content: retrying will not help.
     #[error("provider call failed: {0}")]
     Failed(String),
+}
+
+/// A provider's transcription of one request (OpenAI's `verbose_json` shape). Times are
+/// seconds from the start of the audio sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderTranscript {
+    pub text: String,
+    pub segments: Vec<ProviderSegment>,
+    /// Word timings, when they were asked for and the provider gave them.
+    pub words: Option<Vec<ProviderWord>>,
+}
+
+/// One segment of a [`ProviderTranscript`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderSegment {
+    pub start_secs: f64,
+    pub end_secs: f64,
+    pub text: String,
+}
+
+/// One word of a [`ProviderTranscript`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderWord {
+    pub word: String,
+    pub start_secs: f64,
+    pub end_secs: f64,
 }
 
 /// One failed attempt: the classified error, whether to retry, and the provider's
@@ -105,7 +135,7 @@ impl OpenAiClient {
             .send()
             .await
             .map_err(|e| Attempt {
-                error: ProviderError::Failed(e.without_url().to_string()),
+                error: ProviderError::Unavailable(e.without_url().to_string()),
                 retry: true,
                 retry_after: None,
             })?;
@@ -132,7 +162,7 @@ impl OpenAiClient {
                 true,
             ),
             s if s.is_server_error() => (
-                ProviderError::Failed(format!("provider answered {s}")),
+                ProviderError::Unavailable(format!("provider answered {s}")),
                 true,
             ),
             s => (
@@ -147,12 +177,15 @@ impl OpenAiClient {
         })
     }
 
-    /// Transcribes one WAV file; returns `(text, segments as (start seconds, text))`.
+    /// Transcribes one WAV file with `response_format=verbose_json` (and, with `words`,
+    /// `timestamp_granularities[]=word` as well as `segment`). Providers that give no segments
+    /// are answered with the whole text as one.
     pub async fn transcribe(
         &self,
         wav: Vec<u8>,
         model: &str,
-    ) -> Result<(String, Vec<(f64, String)>), ProviderError> {
+        words: bool,
+    ) -> Result<ProviderTranscript, ProviderError> {
         let url = format!("{}/audio/transcriptions", self.base_url);
         let body = self
             .with_retries(|| {
@@ -160,25 +193,51 @@ impl OpenAiClient {
                     .file_name("audio.wav")
                     .mime_str("audio/wav")
                     .expect("a valid MIME type");
-                let form = reqwest::multipart::Form::new()
+                let mut form = reqwest::multipart::Form::new()
                     .part("file", part)
                     .text("model", model.to_owned())
                     .text("response_format", "verbose_json");
+                if words {
+                    form = form
+                        .text("timestamp_granularities[]", "segment")
+                        .text("timestamp_granularities[]", "word");
+                }
                 self.send(self.http.post(&url).multipart(form))
             })
             .await?;
-        let text = body["text"].as_str().unwrap_or_default().trim().to_owned();
+        let number = |v: &Value| v.as_f64().filter(|f| f.is_finite() && *f >= 0.0);
         let segments = body["segments"]
             .as_array()
             .map(|list| {
                 list.iter()
                     .filter_map(|s| {
-                        Some((s["start"].as_f64()?, s["text"].as_str()?.trim().to_owned()))
+                        let start = number(&s["start"])?;
+                        Some(ProviderSegment {
+                            start_secs: start,
+                            end_secs: number(&s["end"]).unwrap_or(start).max(start),
+                            text: s["text"].as_str()?.trim().to_owned(),
+                        })
                     })
                     .collect()
             })
             .unwrap_or_default();
-        Ok((text, segments))
+        let words = body["words"].as_array().map(|list| {
+            list.iter()
+                .filter_map(|w| {
+                    let start = number(&w["start"])?;
+                    Some(ProviderWord {
+                        word: w["word"].as_str()?.trim().to_owned(),
+                        start_secs: start,
+                        end_secs: number(&w["end"]).unwrap_or(start).max(start),
+                    })
+                })
+                .collect()
+        });
+        Ok(ProviderTranscript {
+            text: body["text"].as_str().unwrap_or_default().trim().to_owned(),
+            segments,
+            words,
+        })
     }
 
     /// One chat completion: `system` instructions and `user` content; returns the reply.

@@ -1,33 +1,42 @@
 //! Validating, decoding and transcribing audio files.
+//!
+//! Transcription publishes each finished segment as it comes (batched to the progress
+//! interval, never dropped) and stores it with how far the file got, so a redelivered job
+//! resumes after the last stored segment and skips files that are done.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use smelt_core::db::smelts::{self, Smelt};
+use smelt_core::db::smelts::{self, FileRow, Smelt};
+use smelt_core::db::transcripts;
 use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus, MAX_DURATION_SECS};
-use tokio::sync::watch;
+use smelt_core::dto::SegmentDto;
+use tokio::sync::{mpsc, watch};
 
 use super::{Context, StageError, Transcript};
 use crate::audio::{self, DecodeError, TARGET_SAMPLE_RATE};
+use crate::engines::{Chunk, TimedSegment, TranscriptionRequest};
 use crate::progress::ProgressSink;
 
 /// Share of a file's own progress bar taken by decoding (the rest is transcription).
 const DECODE_SHARE: f64 = 0.2;
+/// Chunks a transcriber may finish ahead of their publication.
+const CHUNK_QUEUE: usize = 4;
 
-/// Every file has its upload in the store.
+fn needs_transcription(file: &FileRow) -> bool {
+    file.transcribed_at.is_none()
+}
+
+/// Every file still to transcribe has its upload in the store.
 pub async fn validate(ctx: &Context<'_>, smelt: &Smelt) -> Result<(), StageError> {
-    for file in &smelt.files {
+    for file in smelt.files.iter().filter(|f| needs_transcription(f)) {
         let key = file.storage_key.as_deref().ok_or_else(|| {
             StageError::permanent(
                 ErrorCode::InternalError,
                 format!("file {} has no upload", file.smelt_file_id),
             )
         })?;
-        let present = ctx
-            .blobs
-            .exists(key)
-            .await
-            .map_err(|e| StageError::Transient(e.into()))?;
+        let present = ctx.blobs.exists(key).await.map_err(StageError::transient)?;
         if !present {
             return Err(StageError::permanent(
                 ErrorCode::InternalError,
@@ -43,16 +52,67 @@ async fn fail_file(ctx: &Context<'_>, id: uuid::Uuid, code: ErrorCode) -> Result
     Ok(())
 }
 
-/// Decodes every file to 16 kHz mono, in position order, recording each duration.
-pub async fn decode(
+/// Decodes and transcribes the files whose transcript is not complete yet, then returns the
+/// transcript of every file, in position order, from the stored segments.
+pub async fn transcribe_all(
     ctx: &Context<'_>,
     smelt: &Smelt,
     sink: &mut ProgressSink,
+) -> Result<Vec<Transcript>, StageError> {
+    let pending: Vec<usize> = (0..smelt.files.len())
+        .filter(|&i| needs_transcription(&smelt.files[i]))
+        .collect();
+    for (index, file) in smelt.files.iter().enumerate() {
+        if !needs_transcription(file) {
+            sink.set_file(index, FileStatus::Processing, 100);
+        }
+    }
+    if !pending.is_empty() {
+        let decoded = decode(ctx, smelt, &pending, sink).await?;
+        transcribe(ctx, smelt, pending.into_iter().zip(decoded).collect(), sink).await?;
+    }
+    let mut transcripts = Vec::with_capacity(smelt.files.len());
+    for file in &smelt.files {
+        let segments = transcripts::file_segments(ctx.pool, file.smelt_file_id).await?;
+        let duration_secs = match file.duration_seconds {
+            Some(d) => d,
+            None => smelts::duration_of(ctx.pool, file.smelt_file_id)
+                .await?
+                .unwrap_or(0.0),
+        };
+        transcripts.push(Transcript {
+            text: segments
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            segments: Some(
+                segments
+                    .iter()
+                    .map(|s| TimedSegment {
+                        start_secs: f64::from(s.start_ms) / 1000.0,
+                        text: s.text.clone(),
+                    })
+                    .collect(),
+            ),
+            duration_secs,
+        });
+    }
+    Ok(transcripts)
+}
+
+/// Decodes the given files to 16 kHz mono, in position order, recording each duration.
+async fn decode(
+    ctx: &Context<'_>,
+    smelt: &Smelt,
+    files: &[usize],
+    sink: &mut ProgressSink,
 ) -> Result<Vec<Arc<Vec<f32>>>, StageError> {
     sink.enter(SmeltStatus::Decoding).await?;
-    let count = smelt.files.len().max(1) as f64;
-    let mut decoded = Vec::with_capacity(smelt.files.len());
-    for (index, file) in smelt.files.iter().enumerate() {
+    let count = files.len().max(1) as f64;
+    let mut decoded = Vec::with_capacity(files.len());
+    for (done, &index) in files.iter().enumerate() {
+        let file = &smelt.files[index];
         let key = file.storage_key.clone().unwrap_or_default();
         let extension = key
             .rsplit_once('.')
@@ -64,7 +124,7 @@ pub async fn decode(
         ctx.blobs
             .fetch_to_file(&key, &local)
             .await
-            .map_err(|e| StageError::Transient(e.into()))?;
+            .map_err(StageError::transient)?;
         smelts::set_file_state(
             ctx.pool,
             file.smelt_file_id,
@@ -85,11 +145,11 @@ pub async fn decode(
         tokio::pin!(job);
         let result = loop {
             tokio::select! {
-                result = &mut job => break result.map_err(|e| StageError::Transient(e.into()))?,
+                result = &mut job => break result.map_err(StageError::transient)?,
                 Ok(()) = rx.changed() => {
                     let f = f64::from(*rx.borrow_and_update());
                     sink.set_file(index, FileStatus::Processing, (f * DECODE_SHARE * 100.0) as u8);
-                    sink.advance((index as f64 + f) / count).await?;
+                    sink.advance((done as f64 + f) / count).await?;
                 }
             }
         };
@@ -121,63 +181,172 @@ pub async fn decode(
                     format!("{}: {detail}", file.filename),
                 ));
             }
-            Err(DecodeError::Io(e)) => return Err(StageError::Transient(e.into())),
+            Err(DecodeError::Io(e)) => return Err(StageError::transient(e)),
         }
-        sink.advance((index + 1) as f64 / count).await?;
+        sink.advance((done + 1) as f64 / count).await?;
     }
     Ok(decoded)
 }
 
-/// Transcribes every decoded file in order. Overall progress is the share of all audio
-/// transcribed; the estimate of time left comes from the speed measured so far.
-pub async fn transcribe(
+/// Milliseconds of 16 kHz audio.
+fn ms_of(samples: usize) -> u64 {
+    samples as u64 * 1000 / u64::from(TARGET_SAMPLE_RATE)
+}
+
+/// How far transcription has got over the whole smelt, for the overall percentage (the share
+/// of all audio transcribed) and the estimate of the time left (from the speed measured in
+/// this delivery).
+struct Reach {
+    total_ms: u64,
+    /// Audio transcribed in earlier deliveries or files, in ms.
+    done_ms: u64,
+    started: Instant,
+    /// Audio transcribed by this delivery so far, in ms.
+    this_run_ms: u64,
+}
+
+impl Reach {
+    fn fraction(&self, file_ms: u64) -> f64 {
+        (self.done_ms + file_ms) as f64 / self.total_ms.max(1) as f64
+    }
+
+    fn eta_seconds(&self, file_ms: u64) -> Option<u32> {
+        if self.this_run_ms == 0 {
+            return None;
+        }
+        let speed = self.this_run_ms as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        let left = self.total_ms.saturating_sub(self.done_ms + file_ms) as f64;
+        Some((left / speed).ceil() as u32)
+    }
+}
+
+/// Transcribes the decoded files in order, publishing their segments as they are finished.
+async fn transcribe(
     ctx: &Context<'_>,
     smelt: &Smelt,
-    decoded: Vec<Arc<Vec<f32>>>,
+    decoded: Vec<(usize, Arc<Vec<f32>>)>,
     sink: &mut ProgressSink,
-) -> Result<Vec<Transcript>, StageError> {
+) -> Result<(), StageError> {
     sink.enter(SmeltStatus::Transcribing).await?;
-    let total: usize = decoded.iter().map(|d| d.len()).sum::<usize>().max(1);
-    let started = Instant::now();
-    let mut done = 0usize;
-    let mut transcripts = Vec::with_capacity(decoded.len());
-    for (index, samples) in decoded.into_iter().enumerate() {
-        let len = samples.len();
-        let (tx, mut rx) = watch::channel(0f64);
-        let job = ctx.engines.transcriber.transcribe(samples, tx);
-        tokio::pin!(job);
-        let segments = loop {
-            tokio::select! {
-                result = &mut job => break result,
-                Ok(()) = rx.changed() => {
-                    let f = *rx.borrow_and_update();
-                    let overall = (done as f64 + f * len as f64) / total as f64;
-                    let elapsed = started.elapsed().as_secs_f64();
-                    if overall > 0.0 {
-                        sink.set_eta(Some((elapsed * (1.0 - overall) / overall).ceil() as u32));
-                    }
-                    sink.set_file(index, FileStatus::Processing, ((DECODE_SHARE + (1.0 - DECODE_SHARE) * f) * 100.0) as u8);
-                    sink.advance(overall).await?;
-                }
-            }
+    let pending_ms: u64 = decoded.iter().map(|(_, d)| ms_of(d.len())).sum();
+    let finished_ms: u64 = smelt
+        .files
+        .iter()
+        .filter(|f| !needs_transcription(f))
+        .map(|f| (f.duration_seconds.unwrap_or(0.0) * 1000.0) as u64)
+        .sum();
+    let mut reach = Reach {
+        total_ms: pending_ms + finished_ms,
+        done_ms: finished_ms,
+        started: Instant::now(),
+        this_run_ms: 0,
+    };
+    for (index, samples) in decoded {
+        let file = &smelt.files[index];
+        let file_ms = ms_of(samples.len());
+        let resume_ms = u64::try_from(file.transcribed_ms.max(0))
+            .unwrap_or(0)
+            .min(file_ms);
+        let next_index = transcripts::file_segments(ctx.pool, file.smelt_file_id)
+            .await?
+            .len() as u32;
+        let mut batch = Batch {
+            file_id: file.smelt_file_id,
+            file_index: index,
+            file_ms,
+            next_index,
+            reached_ms: resume_ms,
+            segments: Vec::new(),
         };
-        let segments = segments.map_err(|e| {
-            tracing::warn!(smelt_id = %smelt.row.smelt_id, error = %e, "transcription failed");
-            StageError::from_engine(e, ErrorCode::TranscriptionFailed)
-        })?;
-        done += len;
-        sink.set_file(index, FileStatus::Processing, 100);
-        let text = segments
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        transcripts.push(Transcript {
-            text,
-            segments: Some(segments),
-            duration_secs: len as f64 / f64::from(TARGET_SAMPLE_RATE),
-        });
+        let request = TranscriptionRequest {
+            samples,
+            start_ms: resume_ms as u32,
+            word_timestamps: smelt.row.word_timestamps,
+        };
+        let (tx, mut rx) = mpsc::channel::<Chunk>(CHUNK_QUEUE);
+        let job = ctx.engines.transcriber.transcribe(request, tx);
+        tokio::pin!(job);
+        let mut finished = None;
+        loop {
+            tokio::select! {
+                result = &mut job, if finished.is_none() => finished = Some(result),
+                chunk = rx.recv() => match chunk {
+                    Some(chunk) => {
+                        let before = batch.reached_ms;
+                        batch.take(chunk);
+                        reach.this_run_ms += batch.reached_ms.saturating_sub(before);
+                        if sink.due() {
+                            batch.publish(sink, &reach).await?;
+                        }
+                    }
+                    // The transcriber is done and every chunk it sent is in.
+                    None => break,
+                },
+            }
+        }
+        finished
+            .expect("the channel closes only once the transcriber returned")
+            .map_err(|e| {
+                tracing::warn!(smelt_id = %smelt.row.smelt_id, error = %e, "transcription failed");
+                StageError::from_engine(e, ErrorCode::TranscriptionFailed)
+            })?;
+        batch.reached_ms = file_ms;
+        batch.publish(sink, &reach).await?;
+        transcripts::mark_transcribed(ctx.pool, file.smelt_file_id).await?;
+        reach.done_ms += file_ms;
     }
     sink.set_eta(None);
-    Ok(transcripts)
+    Ok(())
+}
+
+/// Segments of one file finished but not yet published.
+struct Batch {
+    file_id: uuid::Uuid,
+    file_index: usize,
+    file_ms: u64,
+    /// Index the next segment gets.
+    next_index: u32,
+    /// How far the file's transcription has got, in ms.
+    reached_ms: u64,
+    segments: Vec<SegmentDto>,
+}
+
+impl Batch {
+    fn take(&mut self, chunk: Chunk) {
+        for segment in chunk.segments {
+            self.segments.push(SegmentDto {
+                file_id: self.file_id,
+                index: self.next_index,
+                start_ms: segment.start_ms,
+                end_ms: segment.end_ms.max(segment.start_ms),
+                text: segment.text,
+                words: segment.words,
+            });
+            self.next_index += 1;
+        }
+        self.reached_ms = self
+            .reached_ms
+            .max(u64::from(chunk.end_ms))
+            .min(self.file_ms);
+    }
+
+    /// Publishes the segments held with the progress they bring, then forgets them.
+    async fn publish(&mut self, sink: &mut ProgressSink, reach: &Reach) -> Result<(), StageError> {
+        let file_fraction = self.reached_ms as f64 / self.file_ms.max(1) as f64;
+        sink.set_file(
+            self.file_index,
+            FileStatus::Processing,
+            ((DECODE_SHARE + (1.0 - DECODE_SHARE) * file_fraction) * 100.0) as u8,
+        );
+        sink.set_eta(reach.eta_seconds(self.reached_ms));
+        let segments = std::mem::take(&mut self.segments);
+        sink.publish_segments(
+            self.file_id,
+            &segments,
+            self.reached_ms as u32,
+            reach.fraction(self.reached_ms),
+        )
+        .await?;
+        Ok(())
+    }
 }

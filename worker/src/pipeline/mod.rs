@@ -1,16 +1,21 @@
 //! The stages of one smelt: validating → decoding → transcribing → synthesizing. Text input
-//! skips decoding and transcribing. Each stage reports through the [`ProgressSink`]; the
-//! caller turns the returned results into `completed`, or a [`StageError`] into `failed` or a
-//! retry.
+//! skips decoding and transcribing. Each stage reports through the [`ProgressSink`].
+//!
+//! Work is kept as it is done, so a redelivered job (after a crash, or a retry) does only what
+//! is missing: transcript segments are stored as they are published, a file whose transcript is
+//! complete is not transcribed again, the transcripts become results of their own before
+//! synthesis starts, and each prompt's notes are stored as soon as they exist. The caller turns
+//! a finished run into `completed`, or a [`StageError`] into `failed` or a retry.
 
 mod audio_stages;
+mod documents;
 mod synthesis;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use smelt_core::blob::BlobStore;
-use smelt_core::db::smelts::{NewResult, Smelt};
+use smelt_core::db::smelts::Smelt;
 use smelt_core::domain::{ErrorCode, InputType, SmeltStatus};
 use sqlx::PgPool;
 
@@ -28,12 +33,16 @@ pub enum StageError {
         detail: String,
         retry_after_secs: Option<u64>,
     },
-    /// The smelt was deleted while it ran: stop at once, nothing to report.
-    #[error("the smelt was deleted while it ran")]
+    /// The smelt was deleted or cancelled while it ran: stop at once, nothing to report.
+    #[error("the smelt was deleted or cancelled while it ran")]
     Cancelled,
-    /// Something around the work failed (database, storage); a later delivery may succeed.
-    #[error("transient failure: {0}")]
-    Transient(#[from] anyhow::Error),
+    /// Something around the work failed (database, storage, a provider that is down); a
+    /// later delivery may succeed. When no delivery is left, the smelt fails with `code`.
+    #[error("transient failure ({code}): {error:#}")]
+    Transient {
+        code: ErrorCode,
+        error: anyhow::Error,
+    },
 }
 
 impl StageError {
@@ -46,9 +55,18 @@ impl StageError {
         }
     }
 
+    /// A transient failure around the work (`internal_error` if it never clears).
+    pub fn transient(error: impl Into<anyhow::Error>) -> Self {
+        StageError::Transient {
+            code: ErrorCode::InternalError,
+            error: error.into(),
+        }
+    }
+
     /// An engine failure: the provider's codes as they are (`api_key_invalid`,
-    /// `api_rate_limited`, `api_quota_exhausted`), anything else as `default`
-    /// (`transcription_failed` or `synthesis_failed`).
+    /// `api_rate_limited`, `api_quota_exhausted`); a provider that is down is retried on a
+    /// later delivery and ends as `default` (`transcription_failed` or `synthesis_failed`)
+    /// when it stays down; anything else is `default` at once.
     pub fn from_engine(e: EngineError, default: ErrorCode) -> Self {
         match e {
             EngineError::KeyInvalid => Self::permanent(ErrorCode::ApiKeyInvalid, e.to_string()),
@@ -60,7 +78,11 @@ impl StageError {
                 detail: e.to_string(),
                 retry_after_secs: Some(retry_after_secs),
             },
-            EngineError::Unavailable(_) | EngineError::Failed(_) => {
+            EngineError::Unavailable(_) => StageError::Transient {
+                code: default,
+                error: anyhow::Error::new(e),
+            },
+            EngineError::Missing(_) | EngineError::Failed(_) => {
                 Self::permanent(default, e.to_string())
             }
         }
@@ -70,9 +92,9 @@ impl StageError {
 impl From<sqlx::Error> for StageError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            // Progress writes find no smelt row: it was deleted (cancelled).
+            // Progress writes find no running smelt: it was deleted or cancelled.
             sqlx::Error::RowNotFound => StageError::Cancelled,
-            e => StageError::Transient(e.into()),
+            e => StageError::transient(e),
         }
     }
 }
@@ -93,20 +115,23 @@ pub struct Context<'a> {
     pub scratch: PathBuf,
 }
 
-/// The transcript of one input file.
+/// The transcript of one input file (or the pasted text).
+#[derive(Debug, Clone)]
 pub struct Transcript {
     pub text: String,
+    /// Timed segments, for audio.
     pub segments: Option<Vec<TimedSegment>>,
     /// Audio duration in seconds (0 for text).
     pub duration_secs: f64,
 }
 
-/// Runs every stage and returns the results to store.
+/// Runs every stage. On success every result (transcripts, then each prompt's notes) is
+/// stored; the caller announces completion.
 pub async fn run(
     ctx: &Context<'_>,
     smelt: &Smelt,
     sink: &mut ProgressSink,
-) -> Result<Vec<NewResult>, StageError> {
+) -> Result<(), StageError> {
     sink.enter(SmeltStatus::Validating).await?;
     let input_type = smelt.row.input_type()?;
     let transcripts = match input_type {
@@ -129,33 +154,8 @@ pub async fn run(
         InputType::Audio => {
             audio_stages::validate(ctx, smelt).await?;
             sink.advance(1.0).await?;
-            let decoded = audio_stages::decode(ctx, smelt, sink).await?;
-            audio_stages::transcribe(ctx, smelt, decoded, sink).await?
+            audio_stages::transcribe_all(ctx, smelt, sink).await?
         }
     };
-    let mut results = synthesis::synthesize(ctx, smelt, input_type, transcripts, sink).await?;
-    store_documents(ctx, smelt, &mut results).await?;
-    Ok(results)
-}
-
-/// Stores each result as a Markdown object (`results/{smelt_id}/{result_id}.md`) before the
-/// results are committed, so that a committed result always has its document. A failure is
-/// transient: the next delivery writes the documents again under new ids, and whatever the
-/// failed one left is removed with the smelt's blobs.
-async fn store_documents(
-    ctx: &Context<'_>,
-    smelt: &Smelt,
-    results: &mut [NewResult],
-) -> Result<(), StageError> {
-    for result in results {
-        let key = smelt_core::blob::result_key(smelt.row.smelt_id, result.smelt_result_id);
-        ctx.blobs
-            .put(&key, smelt_core::blob::once(result.content.clone()))
-            .await
-            .map_err(|e| {
-                StageError::Transient(anyhow::Error::new(e).context("storing a result document"))
-            })?;
-        result.storage_key = Some(key);
-    }
-    Ok(())
+    synthesis::synthesize(ctx, smelt, input_type, transcripts, sink).await
 }

@@ -1,54 +1,95 @@
-//! The synthesizing stage: one result per file (`separate`) or one over all files in order
-//! (`combine`), each holding the document of every chosen prompt.
+//! The transcripts as results, then the synthesizing stage: for each unit — one per file
+//! (`separate`) or one over all files in order (`combine`) — the transcript (audio only),
+//! then one document per chosen prompt. Results are numbered unit by unit in that order.
 
-use smelt_core::db::smelts::{NewResult, Smelt};
-use smelt_core::domain::{ErrorCode, FileStatus, InputType, SmeltMode, SmeltStatus};
+use std::collections::HashSet;
 
-use super::{Context, StageError, Transcript};
+use smelt_core::db::smelts::{self, NewResult, Smelt};
+use smelt_core::domain::{ErrorCode, FileStatus, InputType, ResultKind, SmeltMode, SmeltStatus};
+
+use super::{documents, Context, StageError, Transcript};
+use crate::engines::extractive::{self, SynthesisInput};
 use crate::engines::{Instruction, SynthesisRequest, TimedSegment};
 use crate::progress::ProgressSink;
 
-/// One document to produce: a title, its text and segments, and the file it belongs to.
+/// One source of documents: a title, its text and segments, and the file it belongs to.
 struct Unit {
     file_id: Option<uuid::Uuid>,
     filename: String,
     transcript: Transcript,
 }
 
-/// Runs the chosen instructions over each unit and returns the results in order.
+/// Keeps each unit's transcript (audio), then runs the chosen instructions over each unit,
+/// keeping every document as soon as it is made. Documents a previous delivery kept are not
+/// made again.
 pub async fn synthesize(
     ctx: &Context<'_>,
     smelt: &Smelt,
     input_type: InputType,
     transcripts: Vec<Transcript>,
     sink: &mut ProgressSink,
-) -> Result<Vec<NewResult>, StageError> {
-    sink.enter(SmeltStatus::Synthesizing).await?;
+) -> Result<(), StageError> {
+    let smelt_id = smelt.row.smelt_id;
     let instructions = instructions(ctx, smelt, input_type).await?;
     let units = units(smelt, input_type, transcripts)?;
+    let audio = input_type == InputType::Audio;
+    let per_unit = instructions.len() + usize::from(audio);
+    let position = |unit: usize, offset: usize| (unit * per_unit + offset) as i32;
+    let kept: HashSet<i32> = smelts::result_positions(ctx.pool, smelt_id)
+        .await?
+        .into_iter()
+        .collect();
+
+    // The transcripts are kept first: whatever happens in synthesis, they are not lost.
+    if audio {
+        let engine = ctx.engines.transcriber.name();
+        for (u, unit) in units.iter().enumerate() {
+            if kept.contains(&position(u, 0)) {
+                continue;
+            }
+            let input = SynthesisInput {
+                title: &unit.filename,
+                text: &unit.transcript.text,
+                segments: unit.transcript.segments.as_deref(),
+            };
+            let document = extractive::transcript_markdown(&input);
+            let result = new_result(unit, position(u, 0), document, &engine, None);
+            documents::keep(ctx, smelt_id, result).await?;
+        }
+    }
+
+    sink.enter(SmeltStatus::Synthesizing).await?;
     let steps = (units.len() * instructions.len()).max(1) as f64;
     let synthesizer = &ctx.engines.synthesizer;
     let engine = match input_type {
         InputType::Audio => format!("{}+{}", ctx.engines.transcriber.name(), synthesizer.name()),
         InputType::Text => synthesizer.name(),
     };
-
-    let mut results = Vec::with_capacity(units.len());
     let mut step = 0usize;
-    for (position, unit) in units.into_iter().enumerate() {
-        let mut documents = Vec::with_capacity(instructions.len());
-        for instruction in &instructions {
-            let request = SynthesisRequest {
-                instruction: instruction.clone(),
-                title: unit.filename.clone(),
-                text: unit.transcript.text.clone(),
-                segments: unit.transcript.segments.clone(),
-            };
-            let document = synthesizer.synthesize(request).await.map_err(|e| {
-                tracing::warn!(smelt_id = %smelt.row.smelt_id, error = %e, "synthesis failed");
-                StageError::from_engine(e, ErrorCode::SynthesisFailed)
-            })?;
-            documents.push(document.trim_end().to_owned());
+    for (u, unit) in units.iter().enumerate() {
+        for (k, instruction) in instructions.iter().enumerate() {
+            let at = position(u, k + usize::from(audio));
+            if !kept.contains(&at) {
+                let request = SynthesisRequest {
+                    instruction: instruction.clone(),
+                    title: unit.filename.clone(),
+                    text: unit.transcript.text.clone(),
+                    segments: unit.transcript.segments.clone(),
+                };
+                let document = synthesizer.synthesize(request).await.map_err(|e| {
+                    tracing::warn!(%smelt_id, prompt = instruction.label(), error = %e, "synthesis failed");
+                    sink.set_failed_prompt(Some(instruction.label().to_owned()));
+                    StageError::from_engine(e, ErrorCode::SynthesisFailed)
+                })?;
+                let content = document.trim_end().to_owned() + "\n";
+                let prompt = Some(instruction.prompt_name().to_owned());
+                documents::keep(
+                    ctx,
+                    smelt_id,
+                    new_result(unit, at, content, &engine, prompt),
+                )
+                .await?;
+            }
             step += 1;
             sink.advance(step as f64 / steps).await?;
         }
@@ -59,20 +100,37 @@ pub async fn synthesize(
         {
             sink.set_file(index, FileStatus::Completed, 100);
         }
-        results.push(NewResult {
-            smelt_result_id: uuid::Uuid::now_v7(),
-            smelt_file_id: unit.file_id,
-            position: position as i32,
-            filename: unit.filename,
-            content: documents.join("\n\n") + "\n",
-            engine: engine.clone(),
-            storage_key: None,
-        });
     }
-    Ok(results)
+    Ok(())
 }
 
-/// The chosen prompts; with none, the transcript for audio and a summary for text.
+/// A result of `unit` at `position`: a transcript when `prompt` is `None`, else notes.
+fn new_result(
+    unit: &Unit,
+    position: i32,
+    content: String,
+    engine: &str,
+    prompt: Option<String>,
+) -> NewResult {
+    NewResult {
+        smelt_result_id: uuid::Uuid::now_v7(),
+        smelt_file_id: unit.file_id,
+        position,
+        filename: unit.filename.clone(),
+        content,
+        engine: engine.to_owned(),
+        kind: if prompt.is_some() {
+            ResultKind::Notes
+        } else {
+            ResultKind::Transcript
+        },
+        prompt,
+        storage_key: None,
+    }
+}
+
+/// The chosen prompts; with none, nothing more than the transcript for audio and a summary
+/// for text.
 async fn instructions(
     ctx: &Context<'_>,
     smelt: &Smelt,
@@ -85,20 +143,17 @@ async fn instructions(
         .map(Instruction::Prompt)
         .collect();
     if let Some(prompt_id) = smelt.row.user_prompt_id {
-        let prompt: Option<(String, String)> =
-            sqlx::query_as("select title, body from user_prompt where user_prompt_id = $1")
-                .bind(prompt_id)
-                .fetch_optional(ctx.pool)
-                .await?;
-        if let Some((title, body)) = prompt {
-            list.push(Instruction::Custom { title, body });
+        if let Some(prompt) = smelt_core::db::prompts::find(ctx.pool, prompt_id).await? {
+            list.push(Instruction::Custom {
+                title: prompt.title,
+                body: prompt.body,
+            });
         }
     }
-    if list.is_empty() {
-        list.push(match input_type {
-            InputType::Audio => Instruction::Transcript,
-            InputType::Text => Instruction::Prompt(smelt_core::domain::PromptName::Summarize),
-        });
+    if list.is_empty() && input_type == InputType::Text {
+        list.push(Instruction::Prompt(
+            smelt_core::domain::PromptName::Summarize,
+        ));
     }
     Ok(list)
 }

@@ -80,7 +80,18 @@ pub fn transcribe(samples: &[f32]) -> String {
     let model = model();
     split_windows(samples)
         .into_iter()
-        .map(|w| model.transcribe_window(&samples[w]).expect("transcribe"))
+        .map(|w| window_text(model, &samples[w]))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The text of one window: its segments' texts joined by spaces.
+pub fn window_text(model: &LocalWhisper, samples: &[f32]) -> String {
+    model
+        .transcribe_window(samples, false)
+        .expect("transcribe")
+        .iter()
+        .map(|s| s.text.as_str())
         .collect::<Vec<_>>()
         .join(" ")
 }

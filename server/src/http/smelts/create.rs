@@ -145,6 +145,7 @@ async fn insert(
             content_type: Some("text/plain".to_owned()),
             input_type,
             storage_key: None,
+            duration_seconds: None,
         }],
         None => form
             .files
@@ -158,6 +159,7 @@ async fn insert(
                 content_type: f.content_type.clone(),
                 input_type,
                 storage_key: Some(f.storage_key.clone()),
+                duration_seconds: None,
             })
             .collect(),
     };
@@ -170,6 +172,7 @@ async fn insert(
         user_prompt_id: form.user_prompt_id,
         input_text: form.text.clone(),
         charge: Charge::Free,
+        word_timestamps: form.word_timestamps,
     };
 
     let mut tx = state.pool.begin().await?;

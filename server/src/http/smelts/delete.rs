@@ -1,6 +1,6 @@
 //! `DELETE /api/smelts/{id}`: the owner removes a smelt with its files, results, events and
-//! uploads. A running smelt is cancelled by the deletion itself: the worker's next progress
-//! write finds no row and stops.
+//! uploads. A running smelt is cancelled first (its subscribers get the `cancelled` event and a
+//! close with 1000), and its worker's next write finds no row and stops.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -34,7 +34,13 @@ pub async fn delete_one(
 ) -> Result<StatusCode, ApiError> {
     let id: Uuid = id.parse().map_err(|_| ApiError::smelt_not_found())?;
     crate::http::record_smelt(id);
-    // The rows first (files, results and events cascade), so the smelt is gone for everyone
+    if smelts::owner(&state.pool, id).await? != Some(Some(user.user_id)) {
+        return Err(ApiError::smelt_not_found());
+    }
+    // A smelt still running is cancelled first, so that its subscribers get a terminal event
+    // and their sockets close; one that finished is unaffected.
+    smelts::cancel(&state.pool, id).await?;
+    // Then the rows (files, results and events cascade), so the smelt is gone for everyone
     // at once; then every blob under the smelt's prefixes, including documents a running
     // delivery wrote just before.
     if !smelts::delete_owned(&state.pool, id, user.user_id).await? {

@@ -49,6 +49,8 @@ pub struct CreateForm {
     pub mode: SmeltMode,
     pub prompt_names: Vec<PromptName>,
     pub user_prompt_id: Option<Uuid>,
+    /// Word-level timestamps asked for.
+    pub word_timestamps: bool,
 }
 
 /// `FILE TOO CHUNKY. MAX 25MB. YOUR FILE: {size}MB` with the size in MiB to one decimal.
@@ -140,6 +142,7 @@ async fn read_parts(
     let mut mode = None;
     let mut prompt_names = Vec::new();
     let mut user_prompt_id = None;
+    let mut word_timestamps = false;
 
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
@@ -215,6 +218,20 @@ async fn read_parts(
                     }
                 }
             }
+            "word_timestamps" => {
+                let value = read_small(&mut field, MAX_SMALL_FIELD_BYTES)
+                    .await?
+                    .unwrap_or_default();
+                match value.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "on" => word_timestamps = true,
+                    "false" | "0" | "off" | "" => word_timestamps = false,
+                    _ => {
+                        field_error.get_or_insert(ApiError::invalid_data(
+                            "INVALID WORD_TIMESTAMPS. USE TRUE OR FALSE",
+                        ));
+                    }
+                }
+            }
             "user_prompt_id" => {
                 let value = read_small(&mut field, MAX_SMALL_FIELD_BYTES)
                     .await?
@@ -255,6 +272,7 @@ async fn read_parts(
         mode: mode.unwrap_or(SmeltMode::Separate),
         prompt_names,
         user_prompt_id,
+        word_timestamps,
     })
 }
 

@@ -1,10 +1,13 @@
 //! `/api/smelts`: create (multipart), read one, list (`spec/smelts-api.md`), delete.
 
+mod access;
+mod cancel;
 mod create;
 mod delete;
 mod form;
 mod read;
 pub mod schema;
+mod transcript;
 
 use axum::extract::DefaultBodyLimit;
 use smelt_core::domain::{MAX_FILES, MAX_FILE_BYTES};
@@ -27,4 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             collection.layer(DefaultBodyLimit::max(MAX_CREATE_BODY_BYTES)),
         ))
         .routes(routes!(read::get_one, delete::delete_one))
+        .routes(routes!(cancel::cancel))
+        .routes(routes!(transcript::smelt_transcript))
+        .routes(routes!(transcript::file_transcript))
 }

@@ -62,14 +62,20 @@ async fn add_download_urls(
     let ttl = Duration::from_secs(state.settings.download_url_ttl_secs);
     for (result, key) in results.iter_mut().zip(keys) {
         if let Some(key) = key {
-            let filename = blob::document_filename(&result.filename);
+            // One source has several documents: the name says which one this is.
+            let label = result.prompt.as_deref().unwrap_or("transcript");
+            let filename = format!(
+                "{} - {label}.md",
+                blob::safe_stem(&result.filename, "result")
+            );
             result.download_url = Some(state.blobs.download_url(&key, &filename, ttl).await?);
         }
     }
     Ok(())
 }
 
-/// Parses the list query (§2): `status` (`pending` = not finished, `completed`, `failed`),
+/// Parses the list query (§2): `status` (`pending` = not finished, `completed`, `failed`,
+/// `cancelled`),
 /// `sort` (`created_at`, `completed_at`), `order` (`asc`, `desc`), `page` ≥ 1, `limit` 1–50.
 /// Anything else answers 400 `invalid_data` naming the parameter.
 pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, ApiError> {
@@ -79,9 +85,10 @@ pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, A
         Some("pending") => Some(StatusFilter::Pending),
         Some("completed") => Some(StatusFilter::Completed),
         Some("failed") => Some(StatusFilter::Failed),
+        Some("cancelled") => Some(StatusFilter::Cancelled),
         Some(_) => {
             return Err(ApiError::invalid_data(
-                "INVALID STATUS. USE PENDING, COMPLETED OR FAILED",
+                "INVALID STATUS. USE PENDING, COMPLETED, FAILED OR CANCELLED",
             ))
         }
     };
@@ -133,7 +140,7 @@ pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, A
     tag = "smelts",
     security(("bearer" = [])),
     params(
-        ("status" = Option<String>, Query, description = "`pending` (not finished), `completed` or `failed`"),
+        ("status" = Option<String>, Query, description = "`pending` (not finished), `completed`, `failed` or `cancelled`"),
         ("sort" = Option<String>, Query, description = "`created_at` (default) or `completed_at`"),
         ("order" = Option<String>, Query, description = "`desc` (default) or `asc`"),
         ("page" = Option<u32>, Query, minimum = 1, description = "1 or more (default 1)"),

@@ -23,4 +23,6 @@ pub struct CreateSmeltForm {
     pub default_prompt_names: Option<Vec<PromptName>>,
     /// One of the signed-in user's custom prompts.
     pub user_prompt_id: Option<Uuid>,
+    /// `true` to time every word of the transcript (word-level timestamps; slower).
+    pub word_timestamps: Option<bool>,
 }

@@ -44,9 +44,11 @@ impl MemoryBroker {
             default_prompt_names: Vec::new(),
             user_prompt_id: None,
             progress: None,
+            segments: Vec::new(),
             results: None,
             error_code: None,
             error_message: None,
+            failed_prompt: None,
             created_at: chrono::Utc::now(),
             completed_at: None,
         };
@@ -79,6 +81,7 @@ impl MemoryBroker {
         log.snapshot.dto.status = match kind {
             EventKind::Completed => SmeltStatus::Completed,
             EventKind::Failed => SmeltStatus::Failed,
+            EventKind::Cancelled => SmeltStatus::Cancelled,
             _ => SmeltStatus::Transcribing,
         };
         log.events.push(event.clone());

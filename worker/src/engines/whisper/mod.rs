@@ -12,6 +12,7 @@ use ct2rs::sys::{ComputeType, Config, Device, StorageView, Whisper, WhisperOptio
 use tokenizers::Tokenizer;
 
 pub mod features;
+pub mod words;
 use features::{LogMelExtractor, N_FRAMES, N_MELS, N_SAMPLES, SAMPLE_RATE};
 
 /// Longest window [`LocalWhisper::transcribe_window`] accepts, in seconds: the fixed
@@ -77,6 +78,54 @@ pub struct LocalWhisper {
     features: LogMelExtractor,
     /// Ids at or above this are special tokens (`<|endoftext|>` and everything after).
     first_special_id: u32,
+    /// Id of `<|0.00|>`: timestamp tokens follow it, one per 20 ms.
+    timestamp_begin: u32,
+}
+
+/// Seconds between two timestamp tokens.
+const TIMESTAMP_SECS: f64 = 0.02;
+/// Width of the median filter smoothing the attention weights before the alignment (the value
+/// Whisper's `timing.py` and faster-whisper use).
+const MEDIAN_FILTER_WIDTH: i64 = 7;
+
+/// One transcribed segment of a window. Times are seconds from the window's start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowSegment {
+    pub start_secs: f64,
+    pub end_secs: f64,
+    /// Trimmed, never empty.
+    pub text: String,
+    /// The words with their times, when asked for.
+    pub words: Option<Vec<WindowWord>>,
+}
+
+/// One timed word of a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowWord {
+    pub word: String,
+    pub start_secs: f64,
+    pub end_secs: f64,
+    /// Mean probability of its tokens.
+    pub probability: f32,
+}
+
+/// Text tokens between two timestamps, before decoding.
+struct Piece {
+    start_secs: f64,
+    end_secs: f64,
+    tokens: Vec<u32>,
+    words: Option<Vec<WindowWord>>,
+}
+
+impl Piece {
+    fn new(start_secs: f64, end_secs: f64, tokens: Vec<u32>) -> Self {
+        Piece {
+            start_secs,
+            end_secs,
+            tokens,
+            words: None,
+        }
+    }
 }
 
 impl LocalWhisper {
@@ -123,21 +172,36 @@ impl LocalWhisper {
         let first_special_id = tokenizer
             .token_to_id("<|endoftext|>")
             .ok_or_else(|| unloadable("tokenizer.json has no <|endoftext|> token".into()))?;
+        // Timestamp tokens are numbered right after `<|notimestamps|>` (faster-whisper's
+        // `timestamp_begin`), whether or not tokenizer.json lists them.
+        let timestamp_begin = tokenizer
+            .token_to_id("<|notimestamps|>")
+            .ok_or_else(|| unloadable("tokenizer.json has no <|notimestamps|> token".into()))?
+            + 1;
         Ok(Self {
             model,
             tokenizer,
             features: LogMelExtractor::new(),
             first_special_id,
+            timestamp_begin,
         })
     }
 
-    /// Transcribes one window of at most 30 s of 16 kHz mono audio; returns plain text (special tokens removed, trimmed).
+    /// Transcribes one window of at most 30 s of 16 kHz mono audio into segments, with times
+    /// in seconds from the window's start, cut where the model places its timestamp tokens
+    /// (`<|0.00|>` … `<|30.00|>`, 20 ms apart, numbered from the token after
+    /// `<|notimestamps|>`). With `word_timestamps`, each segment also gets its words, timed
+    /// by CTranslate2's alignment ([`words`]).
     ///
-    /// Decoding is greedy (beam 1) without timestamps. Returns an empty string for silence.
+    /// Decoding is greedy (beam 1). Returns no segment for silence.
     ///
     /// # Errors
     /// [`WhisperError::WindowTooLong`] past 30 s, [`WhisperError::Inference`] if CTranslate2 fails.
-    pub fn transcribe_window(&self, samples: &[f32]) -> Result<String, WhisperError> {
+    pub fn transcribe_window(
+        &self,
+        samples: &[f32],
+        word_timestamps: bool,
+    ) -> Result<Vec<WindowSegment>, WhisperError> {
         if samples.len() > N_SAMPLES {
             return Err(WhisperError::WindowTooLong {
                 samples: samples.len(),
@@ -145,11 +209,12 @@ impl LocalWhisper {
         }
         // Digital silence: skip a model run that could only hallucinate.
         if samples.iter().all(|s| s.abs() < 1e-4) {
-            return Ok(String::new());
+            return Ok(Vec::new());
         }
+        let inference = |e: anyhow::Error| WhisperError::Inference(format!("{e:#}"));
         let mut mel = self.features.compute(samples);
-        let input = StorageView::new(&[1, N_MELS, N_FRAMES], &mut mel, Device::CPU)
-            .map_err(|e| WhisperError::Inference(format!("{e:#}")))?;
+        let input =
+            StorageView::new(&[1, N_MELS, N_FRAMES], &mut mel, Device::CPU).map_err(inference)?;
         let prompt = self.prompt(&input)?;
         let options = WhisperOptions {
             beam_size: 1,
@@ -157,35 +222,179 @@ impl LocalWhisper {
             return_no_speech_prob: true,
             ..WhisperOptions::default()
         };
+        // Word timings align against the encoder output, which `generate` also accepts, so
+        // the encoder runs once either way.
+        let encoded = if word_timestamps {
+            Some(self.model.encode(&input, false).map_err(inference)?)
+        } else {
+            None
+        };
+        let features = encoded.as_ref().unwrap_or(&input);
         let result = self
             .model
-            .generate(&input, &[prompt], &options)
-            .map_err(|e| WhisperError::Inference(format!("{e:#}")))?
+            .generate(features, std::slice::from_ref(&prompt), &options)
+            .map_err(inference)?
             .into_iter()
             .next()
             .ok_or_else(|| WhisperError::Inference("no result for the window".into()))?;
         let avg_logprob = result.scores.first().copied().unwrap_or(0.0);
         if result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_logprob < LOW_LOGPROB {
-            return Ok(String::new());
+            return Ok(Vec::new());
         }
         let ids: Vec<u32> = result
             .sequences_ids
             .first()
             .map(|seq| seq.iter().map(|&id| id as u32).collect())
             .unwrap_or_default();
-        let text_ids: Vec<u32> = ids
-            .into_iter()
-            .filter(|&id| id < self.first_special_id)
-            .collect();
-        let text = self
-            .tokenizer
-            .decode(&text_ids, true)
-            .map_err(|e| WhisperError::Inference(format!("token decoding: {e}")))?;
-        Ok(text.trim().to_string())
+        let window_secs = samples.len() as f64 / SAMPLE_RATE as f64;
+        let mut pieces = self.split_at_timestamps(&ids, window_secs);
+        if let Some(encoded) = &encoded {
+            let frames = samples.len().div_ceil(features::HOP_LENGTH);
+            self.add_words(encoded, &prompt, &mut pieces, frames, window_secs)?;
+        }
+        let mut segments = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let text = self.decode(&piece.tokens)?;
+            if text.is_empty() {
+                continue;
+            }
+            let (start_secs, end_secs) = match piece.words.as_deref() {
+                // With words, the segment spans exactly its words.
+                Some([first, .., last]) => (first.start_secs, last.end_secs),
+                Some([only]) => (only.start_secs, only.end_secs),
+                _ => (piece.start_secs, piece.end_secs),
+            };
+            segments.push(WindowSegment {
+                start_secs,
+                end_secs: end_secs.max(start_secs),
+                text,
+                words: piece.words,
+            });
+        }
+        Ok(segments)
     }
 
-    /// English-only models are trained on `<|startoftranscript|><|notimestamps|>`; the
-    /// multilingual ones need the language and task tokens, so detect the language first.
+    /// Cuts the generated ids into pieces at timestamp tokens. A piece opens at a timestamp
+    /// and closes at the next one after some text; text with no closing timestamp runs to the
+    /// end of the window.
+    fn split_at_timestamps(&self, ids: &[u32], window_secs: f64) -> Vec<Piece> {
+        let time_of =
+            |id: u32| (f64::from(id - self.timestamp_begin) * TIMESTAMP_SECS).min(window_secs);
+        let mut pieces = Vec::new();
+        let mut tokens = Vec::new();
+        let mut start: Option<f64> = None;
+        let mut last_end = 0.0f64;
+        for &id in ids {
+            if id >= self.timestamp_begin {
+                let t = time_of(id);
+                if tokens.is_empty() {
+                    start = Some(t);
+                } else {
+                    let from = start.unwrap_or(last_end).min(t);
+                    pieces.push(Piece::new(from, t, std::mem::take(&mut tokens)));
+                    last_end = t;
+                    start = None;
+                }
+            } else if id < self.first_special_id {
+                tokens.push(id);
+            }
+        }
+        if !tokens.is_empty() {
+            let from = start.unwrap_or(last_end).min(window_secs);
+            pieces.push(Piece::new(from, window_secs, tokens));
+        }
+        pieces
+    }
+
+    /// Times every word of the window's pieces from CTranslate2's alignment of their text
+    /// tokens against the encoder output.
+    fn add_words(
+        &self,
+        encoded: &StorageView,
+        prompt: &[String],
+        pieces: &mut [Piece],
+        frames: usize,
+        window_secs: f64,
+    ) -> Result<(), WhisperError> {
+        let text_tokens: Vec<usize> = pieces
+            .iter()
+            .flat_map(|p| p.tokens.iter().map(|&t| t as usize))
+            .collect();
+        if text_tokens.is_empty() {
+            return Ok(());
+        }
+        // The alignment's start sequence is the prompt without `<|notimestamps|>`.
+        let start: Vec<usize> = prompt
+            .iter()
+            .filter_map(|t| self.tokenizer.token_to_id(t))
+            .map(|id| id as usize)
+            .collect();
+        let aligned = self
+            .model
+            .align(
+                encoded,
+                &start,
+                std::slice::from_ref(&text_tokens),
+                &[frames],
+                MEDIAN_FILTER_WIDTH,
+            )
+            .map_err(|e| WhisperError::Inference(format!("alignment: {e:#}")))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| WhisperError::Inference("no alignment for the window".into()))?;
+        let path: Vec<(i64, i64)> = aligned
+            .alignments
+            .iter()
+            .map(|a| (a.token_x, a.frame_x))
+            .collect();
+        let token_pieces = text_tokens
+            .iter()
+            .map(|&t| self.decode_raw(&[t as u32]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ranges = words::word_ranges(&token_pieces);
+        let timed = words::time_words(&ranges, &path, &aligned.text_token_probs, window_secs);
+        // Hand each word to the piece holding its first token.
+        let mut offset = 0;
+        let mut next_word = timed.into_iter().peekable();
+        for piece in pieces.iter_mut() {
+            let end = offset + piece.tokens.len();
+            let mut list = Vec::new();
+            while let Some(word) = next_word.next_if(|w| w.tokens.start < end) {
+                let ids: Vec<u32> = text_tokens[word.tokens.clone()]
+                    .iter()
+                    .map(|&t| t as u32)
+                    .collect();
+                let text = self.decode(&ids)?;
+                if !text.is_empty() {
+                    list.push(WindowWord {
+                        word: text,
+                        start_secs: word.start_secs,
+                        end_secs: word.end_secs,
+                        probability: word.probability,
+                    });
+                }
+            }
+            piece.words = Some(list);
+            offset = end;
+        }
+        Ok(())
+    }
+
+    /// Text of token ids, special tokens dropped, trimmed.
+    fn decode(&self, ids: &[u32]) -> Result<String, WhisperError> {
+        Ok(self.decode_raw(ids)?.trim().to_owned())
+    }
+
+    /// Text of token ids as the tokenizer gives it (leading spaces kept).
+    fn decode_raw(&self, ids: &[u32]) -> Result<String, WhisperError> {
+        self.tokenizer
+            .decode(ids, true)
+            .map_err(|e| WhisperError::Inference(format!("token decoding: {e}")))
+    }
+
+    /// The decoder prompt: `<|startoftranscript|>` for English-only models, which predict
+    /// timestamps after it; the multilingual ones also need the language and task tokens, so
+    /// the language is detected first.
     fn prompt(&self, input: &StorageView) -> Result<Vec<String>, WhisperError> {
         let mut prompt = vec!["<|startoftranscript|>".to_string()];
         if self.model.is_multilingual() {
@@ -201,7 +410,6 @@ impl LocalWhisper {
             prompt.push(language);
             prompt.push("<|transcribe|>".to_string());
         }
-        prompt.push("<|notimestamps|>".to_string());
         Ok(prompt)
     }
 }

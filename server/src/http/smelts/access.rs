@@ -1,0 +1,59 @@
+//! Who may act on one smelt outside its socket (cancel it, export its transcript): its owner,
+//! with an access token, or whoever holds its subscription token — the anonymous creator
+//! included. The token comes as `Authorization: Bearer …` or `?token=…`.
+
+use axum::http::{HeaderMap, StatusCode};
+use smelt_core::tokens::{ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// What a presented token proves about one smelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmeltAccess {
+    /// A signed-in user: allowed when they own the smelt.
+    User(Uuid),
+    /// The smelt's own subscription token.
+    Holder,
+}
+
+impl SmeltAccess {
+    /// Checks the token of a request about `smelt_id`: 401 `unauthorized` without a valid
+    /// token, 403 `forbidden` for another smelt's subscription token.
+    pub fn of(
+        state: &AppState,
+        smelt_id: Uuid,
+        headers: &HeaderMap,
+        query_token: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let token = crate::auth::bearer_token(headers)
+            .or(query_token)
+            .ok_or_else(ApiError::login_required)?;
+        if let Ok(claims) = state.tokens.verify(token, SUBSCRIPTION_AUDIENCE) {
+            return if claims.sub == smelt_id {
+                Ok(SmeltAccess::Holder)
+            } else {
+                Err(ApiError::client(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "THAT TOKEN IS FOR ANOTHER SMELT",
+                ))
+            };
+        }
+        state
+            .tokens
+            .verify(token, ACCESS_AUDIENCE)
+            .map(|claims| SmeltAccess::User(claims.sub))
+            .map_err(|_| ApiError::invalid_token())
+    }
+
+    /// True when this access covers a smelt owned by `owner` (404 otherwise, so that others'
+    /// smelts look like missing ones).
+    pub fn allows(self, owner: Option<Uuid>) -> bool {
+        match self {
+            SmeltAccess::Holder => true,
+            SmeltAccess::User(user) => owner == Some(user),
+        }
+    }
+}
