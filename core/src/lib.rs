@@ -4,6 +4,8 @@
 //! - [`domain`]: parsed domain types (status, mode, prompt names, error codes, stages).
 //! - [`dto`]: the JSON shapes of `spec/smelts-api.md` §3/§5.
 //! - [`events`]: the realtime event model and its wire encoding.
+//! - [`limits`]: files, sizes, durations and credits allowed (settings).
+//! - [`media`]: audio containers read without decoding (track, duration).
 //! - [`db`]: connection, migrations and the SQL queries.
 //! - [`queue`]: the pgmq job queue.
 //! - [`blob`]: where uploads and result documents live (local disk or S3), signed downloads.
@@ -22,6 +24,8 @@ pub mod db;
 pub mod domain;
 pub mod dto;
 pub mod events;
+pub mod limits;
+pub mod media;
 pub mod metrics;
 pub mod queue;
 pub mod retention;

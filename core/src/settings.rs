@@ -132,6 +132,26 @@ pub struct Settings {
     #[arg(long, env = "SMELT_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
+    /// Most files in one smelt.
+    #[arg(long, env = "SMELT_MAX_FILES", default_value_t = 5)]
+    pub max_files: usize,
+
+    /// Largest uploaded file, in MB (MiB: 1,048,576 bytes).
+    #[arg(long, env = "SMELT_MAX_FILE_MB", default_value_t = 25)]
+    pub max_file_mb: u32,
+
+    /// Longest audio file, in minutes. Longer uploads are refused before the smelt is created.
+    #[arg(long, env = "SMELT_MAX_DURATION_MINUTES", default_value_t = 30)]
+    pub max_duration_minutes: u32,
+
+    /// Smelts an anonymous client address may make per UTC day.
+    #[arg(long, env = "SMELT_ANONYMOUS_DAILY_SMELTS", default_value_t = 1)]
+    pub anonymous_daily_smelts: i32,
+
+    /// Credits (smelts) of a signed-in user per week, restored Monday 00:00 UTC.
+    #[arg(long, env = "SMELT_WEEKLY_CREDITS", default_value_t = 5)]
+    pub weekly_credits: i32,
+
     /// Smelt creations allowed per minute per client address and per user.
     #[arg(long, env = "SMELT_RATE_CREATE_PER_MIN", default_value_t = 30)]
     pub rate_create_per_min: u32,

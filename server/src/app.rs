@@ -9,6 +9,7 @@ use smelt_core::blob::{self, DownloadSigner};
 use smelt_core::clock::{Clock, SystemClock};
 use smelt_core::crypto::SecretBox;
 use smelt_core::db;
+use smelt_core::limits::Limits;
 use smelt_core::queue::JobQueue;
 use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
@@ -105,7 +106,8 @@ impl Application {
             clock,
             secret_box: SecretBox::new(&encryption_key),
             ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),
-            limits: RateLimits::new(&settings),
+            rate_limits: RateLimits::new(&settings),
+            limits: Limits::from_settings(&settings),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
                 .build()?,

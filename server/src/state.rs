@@ -5,6 +5,7 @@ use std::sync::Arc;
 use smelt_core::blob::{BlobStore, DownloadSigner};
 use smelt_core::clock::Clock;
 use smelt_core::crypto::SecretBox;
+use smelt_core::limits::Limits;
 use smelt_core::queue::JobQueue;
 use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
@@ -36,7 +37,9 @@ pub struct AppState {
     /// Secret of the HMAC standing in for anonymous client addresses.
     pub ip_hash_secret: Arc<Vec<u8>>,
     /// Request-rate limiters.
-    pub limits: Arc<RateLimits>,
+    pub rate_limits: Arc<RateLimits>,
+    /// Files, sizes, durations and credits allowed (from the settings).
+    pub limits: Limits,
     /// Client for calls to OpenAI-compatible providers (key validation).
     pub http: reqwest::Client,
     /// Socket sessions, so that shutdown can wait for them to send their close frames.

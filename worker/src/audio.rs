@@ -1,7 +1,8 @@
 //! Decoding of uploaded audio files into the 16 kHz mono `f32` signal Whisper expects.
 //!
-//! Containers and codecs are handled by symphonia (pure Rust, so no ffmpeg at run time);
-//! resampling uses rubato's FFT resampler, which is exact for the fixed ratios we need.
+//! Containers are opened with [`smelt_core::media`] and decoded by symphonia (pure Rust, so
+//! no ffmpeg at run time), Opus by libopus; resampling uses rubato's FFT resampler, which is
+//! exact for the fixed ratios we need.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -9,14 +10,14 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use std::sync::LazyLock;
+
 use rubato::{FftFixedIn, Resampler};
+use smelt_core::media::{self, MediaError, OpenedAudio};
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CodecParameters, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{CodecRegistry, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::{MediaSource, MediaSourceStream};
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::io::MediaSource;
 
 /// Sample rate of [`DecodedAudio::samples`], in Hz: the rate Whisper was trained on.
 pub const TARGET_SAMPLE_RATE: u32 = 16_000;
@@ -73,39 +74,14 @@ pub fn decode_file(
     let source = CountingFile::open(path)?;
     let bytes_read = Arc::clone(&source.pos);
     let byte_len = source.len;
-    let mss = MediaSourceStream::new(Box::new(source), Default::default());
-
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(ext);
-    }
-    // Gapless mode trims MP3 encoder delay/padding (LAME tag). symphonia 0.5 ignores MP4
-    // edit lists, so AAC in M4A keeps its ~1024 priming frames (tens of ms of silence).
-    let format_opts = FormatOptions {
-        enable_gapless: true,
-        ..Default::default()
-    };
-    let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &format_opts, &MetadataOptions::default())
-        .map_err(|e| match e {
-            // The probe scans the whole file for a known header and reports running out
-            // of bytes when there is none.
-            SymphoniaError::IoError(ref io) if io.kind() == io::ErrorKind::UnexpectedEof => {
-                DecodeError::Corrupted("not a recognised audio format".into())
-            }
-            other => corrupted_or_io("cannot read container", other),
-        })?;
-    let mut format = probed.format;
-
-    let track = format
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some())
-        .ok_or_else(|| DecodeError::Corrupted("no audio track".into()))?;
-    let track_id = track.id;
-    let params = track.codec_params.clone();
+    let extension = path.extension().and_then(|e| e.to_str());
+    let OpenedAudio {
+        mut format,
+        track_id,
+        params,
+    } = media::open(Box::new(source), extension)?;
     let source_rate = params.sample_rate.unwrap_or(TARGET_SAMPLE_RATE);
-    let total_secs = declared_duration(&params, byte_len);
+    let total_secs = media::declared_duration(&params, byte_len);
     if let Some(seconds) = total_secs {
         if seconds > max_duration_secs {
             return Err(DecodeError::DurationExceeded { seconds });
@@ -113,7 +89,7 @@ pub fn decode_file(
     }
     let max_frames = (max_duration_secs * f64::from(source_rate)).ceil() as u64;
 
-    let mut decoder = symphonia::default::get_codecs()
+    let mut decoder = codecs()
         .make(&params, &DecoderOptions::default())
         .map_err(|e| corrupted_or_io("unsupported codec", e))?;
 
@@ -198,40 +174,28 @@ pub fn decode_file(
     })
 }
 
-/// The duration the container declares, in seconds, if it is believable.
-///
-/// `n_frames` is in time-base units (an MP4 track's timescale need not be its sample
-/// rate). A WAV written to a pipe declares a data length of 2^32-1 bytes (hours of audio);
-/// for PCM that is caught by comparing against what the file could hold, and the limit is
-/// then enforced while decoding instead.
-fn declared_duration(params: &CodecParameters, byte_len: Option<u64>) -> Option<f64> {
-    let n_frames = params.n_frames.filter(|&n| n > 0)?;
-    let is_pcm = symphonia::default::get_codecs()
-        .get_codec(params.codec)
-        .is_some_and(|c| c.short_name.starts_with("pcm_"));
-    if is_pcm {
-        // Float and companded PCM carry no bit depth; 1 byte is a safe lower bound.
-        let bits = params.bits_per_coded_sample.unwrap_or(8);
-        let channels = params.channels.map_or(1, |c| c.count()) as u64;
-        let bytes_per_frame = (u64::from(bits).div_ceil(8) * channels).max(1);
-        if n_frames > byte_len? / bytes_per_frame {
-            return None;
-        }
-    }
-    match params.time_base {
-        Some(tb) => Some(n_frames as f64 * f64::from(tb.numer) / f64::from(tb.denom)),
-        None => Some(n_frames as f64 / f64::from(params.sample_rate?)),
-    }
+/// Symphonia's decoders plus Opus through libopus (`symphonia-adapter-libopus`), which
+/// symphonia 0.5 lacks: browsers record Opus in WebM and Ogg.
+fn codecs() -> &'static CodecRegistry {
+    static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+        let mut registry = CodecRegistry::new();
+        symphonia::default::register_enabled_codecs(&mut registry);
+        registry.register_all::<symphonia_adapter_libopus::OpusDecoder>();
+        registry
+    });
+    &CODECS
 }
 
-/// Symphonia reports both real I/O failures and "ran out of bytes while parsing" as
-/// `IoError`; only the former is the caller's I/O problem.
 fn corrupted_or_io(context: &str, e: SymphoniaError) -> DecodeError {
-    match e {
-        SymphoniaError::IoError(io) if io.kind() != io::ErrorKind::UnexpectedEof => {
-            DecodeError::Io(io)
+    media::corrupted_or_io(context, e).into()
+}
+
+impl From<MediaError> for DecodeError {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::Corrupted(detail) => DecodeError::Corrupted(detail),
+            MediaError::Io(io) => DecodeError::Io(io),
         }
-        other => DecodeError::Corrupted(format!("{context}: {other}")),
     }
 }
 

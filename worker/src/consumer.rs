@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smelt_core::blob::BlobStore;
-use smelt_core::db::smelts;
+use smelt_core::db::{smelts, workers};
 use smelt_core::domain::ErrorCode;
+use smelt_core::limits::Limits;
 use smelt_core::queue::{Delivery, JobQueue, INSERT_CHANNEL};
 use smelt_core::retention;
 use smelt_core::settings::Settings;
@@ -22,6 +23,10 @@ use crate::pipeline::{self, Context, Engines, StageError};
 use crate::progress::ProgressSink;
 use smelt_core::crypto::SecretBox;
 use smelt_core::secrets;
+
+/// How often a running worker tells the queue it is alive (the queue counts workers seen in
+/// the last 30 seconds).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
 /// What one [`Worker::try_process_one`] call did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +193,7 @@ impl Worker {
             blobs: self.blobs.as_ref(),
             engines: &engines,
             scratch: scratch.path().to_owned(),
+            limits: Limits::from_settings(&self.settings),
         };
         let result = {
             let keep_alive = self.keep_invisible(&delivery);
@@ -221,7 +227,11 @@ impl Worker {
                         .execute(&self.pool)
                         .await?;
                 }
-                sink.fail(code, &code.message(retry_after_secs)).await?;
+                let message = match code {
+                    ErrorCode::DurationExceeded => ctx.limits.duration_message(),
+                    _ => code.message(retry_after_secs),
+                };
+                sink.fail(code, &message).await?;
                 Outcome::Failed(smelt_id, code)
             }
             Err(StageError::Cancelled) => {
@@ -341,6 +351,7 @@ impl Worker {
     /// whose visibility timeout expired become readable without any notification).
     pub async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
         let worker = Arc::new(self);
+        let heartbeat = tokio::spawn(worker.clone().beat(stop.clone()));
         let mut loops = Vec::new();
         for _ in 0..worker.settings.worker_concurrency.max(1) {
             let (worker, stop) = (worker.clone(), stop.clone());
@@ -349,7 +360,29 @@ impl Worker {
         for l in loops {
             l.await??;
         }
+        heartbeat.await?;
         Ok(())
+    }
+
+    /// Tells the queue every [`HEARTBEAT_EVERY`] that this worker is alive and how many jobs
+    /// it runs at once (for the waiting smelts' estimates), until `stop`; then says goodbye.
+    async fn beat(self: Arc<Self>, stop: CancellationToken) {
+        let id = Uuid::new_v4();
+        let slots = self.settings.worker_concurrency.max(1) as u32;
+        let mut every = tokio::time::interval(HEARTBEAT_EVERY);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = every.tick() => {
+                    if let Err(e) = workers::beat(&self.pool, id, slots).await {
+                        tracing::warn!(error = %e, "could not record the worker's heartbeat");
+                    }
+                }
+            }
+        }
+        if let Err(e) = workers::forget(&self.pool, id).await {
+            tracing::debug!(error = %e, "could not remove the worker's heartbeat");
+        }
     }
 
     async fn run_loop(&self, stop: CancellationToken) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::credits::{days_until, next_weekly_reset, ANONYMOUS_DAILY, WEEKLY_CREDITS};
+use crate::credits::{days_until, next_weekly_reset};
 
 /// What a new smelt was charged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,33 +44,35 @@ pub struct ProfileRow {
 const PROFILE_COLUMNS: &str = "user_id, credits_remaining, weekly_credits_max, credits_reset_at, \
     api_key_ciphertext, api_key_nonce, api_key_last4, api_key_base_url, api_key_status";
 
-/// Creates the profile of a user seen for the first time (full weekly credits).
+/// Creates the profile of a user seen for the first time (`weekly` credits, all of them left).
 pub async fn ensure_profile<'e>(
     db: impl PgExecutor<'e>,
     user_id: Uuid,
     now: DateTime<Utc>,
+    weekly: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into user_profile (user_id, credits_remaining, weekly_credits_max, credits_reset_at)
          values ($1, $2, $2, $3) on conflict (user_id) do nothing",
     )
     .bind(user_id)
-    .bind(WEEKLY_CREDITS)
+    .bind(weekly)
     .bind(next_weekly_reset(now))
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// The profile with the weekly reset applied when due (written back). Locks the row when
-/// `for_update`.
+/// The profile with the weekly reset applied when due (written back; the week starts with
+/// `weekly` credits, the setting in force). Locks the row when `for_update`.
 pub async fn profile(
     conn: &mut PgConnection,
     user_id: Uuid,
     now: DateTime<Utc>,
+    weekly: i32,
     for_update: bool,
 ) -> Result<ProfileRow, sqlx::Error> {
-    ensure_profile(&mut *conn, user_id, now).await?;
+    ensure_profile(&mut *conn, user_id, now, weekly).await?;
     let lock = if for_update { "for update" } else { "" };
     let mut row: ProfileRow = sqlx::query_as(&format!(
         "select {PROFILE_COLUMNS} from user_profile where user_id = $1 {lock}"
@@ -79,10 +81,12 @@ pub async fn profile(
     .fetch_one(&mut *conn)
     .await?;
     if row.credits_reset_at <= now {
-        row.credits_remaining = row.weekly_credits_max;
+        row.weekly_credits_max = weekly;
+        row.credits_remaining = weekly;
         row.credits_reset_at = next_weekly_reset(now);
         sqlx::query(
-            "update user_profile set credits_remaining = $2, credits_reset_at = $3, updated_at = now()
+            "update user_profile set credits_remaining = $2, weekly_credits_max = $2,
+                                     credits_reset_at = $3, updated_at = now()
              where user_id = $1",
         )
         .bind(user_id)
@@ -99,8 +103,9 @@ pub async fn reserve_user(
     conn: &mut PgConnection,
     user_id: Uuid,
     now: DateTime<Utc>,
+    weekly: i32,
 ) -> Result<Result<Charge, Refusal>, sqlx::Error> {
-    let row = profile(conn, user_id, now, true).await?;
+    let row = profile(conn, user_id, now, weekly, true).await?;
     if row.api_key_status == "valid" {
         return Ok(Ok(Charge::Free));
     }
@@ -124,6 +129,7 @@ pub async fn reserve_anonymous(
     conn: &mut PgConnection,
     ip_hash: &str,
     now: DateTime<Utc>,
+    daily: i32,
 ) -> Result<Result<Charge, Refusal>, sqlx::Error> {
     let date = now.date_naive();
     let reserved: Option<i32> = sqlx::query_scalar(
@@ -134,7 +140,7 @@ pub async fn reserve_anonymous(
     )
     .bind(ip_hash)
     .bind(date)
-    .bind(ANONYMOUS_DAILY)
+    .bind(daily)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(match reserved {
@@ -144,6 +150,58 @@ pub async fn reserve_anonymous(
         }),
         None => Err(Refusal::DailyLimit),
     })
+}
+
+/// A read-only look at whether a signed-in user could be charged now: the refusal the
+/// reservation would give, if any. It decides nothing — only [`reserve_user`], under its row
+/// lock, does — but it lets a request be refused before its body is read.
+pub async fn precheck_user<'e>(
+    db: impl PgExecutor<'e>,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    weekly: i32,
+) -> Result<Option<Refusal>, sqlx::Error> {
+    let row: Option<(i32, i32, DateTime<Utc>, String)> = sqlx::query_as(
+        "select credits_remaining, weekly_credits_max, credits_reset_at, api_key_status
+         from user_profile where user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    let Some((remaining, max, reset_at, key_status)) = row else {
+        // A first smelt: the profile starts with a full week.
+        return Ok((weekly <= 0).then(|| Refusal::WeeklyLimit {
+            used: 0,
+            max: weekly,
+            days: days_until(now, next_weekly_reset(now)),
+        }));
+    };
+    if key_status == "valid" || reset_at <= now {
+        return Ok(None);
+    }
+    Ok((remaining <= 0).then(|| Refusal::WeeklyLimit {
+        used: max - remaining,
+        max,
+        days: days_until(now, reset_at),
+    }))
+}
+
+/// A read-only look at whether an anonymous address has a smelt left today (see
+/// [`precheck_user`]).
+pub async fn precheck_anonymous<'e>(
+    db: impl PgExecutor<'e>,
+    ip_hash: &str,
+    now: DateTime<Utc>,
+    daily: i32,
+) -> Result<Option<Refusal>, sqlx::Error> {
+    let used: Option<i32> = sqlx::query_scalar(
+        "select smelts_used from anonymous_usage where ip_hash = $1 and usage_date = $2",
+    )
+    .bind(ip_hash)
+    .bind(now.date_naive())
+    .fetch_optional(db)
+    .await?;
+    Ok((used.unwrap_or(0) >= daily).then_some(Refusal::DailyLimit))
 }
 
 /// What a smelt was charged: source, user, hashed address, usage day.

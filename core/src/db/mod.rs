@@ -7,6 +7,7 @@ pub mod prompts;
 pub mod smelts;
 pub mod transcripts;
 pub mod users;
+pub mod workers;
 
 use std::str::FromStr;
 use std::time::Duration;

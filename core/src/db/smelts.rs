@@ -390,12 +390,37 @@ pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>,
     } else {
         Vec::new()
     };
+    let queue = if status == SmeltStatus::Pending {
+        queue_place(&mut *tx, smelt_id).await?
+    } else {
+        None
+    };
     tx.commit().await?;
+    let mut dto = smelt.to_dto(results, segments)?;
+    if let (Some(progress), Some((position, wait))) = (dto.progress.as_mut(), queue) {
+        progress.queue_position = Some(position);
+        progress.estimated_wait_seconds = wait;
+    }
     Ok(Some(Snapshot {
-        dto: smelt.to_dto(results, segments)?,
+        dto,
         user_id: smelt.row.user_id,
         last_seq: smelt.row.last_seq,
     }))
+}
+
+/// A pending smelt's place in the queue (1 = next) and the estimated seconds until a worker
+/// starts it (none while no worker is alive), from the `smelt_queue` database function.
+pub async fn queue_place<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+) -> Result<Option<(u32, Option<u32>)>, sqlx::Error> {
+    let row: Option<(i32, Option<i32>)> = sqlx::query_as(
+        "select queue_position, estimated_wait_seconds from smelt_queue() where smelt_id = $1",
+    )
+    .bind(smelt_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|(position, wait)| (position.max(1) as u32, wait.map(|w| w.max(0) as u32))))
 }
 
 /// Which smelts a list shows: `Pending` means every smelt not yet finished.
@@ -721,12 +746,8 @@ pub async fn cancel(pool: &PgPool, smelt_id: Uuid) -> Result<Cancellation, sqlx:
     let Some(status) = status else {
         return Ok(Cancellation::NotFound);
     };
-    if status
-        .parse::<SmeltStatus>()
-        .map_err(decode_err)?
-        .is_terminal()
-        || !mark_ended(&mut tx, smelt_id, Ending::Cancelled).await?
-    {
+    let status = status.parse::<SmeltStatus>().map_err(decode_err)?;
+    if status.is_terminal() || !mark_ended(&mut tx, smelt_id, Ending::Cancelled).await? {
         return Ok(Cancellation::AlreadyFinished);
     }
     crate::db::credits::refund(&mut tx, smelt_id).await?;
@@ -745,6 +766,12 @@ pub async fn cancel(pool: &PgPool, smelt_id: Uuid) -> Result<Cancellation, sqlx:
         &payload,
     )
     .await?;
+    if status == SmeltStatus::Pending {
+        // The smelts behind it move up.
+        sqlx::query("select smelt_announce_queue()")
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(Cancellation::Cancelled)
 }

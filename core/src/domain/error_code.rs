@@ -27,7 +27,7 @@ impl ErrorCode {
     pub fn message(self, retry_after_secs: Option<u64>) -> String {
         match self {
             ErrorCode::FileTooLarge => "FILE TOO CHUNKY. MAX 25MB".into(),
-            ErrorCode::InvalidFormat => "CAN'T READ THAT. TRY .MP3 .WAV .M4A".into(),
+            ErrorCode::InvalidFormat => "CAN'T READ THAT. TRY .MP3 .WAV .M4A .WEBM .OGG".into(),
             ErrorCode::DurationExceeded => "AUDIO TOO LONG. MAX 30 MINUTES".into(),
             ErrorCode::CorruptedFile => "CORRUPTED FILE. TRY A DIFFERENT ONE".into(),
             ErrorCode::TranscriptionFailed => "TRANSCRIPTION FAILED. TRY AGAIN".into(),

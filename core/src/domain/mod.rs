@@ -19,10 +19,11 @@ pub const MAX_FILES: usize = 5;
 pub const MAX_DURATION_SECS: f64 = 30.0 * 60.0;
 /// Maximum length of pasted text, in characters (§4 `smeltCreateSchema.text`).
 pub const MAX_TEXT_CHARS: usize = 50_000;
-/// File extensions accepted for audio (§4 `validateAudioFile`).
-pub const AUDIO_EXTENSIONS: [&str; 3] = ["mp3", "wav", "m4a"];
-/// MIME types accepted for audio (§4 `VALID_AUDIO_TYPES`).
-pub const AUDIO_MIME_TYPES: [&str; 8] = [
+/// File extensions accepted for audio: the spec's (§4 `validateAudioFile`) and what browsers
+/// record (WebM and Ogg with Opus, MP4 with AAC).
+pub const AUDIO_EXTENSIONS: [&str; 7] = ["mp3", "wav", "m4a", "mp4", "webm", "ogg", "opus"];
+/// MIME types accepted for audio (§4 `VALID_AUDIO_TYPES` and the recording formats).
+pub const AUDIO_MIME_TYPES: [&str; 15] = [
     "audio/mpeg",
     "audio/mp3",
     "audio/wav",
@@ -31,6 +32,13 @@ pub const AUDIO_MIME_TYPES: [&str; 8] = [
     "audio/mp4",
     "audio/x-m4a",
     "audio/m4a",
+    "audio/aac",
+    "video/mp4",
+    "audio/webm",
+    "video/webm",
+    "audio/ogg",
+    "audio/opus",
+    "application/ogg",
 ];
 
 /// The realtime channel name of a smelt: `smelt:{id}` (`spec/realtime-progress.md` §2).

@@ -158,7 +158,7 @@ async fn signup(
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
-    state.limits.check(Action::Login, ip, None)?;
+    state.rate_limits.check(Action::Login, ip, None)?;
     let email = normalise_email(&body.email)?;
     check_password(&body.password)?;
     let password = body.password;
@@ -182,7 +182,13 @@ async fn signup(
             "THAT EMAIL IS ALREADY REGISTERED. LOG IN",
         ));
     }
-    credits::ensure_profile(&mut *tx, user_id, state.clock.now()).await?;
+    credits::ensure_profile(
+        &mut *tx,
+        user_id,
+        state.clock.now(),
+        state.limits.weekly_credits,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(%user_id, "user signed up");
     Ok((
@@ -211,7 +217,7 @@ async fn login(
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<Credentials>,
 ) -> Result<Json<Session>, ApiError> {
-    state.limits.check(Action::Login, ip, None)?;
+    state.rate_limits.check(Action::Login, ip, None)?;
     let email = body.email.trim().to_lowercase();
     let user = users::by_email(&state.pool, &email).await?;
     // Verify against a real hash even for unknown emails, so timing does not reveal accounts.

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod body;
+pub mod config;
 pub mod downloads;
 pub mod error;
 pub mod health;
@@ -22,6 +23,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
+use smelt_core::limits::Limits;
+
 use crate::realtime;
 use crate::state::AppState;
 use error::ApiError;
@@ -29,7 +32,7 @@ use error::ApiError;
 /// The whole HTTP surface: `/api/...` plus the web app at `/`.
 pub fn router(state: AppState) -> Router {
     let web_dir = state.settings.web_dir.clone();
-    let (routes, document) = routes();
+    let (routes, document) = routes(&state.limits);
     // The web app's files carry no content hash, so browsers must revalidate them.
     // Paths that are not files are the app's own routes: index.html, with 200.
     let web = ServeDir::new(&web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
@@ -45,10 +48,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Every route (`/healthz`, `/readyz`, `/metrics` and `/api/...`, without the web app) and the
-/// OpenAPI document built from the same annotations.
-pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// OpenAPI document built from the same annotations. `limits` bound the create body.
+pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (api, api_paths) = OpenApiRouter::new()
-        .merge(smelts::router())
+        .merge(smelts::router(limits))
+        .merge(config::router())
         .merge(downloads::router())
         .merge(accounts::router())
         .merge(profile::router())

@@ -47,7 +47,14 @@ pub struct ProfileDto {
 
 async fn load(state: &AppState, user: AuthUser) -> Result<ProfileDto, ApiError> {
     let mut conn = state.pool.acquire().await?;
-    let row = credits::profile(&mut conn, user.user_id, state.clock.now(), false).await?;
+    let row = credits::profile(
+        &mut conn,
+        user.user_id,
+        state.clock.now(),
+        state.limits.weekly_credits,
+        false,
+    )
+    .await?;
     Ok(ProfileDto {
         email: users::email_of(&mut *conn, user.user_id).await?,
         credits_remaining: row.credits_remaining,
@@ -171,7 +178,13 @@ async fn save_key(
         .into_iter()
         .rev()
         .collect();
-    credits::ensure_profile(&state.pool, user.user_id, state.clock.now()).await?;
+    credits::ensure_profile(
+        &state.pool,
+        user.user_id,
+        state.clock.now(),
+        state.limits.weekly_credits,
+    )
+    .await?;
     sqlx::query(
         "update user_profile set api_key_ciphertext = $2, api_key_nonce = $3, api_key_last4 = $4,
                                  api_key_base_url = $5, api_key_status = 'valid', updated_at = now()

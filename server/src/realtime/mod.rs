@@ -60,7 +60,7 @@ pub fn accept(
     ip: std::net::IpAddr,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<WebSocketUpgrade, ApiError> {
-    state.limits.check(Action::Connect, ip, None)?;
+    state.rate_limits.check(Action::Connect, ip, None)?;
     let ws = ws.map_err(|_| {
         ApiError::client(
             StatusCode::UPGRADE_REQUIRED,

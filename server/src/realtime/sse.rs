@@ -70,7 +70,7 @@ pub async fn events(
     Query(mut query): Query<SocketQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(limited) = state.limits.check(Action::Connect, ip, None) {
+    if let Err(limited) = state.rate_limits.check(Action::Connect, ip, None) {
         return limited.into_response();
     }
     if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) {

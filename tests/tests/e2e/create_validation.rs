@@ -146,7 +146,7 @@ async fn a_file_that_is_not_audio_is_an_invalid_format() {
         app.create(form, None).await,
         400,
         "invalid_format",
-        "CAN'T READ THAT. TRY .MP3 .WAV .M4A",
+        "CAN'T READ THAT. TRY .MP3 .WAV .M4A .WEBM .OGG",
     )
     .await;
 }

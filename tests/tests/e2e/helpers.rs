@@ -586,13 +586,14 @@ pub fn speak(dir: &Path, sentence: &str) -> PathBuf {
     wav
 }
 
-/// Encodes a WAV with ffmpeg into `dir/speech.{extension}` (`mp3` via libmp3lame, `m4a` AAC).
+/// Encodes a WAV with ffmpeg into `dir/speech.{extension}` (`mp3` via libmp3lame, `webm`
+/// and `ogg` Opus via libopus, `m4a` and `mp4` AAC).
 pub fn encode(wav: &Path, extension: &str) -> PathBuf {
     let out = wav.with_extension(extension);
-    let codec = if extension == "mp3" {
-        "libmp3lame"
-    } else {
-        "aac"
+    let codec = match extension {
+        "mp3" => "libmp3lame",
+        "webm" | "ogg" | "opus" => "libopus",
+        _ => "aac",
     };
     run(Command::new("ffmpeg")
         .args(["-loglevel", "error", "-y", "-i"])

@@ -28,3 +28,4 @@ mod speech;
 mod storage;
 mod text;
 mod transcripts;
+mod waiting;

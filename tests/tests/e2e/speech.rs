@@ -81,3 +81,13 @@ async fn a_spoken_mp3_is_transcribed_with_live_progress() {
 async fn a_spoken_m4a_is_transcribed_with_live_progress() {
     spoken_file_is_transcribed("m4a", "audio/mp4").await;
 }
+
+#[tokio::test]
+async fn a_spoken_webm_opus_recording_is_transcribed_with_live_progress() {
+    spoken_file_is_transcribed("webm", "audio/webm;codecs=opus").await;
+}
+
+#[tokio::test]
+async fn a_spoken_ogg_opus_recording_is_transcribed_with_live_progress() {
+    spoken_file_is_transcribed("ogg", "audio/ogg").await;
+}

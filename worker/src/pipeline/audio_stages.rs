@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use smelt_core::db::smelts::{self, FileRow, Smelt};
 use smelt_core::db::transcripts;
-use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus, MAX_DURATION_SECS};
+use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus};
 use smelt_core::dto::SegmentDto;
 use tokio::sync::{mpsc, watch};
 
@@ -137,8 +137,9 @@ async fn decode(
 
         let (tx, mut rx) = watch::channel(0f32);
         let path = local.clone();
+        let max_secs = ctx.limits.max_duration_secs;
         let job = tokio::task::spawn_blocking(move || {
-            audio::decode_file(&path, MAX_DURATION_SECS, &mut |f| {
+            audio::decode_file(&path, max_secs, &mut |f| {
                 let _ = tx.send(f);
             })
         });

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use smelt_core::blob::BlobStore;
 use smelt_core::db::smelts::Smelt;
 use smelt_core::domain::{ErrorCode, InputType, SmeltStatus};
+use smelt_core::limits::Limits;
 use sqlx::PgPool;
 
 use crate::engines::{EngineError, Synthesizer, TimedSegment, Transcriber};
@@ -113,6 +114,8 @@ pub struct Context<'a> {
     pub engines: &'a Engines,
     /// Directory for temporary copies of uploads (removed with the context's owner).
     pub scratch: PathBuf,
+    /// The duration limit applies again here: a second line behind the upload's check.
+    pub limits: Limits,
 }
 
 /// The transcript of one input file (or the pasted text).

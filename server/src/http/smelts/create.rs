@@ -39,9 +39,9 @@ pub const TEXT_FILENAME: &str = "pasted-text.txt";
     request_body(content = CreateSmeltForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Created and queued; follow it at `subscription_url` with `subscription_token`", body = SmeltCreatedDto),
-        (status = 400, description = "`no_input`, `mixed_input`, `too_many_files`, `file_too_large`, `invalid_format`, `combine_requires_auth`, `combine_requires_multiple`, `invalid_data` or `invalid_multipart`", body = ApiErrorBody),
+        (status = 400, description = "`no_input`, `mixed_input`, `too_many_files`, `file_too_large`, `invalid_format`, `duration_exceeded` (measured on upload), `combine_requires_auth`, `combine_requires_multiple`, `invalid_data` or `invalid_multipart`", body = ApiErrorBody),
         (status = 401, description = "`unauthorized`: an invalid access token, or a feature anonymous users cannot use (several files, a custom prompt)", body = ApiErrorBody),
-        (status = 403, description = "`daily_limit` (anonymous) or `weekly_limit` (signed in): no credit left", body = ApiErrorBody),
+        (status = 403, description = "`daily_limit` (anonymous) or `weekly_limit` (signed in): no credit left; answered before the body is read", body = ApiErrorBody),
         (status = 404, description = "`prompt_not_found`: `user_prompt_id` is not the user's", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body exceeds five maximal files", body = ApiErrorBody),
         (status = 429, description = "`rate_limited`; see `Retry-After`", body = ApiErrorBody)
@@ -55,14 +55,19 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<SmeltCreatedDto>), ApiError> {
     // Refuse floods before reading any of the body.
     state
-        .limits
+        .rate_limits
         .check(Action::CreateSmelt, ip, user.map(|u| u.user_id))?;
     let multipart = multipart.map_err(|_| {
         ApiError::bad_request("invalid_multipart", "EXPECTED A multipart/form-data BODY")
     })?;
+    // Refuse for credits before reading the body: a client out of credits learns it at once
+    // instead of after uploading. This only looks; the reservation below decides.
+    if let Some(refusal) = precheck(&state, user.map(|u| u.user_id), ip).await? {
+        return Err(refused(refusal, user.is_some()));
+    }
     let smelt_id = Uuid::now_v7();
     crate::http::record_smelt(smelt_id);
-    let form = form::read(multipart, smelt_id, state.blobs.as_ref()).await?;
+    let form = form::read(multipart, smelt_id, state.blobs.as_ref(), &state.limits).await?;
     let user_id = user.map(|u| u.user_id);
     match insert(&state, smelt_id, user_id, ip, &form).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created))),
@@ -73,8 +78,29 @@ pub async fn create(
     }
 }
 
-/// The 403 of a credit refusal (§5, §8).
-fn refused(refusal: Refusal) -> ApiError {
+/// The refusal the credit reservation would give now, read without locking anything.
+async fn precheck(
+    state: &AppState,
+    user_id: Option<Uuid>,
+    ip: IpAddr,
+) -> Result<Option<Refusal>, ApiError> {
+    let now = state.clock.now();
+    let limits = &state.limits;
+    Ok(match user_id {
+        Some(user_id) => {
+            credits::precheck_user(&state.pool, user_id, now, limits.weekly_credits).await?
+        }
+        None => {
+            let ip_hash = hmac_hex(&state.ip_hash_secret, ip.to_string().as_bytes());
+            credits::precheck_anonymous(&state.pool, &ip_hash, now, limits.anonymous_daily).await?
+        }
+    })
+}
+
+/// The 403 of a credit refusal (§5, §8), counted by account kind.
+fn refused(refusal: Refusal, signed_in: bool) -> ApiError {
+    let account = if signed_in { "user" } else { "anonymous" };
+    metrics::counter!(smelt_core::metrics::CREDIT_REFUSALS, "account" => account).increment(1);
     match refusal {
         Refusal::DailyLimit => {
             ApiError::client(StatusCode::FORBIDDEN, "daily_limit", DAILY_LIMIT_MESSAGE)
@@ -159,7 +185,7 @@ async fn insert(
                 content_type: f.content_type.clone(),
                 input_type,
                 storage_key: Some(f.storage_key.clone()),
-                duration_seconds: None,
+                duration_seconds: f.duration_seconds,
             })
             .collect(),
     };
@@ -179,22 +205,15 @@ async fn insert(
     // The check and the reservation happen under row locks in this transaction, so
     // concurrent requests queue and none can spend a credit that is not there.
     let now = state.clock.now();
+    let limits = &state.limits;
     let reservation = match user_id {
-        Some(owner) => credits::reserve_user(&mut tx, owner, now).await?,
+        Some(owner) => credits::reserve_user(&mut tx, owner, now, limits.weekly_credits).await?,
         None => {
             let ip_hash = hmac_hex(&state.ip_hash_secret, ip.to_string().as_bytes());
-            credits::reserve_anonymous(&mut tx, &ip_hash, now).await?
+            credits::reserve_anonymous(&mut tx, &ip_hash, now, limits.anonymous_daily).await?
         }
     };
-    new_smelt.charge = reservation.map_err(|refusal| {
-        let account = if user_id.is_some() {
-            "user"
-        } else {
-            "anonymous"
-        };
-        metrics::counter!(smelt_core::metrics::CREDIT_REFUSALS, "account" => account).increment(1);
-        refused(refusal)
-    })?;
+    new_smelt.charge = reservation.map_err(|refusal| refused(refusal, user_id.is_some()))?;
     if let (Some(prompt_id), Some(owner)) = (form.user_prompt_id, user_id) {
         if !smelts::prompt_belongs_to(&mut *tx, prompt_id, owner).await? {
             return Err(ApiError::client(

@@ -1,9 +1,12 @@
 //! Reading the create request's multipart body (`spec/smelts-api.md` §2, §4).
 //!
 //! File parts stream into the blob store as they arrive, through a small bounded channel, so a
-//! request holds a few chunks in memory however large it is. The 25 MB limit is enforced while
+//! request holds a few chunks in memory however large it is. The size limit is enforced while
 //! streaming; an oversized file is drained (to report its real size) without being stored.
-//! Whatever the outcome, an error leaves no blob behind.
+//! Each file is also spooled to a temporary file as it streams, and its duration is measured
+//! from it as soon as it is complete (the container's header, or a scan of its packets), so
+//! audio over the duration limit is refused before anything is charged or queued. Whatever
+//! the outcome, an error leaves no blob behind.
 
 use std::io;
 
@@ -13,9 +16,11 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use smelt_core::blob::{upload_key, BlobStore};
 use smelt_core::domain::{
-    PromptName, SmeltMode, AUDIO_EXTENSIONS, AUDIO_MIME_TYPES, MAX_FILES, MAX_FILE_BYTES,
-    MAX_TEXT_CHARS,
+    PromptName, SmeltMode, AUDIO_EXTENSIONS, AUDIO_MIME_TYPES, MAX_TEXT_CHARS,
 };
+use smelt_core::limits::Limits;
+use smelt_core::media;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
@@ -37,6 +42,9 @@ pub struct StoredUpload {
     pub size_bytes: u64,
     pub content_type: Option<String>,
     pub storage_key: String,
+    /// Measured on upload, in seconds; `None` when the container could not be read (the
+    /// worker then reports what is wrong with the file).
+    pub duration_seconds: Option<f64>,
 }
 
 /// The parsed form. Cross-field rules (no input, mixed input, mode, anonymous limits) are
@@ -54,16 +62,19 @@ pub struct CreateForm {
 }
 
 /// `FILE TOO CHUNKY. MAX 25MB. YOUR FILE: {size}MB` with the size in MiB to one decimal.
-pub fn file_too_large(size_bytes: u64) -> ApiError {
-    let mb = size_bytes as f64 / (1024.0 * 1024.0);
-    ApiError::bad_request(
-        "file_too_large",
-        format!("FILE TOO CHUNKY. MAX 25MB. YOUR FILE: {mb:.1}MB"),
-    )
+pub fn file_too_large(limits: &Limits, size_bytes: u64) -> ApiError {
+    ApiError::bad_request("file_too_large", limits.file_too_large_message(size_bytes))
 }
 
 fn invalid_format() -> ApiError {
-    ApiError::bad_request("invalid_format", "CAN'T READ THAT. TRY .MP3 .WAV .M4A")
+    ApiError::bad_request(
+        "invalid_format",
+        smelt_core::domain::ErrorCode::InvalidFormat.message(None),
+    )
+}
+
+fn duration_exceeded(limits: &Limits) -> ApiError {
+    ApiError::bad_request("duration_exceeded", limits.duration_message())
 }
 
 /// Maps a body error: the size limit becomes 413, anything else is malformed multipart.
@@ -80,8 +91,9 @@ fn multipart_error(e: MultipartError) -> ApiError {
 }
 
 /// The storage extension of an accepted audio part: its own extension when it is one we
-/// accept, else one implied by its MIME type; `None` when neither is audio we read
-/// (§4 `validateAudioFile` accepts a part whose MIME type *or* extension is valid).
+/// accept, else one implied by its MIME type (parameters like `;codecs=opus` ignored); `None`
+/// when neither is audio we read (§4 `validateAudioFile` accepts a part whose MIME type *or*
+/// extension is valid).
 fn audio_extension(filename: &str, content_type: Option<&str>) -> Option<&'static str> {
     let ext = filename
         .rsplit_once('.')
@@ -92,25 +104,33 @@ fn audio_extension(filename: &str, content_type: Option<&str>) -> Option<&'stati
     {
         return Some(known);
     }
-    let mime = content_type?.to_ascii_lowercase();
+    let mime = content_type?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     if !AUDIO_MIME_TYPES.contains(&mime.as_str()) {
         return None;
     }
     Some(match mime.as_str() {
         "audio/mpeg" | "audio/mp3" => "mp3",
-        "audio/mp4" | "audio/x-m4a" | "audio/m4a" => "m4a",
+        "audio/mp4" | "audio/x-m4a" | "audio/m4a" | "audio/aac" | "video/mp4" => "m4a",
+        "audio/webm" | "video/webm" => "webm",
+        "audio/ogg" | "audio/opus" | "application/ogg" => "ogg",
         _ => "wav",
     })
 }
 
-/// Reads the whole form, storing audio parts under `uploads/{smelt_id}/...`.
+/// Reads the whole form, storing audio parts under `uploads/{smelt_id}/...` within `limits`.
 pub async fn read(
     mut multipart: Multipart,
     smelt_id: Uuid,
     blobs: &dyn BlobStore,
+    limits: &Limits,
 ) -> Result<CreateForm, ApiError> {
     let mut stored = Vec::new();
-    let result = read_parts(&mut multipart, smelt_id, blobs, &mut stored).await;
+    let result = read_parts(&mut multipart, smelt_id, blobs, limits, &mut stored).await;
     if result.is_err() {
         discard(blobs, &stored).await;
     }
@@ -133,6 +153,7 @@ async fn read_parts(
     multipart: &mut Multipart,
     smelt_id: Uuid,
     blobs: &dyn BlobStore,
+    limits: &Limits,
     stored: &mut Vec<StoredUpload>,
 ) -> Result<CreateForm, ApiError> {
     let mut file_count = 0usize;
@@ -157,7 +178,7 @@ async fn read_parts(
                     }
                 }
                 file_count += 1;
-                if file_count > MAX_FILES || file_error.is_some() {
+                if file_count > limits.max_files || file_error.is_some() {
                     drain(&mut field).await?;
                     continue;
                 }
@@ -168,15 +189,24 @@ async fn read_parts(
                 };
                 let file_id = Uuid::now_v7();
                 let key = upload_key(smelt_id, file_id, ext);
-                match store(&mut field, blobs, &key).await? {
-                    Upload::Stored(size_bytes) => stored.push(StoredUpload {
-                        file_id,
-                        filename,
+                match store(&mut field, blobs, &key, ext, limits).await? {
+                    Upload::Stored {
                         size_bytes,
-                        content_type,
-                        storage_key: key,
-                    }),
-                    Upload::TooLarge(size) => file_error = Some(file_too_large(size)),
+                        duration_seconds,
+                    } => {
+                        stored.push(StoredUpload {
+                            file_id,
+                            filename,
+                            size_bytes,
+                            content_type,
+                            storage_key: key,
+                            duration_seconds,
+                        });
+                        if duration_seconds.is_some_and(|d| d > limits.max_duration_secs) {
+                            file_error = Some(duration_exceeded(limits));
+                        }
+                    }
+                    Upload::TooLarge(size) => file_error = Some(file_too_large(limits, size)),
                 }
             }
             "text" => match read_small(&mut field, MAX_TEXT_BYTES).await? {
@@ -257,10 +287,10 @@ async fn read_parts(
     }
 
     // Precedence follows the spec's order: file count, then each file, then the fields.
-    if file_count > MAX_FILES {
+    if file_count > limits.max_files {
         return Err(ApiError::bad_request(
             "too_many_files",
-            "MAX 5 FILES ALLOWED",
+            limits.too_many_files_message(),
         ));
     }
     if let Some(e) = file_error.or(field_error) {
@@ -282,17 +312,32 @@ fn text_too_long() -> ApiError {
 
 /// Outcome of streaming one file part.
 enum Upload {
-    Stored(u64),
+    /// Stored: its size in bytes and, when its container could be read, its duration (s).
+    Stored {
+        size_bytes: u64,
+        duration_seconds: Option<f64>,
+    },
     /// Rejected; the part's full size in bytes.
     TooLarge(u64),
 }
 
-/// Streams a part into the store under `key`, enforcing [`MAX_FILE_BYTES`].
+/// Streams a part into the store under `key`, enforcing the size limit, while spooling it to
+/// a temporary file whose duration is measured once the part is complete.
 async fn store(
     field: &mut Field<'_>,
     blobs: &dyn BlobStore,
     key: &str,
+    extension: &str,
+    limits: &Limits,
 ) -> Result<Upload, ApiError> {
+    let max_bytes = limits.max_file_bytes;
+    let spool = tempfile::Builder::new()
+        .suffix(&format!(".{extension}"))
+        .tempfile()
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("creating a spool file")))?;
+    let mut copy = tokio::fs::File::from_std(spool.reopen().map_err(|e| {
+        ApiError::Internal(anyhow::Error::new(e).context("opening the spool file"))
+    })?);
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(UPLOAD_CHANNEL_CHUNKS);
     let put = blobs.put(key, Box::pin(ReceiverStream::new(rx)));
     let feed = async move {
@@ -301,18 +346,30 @@ async fn store(
             match field.chunk().await {
                 Ok(Some(chunk)) => {
                     size += chunk.len() as u64;
-                    if size > MAX_FILE_BYTES {
+                    if size > max_bytes {
                         // Abort the write, then count the rest without keeping it.
                         let _ = tx.send(Err(io::Error::other("file too large"))).await;
                         drop(tx);
                         return Ok(Upload::TooLarge(size + drain(field).await?));
                     }
+                    // The spool only serves the duration measurement: if it fails, the file
+                    // is stored all the same and measured by the worker.
+                    let _ = copy.write_all(&chunk).await;
                     if tx.send(Ok(chunk)).await.is_err() {
                         // The store gave up; its error is reported below.
-                        return Ok(Upload::Stored(size));
+                        return Ok(Upload::Stored {
+                            size_bytes: size,
+                            duration_seconds: None,
+                        });
                     }
                 }
-                Ok(None) => return Ok(Upload::Stored(size)),
+                Ok(None) => {
+                    let _ = copy.flush().await;
+                    return Ok(Upload::Stored {
+                        size_bytes: size,
+                        duration_seconds: None,
+                    });
+                }
                 Err(e) => {
                     let _ = tx.send(Err(io::Error::other("request body failed"))).await;
                     return Err(multipart_error(e));
@@ -323,10 +380,20 @@ async fn store(
     let (put_result, feed_result) = tokio::join!(put, feed);
     match feed_result? {
         Upload::TooLarge(size) => Ok(Upload::TooLarge(size)),
-        Upload::Stored(_) => {
+        Upload::Stored { .. } => {
             let stored = put_result?;
             metrics::counter!(smelt_core::metrics::UPLOAD_BYTES).increment(stored);
-            Ok(Upload::Stored(stored))
+            let limit = limits.max_duration_secs;
+            let duration_seconds = tokio::task::spawn_blocking(move || {
+                media::measure_duration(spool.path(), limit).ok()
+            })
+            .await
+            .ok()
+            .flatten();
+            Ok(Upload::Stored {
+                size_bytes: stored,
+                duration_seconds,
+            })
         }
     }
 }
@@ -368,8 +435,23 @@ mod tests {
     }
 
     #[test]
+    fn what_browsers_record_is_recognised_with_its_codec_parameters() {
+        assert_eq!(
+            audio_extension("blob", Some("audio/webm;codecs=opus")),
+            Some("webm")
+        );
+        assert_eq!(
+            audio_extension("blob", Some("audio/ogg; codecs=opus")),
+            Some("ogg")
+        );
+        assert_eq!(audio_extension("blob", Some("audio/mp4")), Some("m4a"));
+        assert_eq!(audio_extension("take.webm", None), Some("webm"));
+        assert_eq!(audio_extension("take.opus", None), Some("opus"));
+    }
+
+    #[test]
     fn the_too_large_message_reports_megabytes_to_one_decimal() {
-        match file_too_large(26 * 1024 * 1024 + 104_858) {
+        match file_too_large(&Limits::default(), 26 * 1024 * 1024 + 104_858) {
             ApiError::Client { message, .. } => {
                 assert_eq!(message, "FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 26.1MB")
             }

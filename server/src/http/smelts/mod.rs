@@ -10,24 +10,22 @@ pub mod schema;
 mod transcript;
 
 use axum::extract::DefaultBodyLimit;
-use smelt_core::domain::{MAX_FILES, MAX_FILE_BYTES};
+use smelt_core::limits::Limits;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// Largest accepted create request: five maximal files plus room for the text fields and the
-/// multipart framing. Larger bodies fail while streaming, never by buffering.
-pub const MAX_CREATE_BODY_BYTES: usize = MAX_FILES * MAX_FILE_BYTES as usize + 2 * 1024 * 1024;
-
-/// Routes of the smelts resource.
-pub fn router() -> OpenApiRouter<AppState> {
+/// Routes of the smelts resource. The create request may be as large as every file at its
+/// maximum plus the text fields and the multipart framing; larger bodies fail while
+/// streaming, never by buffering.
+pub fn router(limits: &Limits) -> OpenApiRouter<AppState> {
     let (schemas, paths, collection) = routes!(read::list, create::create);
     OpenApiRouter::new()
         .routes((
             schemas,
             paths,
-            collection.layer(DefaultBodyLimit::max(MAX_CREATE_BODY_BYTES)),
+            collection.layer(DefaultBodyLimit::max(limits.max_create_body_bytes())),
         ))
         .routes(routes!(read::get_one, delete::delete_one))
         .routes(routes!(cancel::cancel))
