@@ -2,7 +2,9 @@
 // (router.js) and keeps the header in step with the session.
 import { parseRoute } from './router.js';
 import { smeltIdFromQuery } from './storage.js';
-import { navigate } from './context.js';
+import { navigate, session } from './context.js';
+import { getConfig } from './endpoints.js';
+import { loadLimits } from './limits.js';
 import { initHeader, markCurrentNav } from './views/header.js';
 import { createView } from './views/create.js';
 import { smeltView } from './views/smelt.js';
@@ -45,6 +47,8 @@ function onRoute() {
 }
 
 function init() {
+  // The server's upload limits, once; the built-in ones apply until (or unless) they arrive.
+  loadLimits(() => getConfig(session));
   for (const { view } of Object.values(VIEWS)) view?.init?.();
   initHeader({
     onSignedOut: () => {

@@ -7,17 +7,36 @@ export const API_BASE = '/api';
 /** One MB as the server counts it, in bytes. */
 export const MB = 1024 * 1024;
 
-/** Upload limits: counts, bytes, characters. */
-export const LIMITS = Object.freeze({
+/**
+ * Upload limits built into the page: the server's defaults. The server's own
+ * values (GET /api/config, see limits.js) replace them when it answers.
+ */
+export const DEFAULT_LIMITS = Object.freeze({
   maxFiles: 5,
   maxFileBytes: 25 * MB,
+  maxDurationSeconds: 30 * 60,
   maxTextChars: 50_000,
-  // Anonymous users: one file, "separate" mode only.
+  // Accepted audio: extensions (lower case, with the dot) and MIME types.
+  // WebM, Ogg and MP4 are what browsers record (MediaRecorder).
+  audioExtensions: Object.freeze(['.mp3', '.wav', '.m4a', '.webm', '.ogg', '.opus', '.mp4']),
+  audioMimeTypes: Object.freeze([
+    'audio/mpeg',
+    'audio/mp3',
+    'audio/wav',
+    'audio/x-wav',
+    'audio/wave',
+    'audio/mp4',
+    'audio/x-m4a',
+    'audio/aac',
+    'audio/webm',
+    'video/webm',
+    'audio/ogg',
+    'audio/opus',
+    'video/mp4',
+  ]),
+  // Anonymous users: one file, "separate" mode only (not in /api/config: an account rule).
   anonymousMaxFiles: 1,
 });
-
-/** Accepted audio file extensions (lower case, with the dot). */
-export const AUDIO_EXTENSIONS = Object.freeze(['.mp3', '.wav', '.m4a']);
 
 /** The default prompts' names, in the form's order. */
 export const PROMPT_NAMES = Object.freeze([
@@ -49,6 +68,7 @@ export const STAGE_LABELS = Object.freeze({
   completed: 'Done',
   done: 'Done',
   failed: 'Failed',
+  cancelled: 'Cancelled',
 });
 
 // Human names of the default prompts, in the order of the form.

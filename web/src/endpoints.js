@@ -119,7 +119,7 @@ export function getSmelt(session, id) {
  * GET /api/smelts.
  * @param {SessionStore} session
  * @param {{status?: string, sort?: string, order?: string, page?: number, limit?: number}} query
- *   status: pending|completed|failed; sort: created_at|completed_at; order: asc|desc; limit ≤ 50
+ *   status: pending|completed|failed|cancelled; sort: created_at|completed_at; order: asc|desc; limit ≤ 50
  * @returns {Promise<{smelts: object[], pagination: {page: number, limit: number, total: number, total_pages: number}}>}
  */
 export function listSmelts(session, query = {}) {
@@ -135,4 +135,44 @@ export function listSmelts(session, query = {}) {
 export async function deleteSmelt(session, id) {
   await withApi(session, (client) => client.delete(id));
   return null;
+}
+
+/**
+ * POST /api/smelts/{id}/cancel: stops a smelt that has not finished. The
+ * holder of its subscription token may cancel it; without one the owner's
+ * access token is used.
+ * @param {SessionStore} session
+ * @param {string} id
+ * @param {{token?: string|null}} [o] the smelt's subscription token
+ * @returns {Promise<object>} the smelt, now `cancelled`
+ * @throws {ApiError} 409 already_finished, 404 not_found, 401
+ */
+export function cancelSmelt(session, id, { token = null } = {}) {
+  if (token) return withApi(session, (client) => client.cancel(id, { token }), { auth: false });
+  return withApi(session, (client) => client.cancel(id));
+}
+
+/**
+ * GET /api/smelts/{id}/transcript (or one file's) in one format.
+ * @param {SessionStore} session
+ * @param {string} id
+ * @param {{format: 'txt'|'srt'|'vtt'|'json', fileId?: string|null, token?: string|null}} o
+ *   token: the smelt's subscription token; without one the owner's access token is used
+ * @returns {Promise<string|object>} the text, or the parsed JSON document
+ * @throws {ApiError} 404 before any transcript exists
+ */
+export function getTranscript(session, id, { format, fileId = null, token = null }) {
+  const options = { format, ...(fileId ? { fileId } : {}) };
+  if (token) return withApi(session, (client) => client.transcript(id, { ...options, token }), { auth: false });
+  return withApi(session, (client) => client.transcript(id, options));
+}
+
+/**
+ * GET /api/config: the server's upload limits (public).
+ * @param {SessionStore} session
+ * @returns {Promise<object>} `{max_files, max_file_bytes, max_duration_seconds, max_text_chars, audio_extensions, audio_mime_types}`
+ * @throws {ApiError} 404 from servers without the route
+ */
+export function getConfig(session) {
+  return withApi(session, (client) => client.config(), { auth: false });
 }

@@ -79,3 +79,71 @@ export function formatDateTime(iso, locale = undefined) {
   if (Number.isNaN(date.getTime())) return '—';
   return date.toLocaleString(locale, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
+
+/**
+ * A transcript timestamp: "03:07" (mm:ss), "1:02:05" (h:mm:ss) from an hour on.
+ * Seconds are truncated, as players show them: a segment starting at 59.9 s is "00:59".
+ * @param {number} ms milliseconds from the start of the file
+ * @returns {string} empty for a negative or non-finite value
+ */
+export function formatTimestamp(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  const total = Math.floor(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const two = (n) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${two(m)}:${two(s)}`;
+}
+
+/**
+ * A machine-readable duration for `<time datetime>`: "PT187.4S".
+ * @param {number} ms
+ * @returns {string}
+ */
+export function isoDuration(ms) {
+  const seconds = Math.max(0, Number.isFinite(ms) ? ms : 0) / 1000;
+  return `PT${Number(seconds.toFixed(3))}S`;
+}
+
+/**
+ * English ordinal: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 112th.
+ * @param {number} n a positive integer
+ * @returns {string}
+ */
+export function ordinal(n) {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return `${n}th`;
+  const suffix = { 1: 'st', 2: 'nd', 3: 'rd' }[n % 10] || 'th';
+  return `${n}${suffix}`;
+}
+
+/**
+ * An expected wait: "less than a minute", "about 2 min", "about 1 h 15 min".
+ * Whole minutes up to an hour; beyond that five-minute steps, since nobody
+ * can promise a queue to the minute an hour ahead.
+ * @param {number} seconds
+ * @returns {string} empty when unknown
+ */
+export function formatWait(seconds) {
+  if (!Number.isFinite(seconds) || seconds < 0) return '';
+  if (seconds < 60) return 'less than a minute';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min`;
+  const rounded = Math.round(seconds / 300) * 5;
+  const h = Math.floor(rounded / 60);
+  const m = rounded % 60;
+  return `about ${h} h${m ? ` ${m} min` : ''}`;
+}
+
+/**
+ * A queued smelt's place: "next in line", "3rd in line, about 2 min".
+ * @param {{queue_position?: number, estimated_wait_seconds?: number}} progress
+ * @returns {string} empty when the position is unknown
+ */
+export function queueText({ queue_position: position, estimated_wait_seconds: wait } = {}) {
+  if (!Number.isInteger(position) || position < 1) return '';
+  const place = position === 1 ? 'next in line' : `${ordinal(position)} in line`;
+  const estimate = formatWait(wait);
+  return estimate ? `${place}, ${estimate}` : place;
+}

@@ -1,14 +1,18 @@
-// Client-side checks that mirror the server's limits, with the server's wording.
-import { ACCOUNT_LIMITS, AUDIO_EXTENSIONS, LIMITS, MB } from './config.js';
+// Client-side checks that mirror the server's limits, with the server's
+// wording. The limits are the server's own (GET /api/config) when it gave
+// them, else the built-in defaults (limits.js).
+import { ACCOUNT_LIMITS, MB } from './config.js';
+import { baseMimeType, currentLimits } from './limits.js';
 
 /** The server's messages for what the page can check itself (spec smelts-api §5). */
 export const MESSAGES = Object.freeze({
-  tooManyFiles: 'MAX 5 FILES ALLOWED',
-  fileTooBig: (bytes) => `FILE TOO CHUNKY. MAX 25MB. YOUR FILE: ${formatMb(bytes)}MB`,
-  badType: "CAN'T READ THAT. TRY .MP3 .WAV .M4A",
+  tooManyFiles: (maxFiles = currentLimits().maxFiles) => `MAX ${maxFiles} FILES ALLOWED`,
+  fileTooBig: (bytes, maxBytes = currentLimits().maxFileBytes) => `FILE TOO CHUNKY. MAX ${Math.floor(maxBytes / MB)}MB. YOUR FILE: ${formatMb(bytes)}MB`,
+  tooLong: (maxSeconds = currentLimits().maxDurationSeconds) => `AUDIO TOO LONG. MAX ${Math.round(maxSeconds / 60)} MINUTES`,
+  badType: "CAN'T READ THAT. TRY .MP3 .WAV .M4A .WEBM .OGG",
   nothing: 'NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT',
   both: 'CHOOSE EITHER FILES OR TEXT, NOT BOTH',
-  textTooLong: 'TOO MUCH TEXT. MAX 50,000 CHARACTERS',
+  textTooLong: (maxChars = currentLimits().maxTextChars) => `TOO MUCH TEXT. MAX ${maxChars.toLocaleString('en-US')} CHARACTERS`,
   // Anonymous with more than one file (the server's generic 401 for account-only features).
   anonymousOneFile: 'LOGIN REQUIRED FOR THIS FEATURE',
   combineNeedsAccount: 'COMBINE MODE REQUIRES LOGIN',
@@ -50,31 +54,33 @@ function extensionOf(name) {
 }
 
 /**
- * Extension must be .mp3/.wav/.m4a. Browsers report MIME types loosely
- * (m4a is audio/mp4, audio/x-m4a or even video/mp4; some OSes give nothing),
- * so a MIME type only rejects a file when it is clearly not audio.
+ * The extension decides (.mp3 .wav .m4a .webm .ogg .opus .mp4, or the
+ * server's list). Browsers report MIME types loosely (m4a is audio/mp4,
+ * audio/x-m4a or even video/mp4; a recording is "audio/webm;codecs=opus";
+ * some OSes give nothing), so a MIME type only rejects a file when it is
+ * clearly not audio.
  * @param {{name: string, type?: string}} file
+ * @param {import('./limits.js').Limits} [limits]
  * @returns {boolean}
  */
-export function isAcceptedAudio(file) {
-  if (!AUDIO_EXTENSIONS.includes(extensionOf(file.name || ''))) return false;
-  const type = (file.type || '').toLowerCase();
-  return (
-    type === '' ||
-    type.startsWith('audio/') ||
-    type === 'application/octet-stream' ||
-    type === 'video/mp4'
-  );
+export function isAcceptedAudio(file, limits = currentLimits()) {
+  if (!limits.audioExtensions.includes(extensionOf(file.name || ''))) return false;
+  const type = baseMimeType(file.type);
+  return type === '' || type.startsWith('audio/') || type === 'application/octet-stream' || limits.audioMimeTypes.includes(type);
 }
 
 /**
  * The first problem with one file.
  * @param {{name: string, size: number, type?: string}} file size in bytes
+ * @param {object} [o]
+ * @param {number|null} [o.durationSeconds] its length, when the browser could read it
+ * @param {import('./limits.js').Limits} [o.limits]
  * @returns {string|null} the server's message, or null
  */
-export function validateFile(file) {
-  if (!isAcceptedAudio(file)) return MESSAGES.badType;
-  if (file.size > LIMITS.maxFileBytes) return MESSAGES.fileTooBig(file.size);
+export function validateFile(file, { durationSeconds = null, limits = currentLimits() } = {}) {
+  if (!isAcceptedAudio(file, limits)) return MESSAGES.badType;
+  if (file.size > limits.maxFileBytes) return MESSAGES.fileTooBig(file.size, limits.maxFileBytes);
+  if (Number.isFinite(durationSeconds) && durationSeconds > limits.maxDurationSeconds) return MESSAGES.tooLong(limits.maxDurationSeconds);
   return null;
 }
 
@@ -83,19 +89,21 @@ export function validateFile(file) {
  * Checks run in the server's order, so both sides report the same problem
  * first: file count, each file, text length, then no input / mixed input,
  * combine mode, and the anonymous one-file limit.
- * @param {{files: {name:string,size:number,type?:string}[], text: string, mode: string, signedIn: boolean}} input
+ * @param {{files: {name:string,size:number,type?:string}[], text: string, mode: string, signedIn: boolean,
+ *   durations?: (number|null)[], limits?: import('./limits.js').Limits}} input
+ *   durations: each file's length in seconds where known (same order as files)
  * @returns {string|null} the server's message for the first problem, or null
  */
-export function validateSubmission({ files, text = '', mode = 'separate', signedIn = false }) {
+export function validateSubmission({ files, text = '', mode = 'separate', signedIn = false, durations = [], limits = currentLimits() }) {
   const withText = hasText(text);
 
-  if (files.length > LIMITS.maxFiles) return MESSAGES.tooManyFiles;
-  for (const file of files) {
-    const problem = validateFile(file);
+  if (files.length > limits.maxFiles) return MESSAGES.tooManyFiles(limits.maxFiles);
+  for (const [i, file] of files.entries()) {
+    const problem = validateFile(file, { durationSeconds: durations[i] ?? null, limits });
     if (problem) return problem;
   }
   // The text is sent when there are no files (or when it is real text next to files).
-  if ((withText || files.length === 0) && countChars(text) > LIMITS.maxTextChars) return MESSAGES.textTooLong;
+  if ((withText || files.length === 0) && countChars(text) > limits.maxTextChars) return MESSAGES.textTooLong(limits.maxTextChars);
 
   if (files.length === 0 && !withText) return MESSAGES.nothing;
   if (files.length > 0 && withText) return MESSAGES.both;
@@ -104,8 +112,27 @@ export function validateSubmission({ files, text = '', mode = 'separate', signed
     if (!signedIn) return MESSAGES.combineNeedsAccount;
     if (files.length < 2) return MESSAGES.combineNeedsTwoFiles;
   }
-  if (!signedIn && files.length > LIMITS.anonymousMaxFiles) return MESSAGES.anonymousOneFile;
+  if (!signedIn && files.length > limits.anonymousMaxFiles) return MESSAGES.anonymousOneFile;
   return null;
+}
+
+/**
+ * The create form's hint about files: "MP3, WAV, M4A, WebM, Ogg or MP4, up
+ * to 25 MB and 30 minutes each, up to 5 files."
+ * @param {import('./limits.js').Limits} limits
+ * @param {{signedIn: boolean}} o
+ * @returns {string}
+ */
+export function fileHint(limits, { signedIn }) {
+  const names = { '.mp3': 'MP3', '.wav': 'WAV', '.m4a': 'M4A', '.webm': 'WebM', '.ogg': 'Ogg', '.opus': 'Opus', '.mp4': 'MP4' };
+  // .opus is Ogg and .m4a/.mp4 the same container: name each kind once.
+  const shown = limits.audioExtensions.filter((e) => e !== '.opus' || !limits.audioExtensions.includes('.ogg')).map((e) => names[e] || e.slice(1).toUpperCase());
+  const kinds = shown.length > 1 ? `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}` : shown.join('');
+  const size = `${Math.floor(limits.maxFileBytes / MB)} MB`;
+  const minutes = `${Math.round(limits.maxDurationSeconds / 60)} minutes`;
+  return signedIn
+    ? `${kinds}, up to ${size} and ${minutes} each, up to ${limits.maxFiles} files.`
+    : `${kinds}, up to ${size} and ${minutes}. One file at a time without an account.`;
 }
 
 /**

@@ -1,17 +1,20 @@
-// The create page: pick or drop audio files or paste text, choose prompts
-// and mode, check against the limits, upload with a progress bar.
-import { LIMITS } from '../config.js';
-import { MESSAGES, countChars, validateFile, validateSubmission } from '../validation.js';
+// The create page: pick, drop or record audio or paste text, choose prompts
+// and mode, check against the limits (the server's, see limits.js), upload
+// with a progress bar.
+import { currentLimits, onLimitsChange } from '../limits.js';
+import { MESSAGES, countChars, fileHint, validateFile, validateSubmission } from '../validation.js';
+import { probeDuration } from '../media.js';
 import { AbortedError, createSmelt } from '../api.js';
 import { announce, byId, h, setBar } from '../dom.js';
 import { formatBytes } from '../format.js';
 import { rememberSmelt } from '../storage.js';
 import { currentPrompts, navigate, onAccountChange, refreshProfile, session } from '../context.js';
 import { alertState, clearAlert, showAlert } from './alert.js';
+import { initRecorder, stopRecorder } from './record.js';
 
 const els = {};
 const state = {
-  files: [], // [{key, file}]
+  files: [], // [{key, file, durationSeconds}] (the length once the browser has read it)
   nextFileKey: 1,
   upload: null, // {abort} while bytes go up
 };
@@ -26,12 +29,27 @@ function sameFile(a, b) {
   return a.name === b.name && a.size === b.size && a.lastModified === b.lastModified;
 }
 
-function addFiles(fileList) {
+/**
+ * Adds files to the selection.
+ * @param {Iterable<File>} fileList
+ * @param {{durationSeconds?: number}} [o] the length, when known already (a recording)
+ */
+function addFiles(fileList, { durationSeconds = null } = {}) {
   const incoming = Array.from(fileList || []);
   if (incoming.length === 0) return;
   for (const file of incoming) {
     if (state.files.some((f) => sameFile(f.file, file))) continue;
-    state.files.push({ key: state.nextFileKey++, file });
+    const entry = { key: state.nextFileKey++, file, durationSeconds };
+    state.files.push(entry);
+    // The length limit can only be checked once the browser has read the file's header.
+    if (durationSeconds === null) {
+      probeDuration(file).then((seconds) => {
+        if (seconds === null || !state.files.includes(entry)) return;
+        entry.durationSeconds = seconds;
+        renderFileList();
+        revalidate();
+      });
+    }
   }
   renderFileList();
   revalidate();
@@ -50,8 +68,8 @@ function removeFile(key) {
 }
 
 function renderFileList() {
-  const items = state.files.map(({ key, file }) => {
-    const problem = validateFile(file);
+  const items = state.files.map(({ key, file, durationSeconds }) => {
+    const problem = validateFile(file, { durationSeconds });
     const problemId = `file-problem-${key}`;
     const remove = h('button', {
       type: 'button',
@@ -83,8 +101,9 @@ function renderFileList() {
 
 function updateCounter() {
   const chars = countChars(els.textInput.value);
-  els.textCount.textContent = `${chars.toLocaleString('en-US')} / ${LIMITS.maxTextChars.toLocaleString('en-US')} characters`;
-  els.textCount.classList.toggle('is-over', chars > LIMITS.maxTextChars);
+  const max = currentLimits().maxTextChars;
+  els.textCount.textContent = `${chars.toLocaleString('en-US')} / ${max.toLocaleString('en-US')} characters`;
+  els.textCount.classList.toggle('is-over', chars > max);
 }
 
 function selectedMode() {
@@ -96,6 +115,7 @@ function readForm() {
   const promptNames = Array.from(els.form.querySelectorAll('input[name="default_prompt_names[]"]:checked'), (i) => i.value);
   return {
     files: state.files.map((f) => f.file),
+    durations: state.files.map((f) => f.durationSeconds),
     text: els.textInput.value,
     mode: selectedMode(),
     promptNames,
@@ -104,8 +124,8 @@ function readForm() {
 }
 
 function currentProblem() {
-  const { files, text, mode } = readForm();
-  return validateSubmission({ files, text, mode, signedIn: signedIn() });
+  const { files, durations, text, mode } = readForm();
+  return validateSubmission({ files, durations, text, mode, signedIn: signedIn() });
 }
 
 /** Live feedback while editing: show problems as they appear, clear them once fixed. */
@@ -122,9 +142,7 @@ function applyAuthState() {
   els.combineInput.disabled = !inside;
   if (!inside && els.combineInput.checked) els.form.querySelector('input[name="mode"][value="separate"]').checked = true;
   els.combineHint.hidden = inside;
-  els.fileHint.textContent = inside
-    ? `MP3, WAV or M4A, up to 25 MB each, up to ${LIMITS.maxFiles} files.`
-    : 'MP3, WAV or M4A, up to 25 MB. One file at a time without an account.';
+  els.fileHint.textContent = fileHint(currentLimits(), { signedIn: inside });
   renderUserPrompts();
 }
 
@@ -146,7 +164,7 @@ function onSubmit(event) {
     return;
   }
   clearAlert();
-  const input = readForm();
+  const { durations, ...input } = readForm();
   startUpload(input.files.length > 0 ? { ...input, text: '' } : { ...input, files: [], mode: 'separate' });
 }
 
@@ -286,6 +304,14 @@ function bind() {
     });
   }
   els.cancelUpload.addEventListener('click', () => state.upload?.abort());
+  // A recording goes up exactly like a picked file.
+  initRecorder({
+    onUse: ({ file, durationSeconds }) => {
+      addFiles([file], { durationSeconds });
+      els.form.requestSubmit();
+    },
+  });
+  onLimitsChange(applyLimits);
   onAccountChange(({ prompts }) => {
     if (prompts !== undefined) renderUserPrompts();
   });
@@ -293,6 +319,15 @@ function bind() {
     applyAuthState();
     revalidate();
   });
+}
+
+/** The server's limits arrived: hints, the picker's filter and the checks follow them. */
+function applyLimits(limits) {
+  els.fileInput.accept = [...limits.audioExtensions, ...limits.audioMimeTypes].join(',');
+  applyAuthState();
+  updateCounter();
+  renderFileList();
+  if (alertState().kind === 'validation') revalidate();
 }
 
 /** The create page. */
@@ -321,6 +356,7 @@ export const createView = {
     });
     els.uploadHeading.setAttribute('tabindex', '-1');
     bind();
+    applyLimits(currentLimits());
     applyAuthState();
     renderFileList();
     updateCounter();
@@ -335,6 +371,7 @@ export const createView = {
   /** Leaving the page cancels an upload in flight: it has no place to report to. */
   unmount() {
     state.upload?.abort();
+    stopRecorder();
     clearAlert('validation', 'upload');
   },
 };

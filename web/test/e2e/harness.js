@@ -168,12 +168,13 @@ export async function startServer(env = {}) {
 
 /**
  * Launches the system Chromium (never a downloaded one).
+ * @param {string[]} [args] extra switches (e.g. a fake microphone)
  * @returns {Promise<import('playwright-core').Browser>}
  */
-export function launchBrowser() {
+export function launchBrowser(args = []) {
   return chromium.launch({
     executablePath: process.env.SMELT_E2E_CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+    args: ['--no-sandbox', '--disable-dev-shm-usage', ...args],
   });
 }
 
@@ -203,12 +204,15 @@ export function slug(name) {
  * Registers the `before`/`after` hooks of a suite that shares one server, one
  * browser and one scratch directory, and returns the object holding them once
  * `before` has run. Pass it to {@link withPage} as `{ ...suite, name }`.
+ * @param {object} [o]
+ * @param {Record<string, string>} [o.env] server settings (see {@link startServer})
+ * @param {string[]} [o.browserArgs] extra Chromium switches
  * @returns {{server?: RunningServer, browser?: import('playwright-core').Browser, dir?: string}}
  */
-export function sharedSuite() {
+export function sharedSuite({ env = {}, browserArgs = [] } = {}) {
   const suite = {};
   before(async () => {
-    [suite.server, suite.browser, suite.dir] = await Promise.all([startServer(), launchBrowser(), tempDir()]);
+    [suite.server, suite.browser, suite.dir] = await Promise.all([startServer(env), launchBrowser(browserArgs), tempDir()]);
   });
   after(async () => {
     await suite.browser?.close();

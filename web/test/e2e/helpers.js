@@ -187,11 +187,13 @@ export async function resultText(page) {
 
 /**
  * A stub of an OpenAI-compatible provider on 127.0.0.1: GET /v1/models
- * accepts only `goodKey`; POST /v1/chat/completions answers `reply`.
- * @param {{goodKey: string, reply: string}} o
+ * accepts only `goodKey`; POST /v1/chat/completions answers `reply` (or fails
+ * with `chatStatus`); POST /v1/audio/transcriptions answers `transcription`
+ * (a `verbose_json` body) when one is given.
+ * @param {{goodKey: string, reply?: string, chatStatus?: number, transcription?: object|null}} o
  * @returns {Promise<{baseUrl: string, requests: {method: string, path: string, auth: string}[], close: () => Promise<void>}>}
  */
-export async function startProviderStub({ goodKey, reply }) {
+export async function startProviderStub({ goodKey, reply = '', chatStatus = 200, transcription = null }) {
   const requests = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -205,7 +207,9 @@ export async function startProviderStub({ goodKey, reply }) {
       };
       if (auth !== `Bearer ${goodKey}`) return send(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
       if (req.method === 'GET' && req.url === '/v1/models') return send(200, { object: 'list', data: [{ id: 'stub-model', object: 'model' }] });
+      if (req.method === 'POST' && req.url === '/v1/audio/transcriptions' && transcription) return send(200, transcription);
       if (req.method === 'POST' && req.url === '/v1/chat/completions') {
+        if (chatStatus !== 200) return send(chatStatus, { error: { message: 'The server had an error while processing your request.', type: 'server_error' } });
         return send(200, { id: 'stub', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }] });
       }
       return send(404, { error: { message: 'not found' } });
@@ -218,4 +222,113 @@ export async function startProviderStub({ goodKey, reply }) {
     requests,
     close: () => new Promise((ok) => server.close(() => ok())),
   };
+}
+
+/**
+ * Collects the transcript segments a page receives over its WebSockets (the
+ * snapshot's `segments` and `segment` events, across reloads), each once.
+ * @param {import('playwright-core').Page} page
+ * @returns {{all: () => {file_id: string, index: number, start_ms: number, end_ms: number, text: string}[], forFile: (id: string) => object[], frames: object[]}}
+ */
+export function watchSegments(page) {
+  const byKey = new Map();
+  const frames = [];
+  const keep = (s) => {
+    if (s && typeof s.index === 'number') byKey.set(`${s.file_id}:${s.index}`, s);
+  };
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', (f) => {
+      let frame;
+      try {
+        frame = JSON.parse(String(f.payload));
+      } catch {
+        return;
+      }
+      frames.push(frame);
+      if (frame.event === 'segment') keep(frame.payload);
+      if (frame.event === 'snapshot') for (const s of frame.payload?.segments || []) keep(s);
+    }),
+  );
+  const sorted = (list) => [...list].sort((a, b) => (a.file_id === b.file_id ? a.index - b.index : String(a.file_id).localeCompare(String(b.file_id))));
+  return {
+    all: () => sorted(byKey.values()),
+    forFile: (id) => sorted([...byKey.values()].filter((s) => s.file_id === id)),
+    frames,
+  };
+}
+
+/**
+ * Records, in each document, what the live transcript shows: the first
+ * segment with the stage shown at that moment, every file heading, and any
+ * (file, index) shown twice. Read it with readTranscriptRecord().
+ * @param {import('playwright-core').BrowserContext|import('playwright-core').Page} target
+ * @returns {Promise<void>}
+ */
+export function recordTranscript(target) {
+  return target.addInitScript(() => {
+    window.__transcript = { first: null, firstBatch: [], headings: [], duplicates: [], max: 0 };
+    const record = () => {
+      const items = [...document.querySelectorAll('[data-testid="transcript-segment"]')];
+      if (items.length === 0) return;
+      const t = window.__transcript;
+      const keys = items.map((li) => `${li.dataset.fileId}:${li.dataset.index}`);
+      const seen = new Set();
+      for (const k of keys) {
+        if (seen.has(k) && !t.duplicates.includes(k)) t.duplicates.push(k);
+        seen.add(k);
+      }
+      t.max = Math.max(t.max, items.length);
+      if (!t.first) {
+        const stage = document.getElementById('stage');
+        t.first = {
+          text: items[0].querySelector('.segment-text').textContent,
+          time: items[0].querySelector('.segment-time').textContent,
+          stage: stage?.dataset.stage,
+          percent: Number(document.getElementById('overall-progress')?.getAttribute('aria-valuenow')),
+        };
+        t.firstBatch = keys;
+      }
+      for (const h of document.querySelectorAll('.transcript-file-name')) {
+        if (!h.classList.contains('visually-hidden') && !t.headings.includes(h.textContent)) t.headings.push(h.textContent);
+      }
+    };
+    document.addEventListener('DOMContentLoaded', () => {
+      const body = document.getElementById('live-transcript-body');
+      if (body) new MutationObserver(record).observe(body, { childList: true, subtree: true, attributes: true, attributeFilter: ['class'] });
+    });
+  });
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<{first: {text: string, time: string, stage: string, percent: number}|null, firstBatch: string[], headings: string[], duplicates: string[], max: number}>}
+ */
+export function readTranscriptRecord(page) {
+  return page.evaluate(() => window.__transcript);
+}
+
+/**
+ * Clicks something that saves a file and returns what was saved.
+ * @param {import('playwright-core').Page} page
+ * @param {import('playwright-core').Locator} button
+ * @returns {Promise<{filename: string, text: string}>}
+ */
+export async function downloadFrom(page, button) {
+  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  const path = await download.path();
+  const { readFile } = await import('node:fs/promises');
+  return { filename: download.suggestedFilename(), text: await readFile(path, 'utf8') };
+}
+
+/**
+ * The cue times of SubRip or WebVTT text, in seconds.
+ * @param {string} text
+ * @returns {{start: number, end: number}[]}
+ */
+export function cueTimes(text) {
+  const time = (h, m, s, ms) => Number(h) * 3600 + Number(m) * 60 + Number(s) + Number(ms) / 1000;
+  return [...text.matchAll(/(\d+):(\d\d):(\d\d)[,.](\d{3}) --> (\d+):(\d\d):(\d\d)[,.](\d{3})/g)].map((m) => ({
+    start: time(m[1], m[2], m[3], m[4]),
+    end: time(m[5], m[6], m[7], m[8]),
+  }));
 }

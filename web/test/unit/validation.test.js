@@ -6,12 +6,12 @@ const MB = 1024 * 1024;
 const f = (name, size = 1000, type = 'audio/mpeg') => ({ name, size, type });
 
 test('messages use the API wording', () => {
-  assert.equal(MESSAGES.tooManyFiles, 'MAX 5 FILES ALLOWED');
+  assert.equal(MESSAGES.tooManyFiles(), 'MAX 5 FILES ALLOWED');
   assert.equal(MESSAGES.fileTooBig(31.2 * MB), 'FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 31.2MB');
-  assert.equal(MESSAGES.badType, "CAN'T READ THAT. TRY .MP3 .WAV .M4A");
+  assert.equal(MESSAGES.badType, "CAN'T READ THAT. TRY .MP3 .WAV .M4A .WEBM .OGG");
   assert.equal(MESSAGES.nothing, 'NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT');
   assert.equal(MESSAGES.both, 'CHOOSE EITHER FILES OR TEXT, NOT BOTH');
-  assert.equal(MESSAGES.textTooLong, 'TOO MUCH TEXT. MAX 50,000 CHARACTERS');
+  assert.equal(MESSAGES.textTooLong(), 'TOO MUCH TEXT. MAX 50,000 CHARACTERS');
   assert.equal(MESSAGES.anonymousOneFile, 'LOGIN REQUIRED FOR THIS FEATURE');
   assert.equal(MESSAGES.combineNeedsAccount, 'COMBINE MODE REQUIRES LOGIN');
   assert.equal(MESSAGES.combineNeedsTwoFiles, 'COMBINE MODE NEEDS 2+ FILES');
@@ -45,8 +45,8 @@ test('submission: nothing, both, too many, anonymous limits', () => {
   assert.equal(validateSubmission({ files: [f('a.mp3')], text: 'hi' }), MESSAGES.both);
   assert.equal(validateSubmission({ files: [f('a.mp3')], text: '  ' }), null);
   const six = Array.from({ length: 6 }, (_, i) => f(`${i}.mp3`));
-  assert.equal(validateSubmission({ files: six, text: '', signedIn: true }), MESSAGES.tooManyFiles);
-  assert.equal(validateSubmission({ files: six, text: '' }), MESSAGES.tooManyFiles);
+  assert.equal(validateSubmission({ files: six, text: '', signedIn: true }), MESSAGES.tooManyFiles());
+  assert.equal(validateSubmission({ files: six, text: '' }), MESSAGES.tooManyFiles());
   assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.mp3')], text: '' }), MESSAGES.anonymousOneFile);
   assert.equal(validateSubmission({ files: [f('a.mp3')], text: '', mode: 'combine' }), MESSAGES.combineNeedsAccount);
   // The server checks combine mode before the anonymous one-file limit.
@@ -66,10 +66,10 @@ test('text length counts code points like the server', () => {
 
 test('precedence follows the server: count, each file, text length, then the rules', () => {
   const six = Array.from({ length: 6 }, (_, i) => f(`${i}.txt`, 1, 'text/plain'));
-  assert.equal(validateSubmission({ files: six, text: 'hi' }), MESSAGES.tooManyFiles);
+  assert.equal(validateSubmission({ files: six, text: 'hi' }), MESSAGES.tooManyFiles());
   assert.equal(validateSubmission({ files: [f('bad.txt', 1, 'text/plain')], text: 'hi' }), MESSAGES.badType);
   assert.equal(validateSubmission({ files: [f('a.mp3', 26 * MB)], text: 'hi' }), MESSAGES.fileTooBig(26 * MB));
-  assert.equal(validateSubmission({ files: [f('a.mp3')], text: 'x'.repeat(50_001) }), MESSAGES.textTooLong);
-  assert.equal(validateSubmission({ files: [], text: ' '.repeat(50_001) }), MESSAGES.textTooLong);
+  assert.equal(validateSubmission({ files: [f('a.mp3')], text: 'x'.repeat(50_001) }), MESSAGES.textTooLong());
+  assert.equal(validateSubmission({ files: [], text: ' '.repeat(50_001) }), MESSAGES.textTooLong());
   assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.mp3')], text: 'hi' }), MESSAGES.both);
 });
