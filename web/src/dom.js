@@ -69,3 +69,19 @@ export function showInlineError(box, message = '') {
   box.textContent = message;
   box.hidden = !message;
 }
+
+/**
+ * Saves a Blob as a file through a temporary download link (works for
+ * anything fetched with a token, which a plain link could not carry).
+ * @param {string} filename
+ * @param {Blob} blob
+ */
+export function saveFile(filename, blob) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has started by the time the click returns; the URL only needs to outlive it.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -4,8 +4,9 @@
 import { Marked } from 'marked';
 import DOMPurify from 'dompurify';
 
-// Results sit under an <h3> (the filename); shift their headings below it.
-const HEADING_SHIFT = 3;
+// Results sit under an <h3> (the file) and an <h4> (the kind: Transcript,
+// Summary, …); their own headings are shifted below those.
+const HEADING_SHIFT = 4;
 
 const marked = new Marked({
   gfm: true,
@@ -52,8 +53,8 @@ const SANITIZE_OPTIONS = Object.freeze({
  * Renders a Markdown document to HTML that is safe to assign to innerHTML:
  * scripts, event handlers, javascript: URLs, frames and forms are removed;
  * external links open in a new tab without referrer; task-list checkboxes
- * are read-only. Headings are shifted down three levels (results sit under
- * an h3). Needs a DOM (`window`).
+ * are read-only. Headings are shifted down four levels (results sit under
+ * an h3 and an h4). Needs a DOM (`window`).
  * @param {string} markdown anything else renders as empty
  * @returns {string} HTML
  */

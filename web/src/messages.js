@@ -46,6 +46,8 @@ export function statusLabel(status) {
       return 'Completed';
     case 'failed':
       return 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
     default:
       return status || 'Unknown';
   }

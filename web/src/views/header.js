@@ -31,6 +31,11 @@ export function setConnection({ state, transport = 'websocket' }) {
   el.querySelector('.connection-label').textContent = (CONNECTION_LABELS[state] || state) + suffix;
 }
 
+/** The page stopped following (e.g. after cancelling): the indicator says so, transport kept. */
+export function connectionClosed() {
+  setConnection({ state: 'closed', transport: byId('connection-state').dataset.transport });
+}
+
 /**
  * Shows signed-in or anonymous parts of the page.
  * @param {boolean} signedIn

@@ -18,7 +18,7 @@ let loadSeq = 0;
 let reloadTimer = null;
 
 const FILTERS = Object.freeze({
-  status: ['', 'pending', 'completed', 'failed'],
+  status: ['', 'pending', 'completed', 'failed', 'cancelled'],
   sort: ['created_at', 'completed_at'],
   order: ['desc', 'asc'],
 });
@@ -89,7 +89,8 @@ function applyLive(id, message) {
     bar.hidden = true;
     // completed_at and the filter's view of the list come from the server.
     scheduleReload();
-    if (status === 'failed') refreshProfile();
+    // A failed or cancelled smelt gives its credit back.
+    if (status === 'failed' || status === 'cancelled') refreshProfile();
   }
 }
 

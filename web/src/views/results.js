@@ -1,8 +1,19 @@
-// Result documents: Markdown rendered through DOMPurify, one section per file
-// (or one combined), each with copy and download buttons.
+// Result documents: one group per file (or one combined), the transcript
+// first, then the notes of each prompt, each Markdown rendered through
+// DOMPurify with Copy and Download .md. Transcripts also offer their exports
+// (TXT, SRT, VTT, JSON), fetched by the caller with the right token.
 import { renderMarkdown } from '../markdown.js';
-import { announce, h } from '../dom.js';
+import { announce, h, saveFile } from '../dom.js';
 import { markdownFilename } from '../format.js';
+import { groupResults, isTranscript, resultLabel, withoutRepeatedTitle } from '../result-groups.js';
+
+/** The transcript exports, in the order offered. */
+export const EXPORT_FORMATS = Object.freeze([
+  { format: 'txt', label: 'TXT', what: 'plain text' },
+  { format: 'srt', label: 'SRT', what: 'SubRip subtitles' },
+  { format: 'vtt', label: 'VTT', what: 'WebVTT subtitles' },
+  { format: 'json', label: 'JSON', what: 'JSON with the times of each segment' },
+]);
 
 async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
@@ -27,16 +38,6 @@ async function copyText(text) {
   return ok;
 }
 
-function downloadText(filename, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: 'text/markdown;charset=utf-8' }));
-  const link = h('a', { href: url, download: filename, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // The download has started by the time the click returns; the URL only needs to outlive it.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 function flashButton(button, text) {
   const original = button.dataset.label || button.textContent;
   button.dataset.label = original;
@@ -46,55 +47,141 @@ function flashButton(button, text) {
 }
 
 /**
- * A result's heading.
- * @param {{file_id: string|null, filename?: string}} result
+ * A group's heading: the file name, "Your text", or the combined result's name.
+ * @param {{fileId: string|null, filename?: string}} group
  * @param {{inputKind: 'audio'|'text', mode: string}} smelt
  * @returns {string}
  */
-export function resultTitle(result, smelt) {
-  if (smelt.inputKind === 'text' && (!result.filename || result.filename === 'pasted-text.txt')) return 'Your text';
-  if (result.file_id === null || result.file_id === undefined) return result.filename || 'Combined notes';
-  return result.filename || 'Notes';
+export function groupTitle(group, smelt) {
+  if (smelt.inputKind === 'text' && (!group.filename || group.filename === 'pasted-text.txt')) return 'Your text';
+  if (group.fileId === null) return group.filename || 'All files combined';
+  return group.filename || 'Notes';
 }
 
-function downloadName(result, smelt) {
-  if (result.filename && result.filename !== 'pasted-text.txt') return markdownFilename(result.filename);
+function baseName(group, smelt) {
+  if (group.filename && group.filename !== 'pasted-text.txt') return group.filename;
   const short = (smelt.id || '').slice(0, 8);
-  return markdownFilename(`smelt-${smelt.mode === 'combine' ? 'combined' : 'notes'}${short ? `-${short}` : ''}`);
+  return `smelt-${smelt.mode === 'combine' ? 'combined' : 'notes'}${short ? `-${short}` : ''}`;
 }
 
-function section(result, index, smelt) {
+/** "one.wav" + "Summary" -> "one - Summary.md"; the transcript keeps the plain name. */
+function markdownName(group, result, label, smelt) {
+  const base = baseName(group, smelt).replace(/\.[^./\\]+$/, '');
+  return markdownFilename(`${base} - ${isTranscript(result) ? 'transcript' : label}.md`);
+}
+
+/**
+ * The buttons of a transcript's exports.
+ * @param {object} o
+ * @param {string} o.describedBy id of what they export
+ * @param {string} o.name file name without extension
+ * @param {string|null} o.fileId null for the whole smelt
+ * @param {(e: {format: string, fileId: string|null, filename: string}) => Promise<void>} o.onExport
+ * @returns {HTMLElement}
+ */
+export function exportButtons({ describedBy, name, fileId, onExport, label = 'Download transcript' }) {
+  const status = h('p', { class: 'export-status hint', role: 'status' });
+  const buttons = EXPORT_FORMATS.map(({ format, label: text, what }) => {
+    const button = h('button', {
+      type: 'button',
+      class: 'button button-small button-secondary',
+      'data-testid': `download-${format}`,
+      'data-format': format,
+      'aria-describedby': describedBy,
+      title: `Download as ${what}`,
+      text,
+    });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      status.textContent = '';
+      try {
+        await onExport({ format, fileId, filename: `${name}.${format}` });
+      } catch (err) {
+        status.textContent = err?.message || "COULDN'T DOWNLOAD THAT. TRY AGAIN";
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  });
+  return h(
+    'div',
+    { class: 'export', role: 'group', 'aria-label': label, 'data-testid': 'transcript-exports', 'data-file-id': fileId ?? '' },
+    h('span', { class: 'export-label', 'aria-hidden': 'true', text: `${label}:` }),
+    h('div', { class: 'export-buttons' }, ...buttons),
+    status,
+  );
+}
+
+let sectionCount = 0;
+
+function resultCard(group, result, smelt, onExport) {
   const content = typeof result.content === 'string' ? result.content : '';
-  const title = resultTitle(result, smelt);
-  const titleId = `result-title-${index}`;
+  const label = resultLabel(result, smelt.customPromptTitle);
+  const n = sectionCount++;
+  const titleId = `result-title-${n}`;
+  const groupName = groupTitle(group, smelt);
 
   const copy = h('button', { type: 'button', class: 'button button-small button-secondary', 'data-testid': 'copy', 'aria-describedby': titleId, text: 'Copy' });
   copy.addEventListener('click', async () => {
     const ok = await copyText(content);
     flashButton(copy, ok ? 'Copied' : 'Copy failed');
-    announce(ok ? `Copied ${title} to the clipboard` : 'Could not copy. Select the text instead.');
+    announce(ok ? `Copied ${label} of ${groupName} to the clipboard` : 'Could not copy. Select the text instead.');
   });
   const download = h('button', { type: 'button', class: 'button button-small button-secondary', 'data-testid': 'download', 'aria-describedby': titleId, text: 'Download .md' });
-  download.addEventListener('click', () => downloadText(downloadName(result, smelt), content));
+  download.addEventListener('click', () => saveFile(markdownName(group, result, label, smelt), new Blob([content], { type: 'text/markdown;charset=utf-8' })));
 
   const body = h('div', { class: 'markdown-body', 'data-testid': 'result-content' });
-  body.innerHTML = renderMarkdown(content); // sanitised by DOMPurify: results are untrusted
+  body.innerHTML = renderMarkdown(withoutRepeatedTitle(content, label)); // sanitised by DOMPurify: results are untrusted
+
+  const transcript = isTranscript(result);
+  const exports =
+    transcript && onExport && smelt.inputKind !== 'text'
+      ? exportButtons({ describedBy: titleId, name: baseName(group, smelt).replace(/\.[^./\\]+$/, ''), fileId: group.fileId, onExport })
+      : null;
 
   return h(
-    'section',
-    { class: 'card result', 'data-testid': 'result', 'aria-labelledby': titleId, 'data-file-id': result.file_id ?? '' },
-    h('header', { class: 'result-head' }, h('h3', { id: titleId, class: 'result-title', text: title }), h('div', { class: 'result-actions' }, copy, download)),
+    'article',
+    { class: `card result${transcript ? ' result-transcript' : ''}`, 'data-testid': 'result', 'aria-labelledby': titleId, 'data-file-id': result.file_id ?? '', 'data-kind': result.kind || 'notes', 'data-prompt': result.prompt || '' },
+    h('header', { class: 'result-head' }, h('h4', { id: titleId, class: 'result-title', text: label }), h('div', { class: 'result-actions' }, copy, download)),
+    exports,
     body,
   );
 }
 
 /**
- * Renders results into a container.
+ * Renders results into a container, grouped per file.
  * @param {HTMLElement} container
- * @param {{file_id: string|null, filename: string, content: string}[]} results Markdown documents
- * @param {{id: string, inputKind: 'audio'|'text', mode: string}} smelt
+ * @param {import('../result-groups.js').Result[]} results Markdown documents
+ * @param {{id: string, inputKind: 'audio'|'text', mode: string, files?: Map<string, {id: string, position: number}>, customPromptTitle?: string|null}} smelt
+ * @param {{onExport?: (e: {format: string, fileId: string|null, filename: string}) => Promise<void>}} [o]
+ *   fetches and saves a transcript export (none: no export buttons)
  */
-export function renderResults(container, results, smelt) {
-  container.replaceChildren(...results.map((r, i) => section(r, i, smelt)));
+export function renderResults(container, results, smelt, { onExport = null } = {}) {
+  const files = smelt.files ? [...smelt.files.values()] : [];
+  const groups = groupResults(results, files);
+  const sections = groups.map((group, i) => {
+    const titleId = `result-group-${i}`;
+    return h(
+      'section',
+      { class: 'result-group', 'data-testid': 'result-group', 'data-file-id': group.fileId ?? '', 'aria-labelledby': titleId },
+      h('h3', { class: 'result-group-title', id: titleId, text: groupTitle(group, smelt) }),
+      ...group.results.map((r) => resultCard(group, r, smelt, onExport)),
+    );
+  });
+  // Several files with their own transcripts: the whole smelt's on one timeline as well.
+  const transcriptGroups = groups.filter((g) => g.fileId !== null && g.results.some(isTranscript));
+  if (onExport && transcriptGroups.length > 1) {
+    const short = (smelt.id || '').slice(0, 8);
+    sections.unshift(
+      h(
+        'section',
+        { class: 'card export-all', 'data-testid': 'transcript-all', 'aria-labelledby': 'export-all-title' },
+        h('h3', { class: 'result-group-title', id: 'export-all-title', text: 'All files, one timeline' }),
+        exportButtons({ describedBy: 'export-all-title', name: `smelt-${short}-transcript`, fileId: null, onExport, label: 'Download the whole transcript' }),
+      ),
+    );
+  }
+  container.replaceChildren(...sections);
   if (results.length === 0) container.append(h('p', { class: 'hint', text: 'Finished, but there was nothing to show.' }));
 }

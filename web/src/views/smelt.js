@@ -1,19 +1,30 @@
 // One smelt's page (#/smelts/<id>): the overall bar with stage, message and
-// ETA, a bar per file, then the results or the failure. Progress comes from
-// SmeltFollower (WebSocket, then SSE, then polling); a reload lands here
+// ETA (or the place in the queue), a bar per file, the transcript as it is
+// made, then the results, the failure or the cancellation. Progress comes
+// from SmeltFollower (WebSocket, then SSE, then polling); a reload lands here
 // again and resumes from a fresh snapshot.
 import { STAGE_LABELS, STEPS, TEXT_SKIPPED_STEPS } from '../config.js';
 import { SmeltFollower } from '../follow.js';
 import { terminalCloseMessage } from '../follow.js';
-import { announce, byId, h, setBar } from '../dom.js';
-import { clampPercent, formatEta } from '../format.js';
+import { announce, byId, h, saveFile, setBar } from '../dom.js';
+import { clampPercent, formatEta, queueText } from '../format.js';
 import { nextStepFor } from '../messages.js';
+import { isTranscript, promptName } from '../result-groups.js';
 import { forgetSmelt, recallSmelt } from '../storage.js';
-import { deleteSmelt, getSmelt } from '../endpoints.js';
-import { navigate, refreshProfile, session } from '../context.js';
+import { cancelSmelt, deleteSmelt, getSmelt, getTranscript } from '../endpoints.js';
+import { currentPrompts, navigate, refreshProfile, session } from '../context.js';
 import { clearAlert, showAlert } from './alert.js';
-import { setConnection } from './header.js';
+import { connectionClosed, setConnection } from './header.js';
 import { renderResults } from './results.js';
+import { addSegments, endTranscript, initTranscript, resetTranscript, setTranscriptFiles } from './transcript.js';
+
+/** Content types of the transcript exports, for the saved files. */
+const EXPORT_TYPES = Object.freeze({
+  txt: 'text/plain;charset=utf-8',
+  srt: 'application/x-subrip;charset=utf-8',
+  vtt: 'text/vtt;charset=utf-8',
+  json: 'application/json',
+});
 
 const els = {};
 let follower = null;
@@ -39,9 +50,9 @@ function stepIndex(stage) {
   return STEPS.indexOf(stage); // -1 for pending / connecting / unknown
 }
 
-const STEP_STATE_TEXT = { done: ' (done)', active: ' (in progress)', skipped: ' (skipped)', failed: ' (failed)', upcoming: '' };
+const STEP_STATE_TEXT = { done: ' (done)', active: ' (in progress)', skipped: ' (skipped)', failed: ' (failed)', cancelled: ' (cancelled)', upcoming: '' };
 
-function renderSteps(stage, { failed = false } = {}) {
+function renderSteps(stage, { failed = false, cancelled = false } = {}) {
   const index = stepIndex(stage);
   const skipped = smelt?.inputKind === 'text' ? TEXT_SKIPPED_STEPS : [];
   els.steps.querySelectorAll('.step').forEach((li, i) => {
@@ -49,7 +60,7 @@ function renderSteps(stage, { failed = false } = {}) {
     let stepState;
     if (skipped.includes(step) && !(failed && i === index)) stepState = 'skipped';
     else if (i < index) stepState = 'done';
-    else if (i === index) stepState = failed ? 'failed' : step === 'done' ? 'done' : 'active';
+    else if (i === index) stepState = failed ? 'failed' : cancelled ? 'cancelled' : step === 'done' ? 'done' : 'active';
     else stepState = 'upcoming';
     li.dataset.state = stepState;
     if (stepState === 'active') li.setAttribute('aria-current', 'step');
@@ -58,7 +69,19 @@ function renderSteps(stage, { failed = false } = {}) {
   });
 }
 
-function setProgress({ percentage, stage, message, eta_seconds: etaSeconds }) {
+function capitalise(text) {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+}
+
+// Cancelling is offered while the smelt waits or works, to whoever may cancel it.
+function renderCancel() {
+  const open = !!smelt && smelt.canCancel && !smelt.terminal && !!smelt.stage && smelt.stage !== 'connecting';
+  els.cancel.hidden = !open;
+  if (!open && els.cancelDialog.open) els.cancelDialog.close('finished');
+}
+
+function setProgress(progress) {
+  const { percentage, stage, message, eta_seconds: etaSeconds } = progress;
   const current = stage || smelt.stage || 'pending';
   const label = stageLabel(current);
   // Percentages never go back (the server promises it; a stale snapshot must not either).
@@ -76,10 +99,19 @@ function setProgress({ percentage, stage, message, eta_seconds: etaSeconds }) {
   els.eta.hidden = !eta;
   els.panel.dataset.state = current === 'completed' ? 'done' : 'running';
   renderSteps(current);
+  // While it waits: its place in the queue, updated as the smelts ahead start.
+  const queue = current === 'pending' ? capitalise(queueText(progress)) : '';
+  els.queue.textContent = queue;
+  els.queue.hidden = !queue;
   if (current !== smelt.stage) {
     smelt.stage = current;
-    if (current !== 'connecting' && current !== 'completed') announce(news ? `${label}: ${news}` : label);
+    smelt.queue = queue;
+    if (current !== 'connecting' && current !== 'completed') announce([news ? `${label}: ${news}` : label, queue].filter(Boolean).join('. '));
+  } else if (queue && queue !== smelt.queue) {
+    smelt.queue = queue;
+    announce(queue);
   }
+  renderCancel();
 }
 
 function mergeFiles(files) {
@@ -96,6 +128,7 @@ function mergeFiles(files) {
     });
   }
   renderFileBars();
+  setTranscriptFiles([...smelt.files.values()]);
 }
 
 function renderFileBars() {
@@ -137,19 +170,34 @@ function handleEvent({ event, payload }) {
   const p = payload && typeof payload === 'object' ? payload : {};
   if (event === 'snapshot') applySnapshot(p);
   else if (event === 'progress') applyProgress(p);
+  else if (event === 'segment') applySegment(p);
   else if (event === 'completed') applyCompleted(p);
   else if (event === 'failed') applyFailed(p);
+  else if (event === 'cancelled') applyCancelled();
 }
 
 function applySnapshot(s) {
   if (s.mode) smelt.mode = s.mode;
+  if (s.user_prompt_id) smelt.customPromptTitle = currentPrompts().find((p) => p.id === s.user_prompt_id)?.title ?? null;
   if (Array.isArray(s.files)) {
     smelt.inputKind = s.files.length > 0 && s.files.every((f) => f.input_type === 'text') ? 'text' : 'audio';
     mergeFiles(s.files);
   }
   if (s.status === 'completed') applyCompleted({ results: s.results || [] });
   else if (s.status === 'failed') applyFailed(s);
-  else setProgress(s.progress || { percentage: 0, stage: s.status || 'pending' });
+  else if (s.status === 'cancelled') applyCancelled();
+  else {
+    setProgress(s.progress || { percentage: 0, stage: s.status || 'pending' });
+    // Everything said so far: on the first snapshot (a reload, a late join) it
+    // is summarised for screen readers rather than read out line by line.
+    if (Array.isArray(s.segments)) addSegments(s.segments, { catchUp: !smelt.sawSnapshot });
+    smelt.sawSnapshot = true;
+  }
+}
+
+function applySegment(p) {
+  if (smelt.terminal) return;
+  addSegments([p]);
 }
 
 function applyProgress(p) {
@@ -169,15 +217,32 @@ function applyCompleted(p) {
   setProgress({ percentage: 100, stage: 'completed' });
   els.heading.textContent = 'Finished';
   const results = Array.isArray(p.results) ? p.results : [];
-  renderResults(els.results, results, smelt);
-  els.resultsPanel.hidden = false;
+  showResults(results);
+  renderCancel();
   document.body.dataset.view = 'done';
   announce(`Done. ${results.length} result${results.length === 1 ? '' : 's'} ready.`);
   els.resultsHeading.focus();
 }
 
+function showResults(results) {
+  renderResults(els.results, results, smelt, { onExport: exportTranscript });
+  els.resultsPanel.hidden = false;
+  // The results hold the transcripts in full; without them what was said so far stays.
+  endTranscript({ keep: !results.some(isTranscript) });
+}
+
+async function exportTranscript({ format, fileId, filename }) {
+  const { id, subscriptionToken } = smelt;
+  // The tab's subscription token works for anyone holding it; else the owner's access token.
+  const body = await getTranscript(session, id, { format, fileId, token: subscriptionToken });
+  const text = format === 'json' ? `${JSON.stringify(body, null, 2)}\n` : String(body);
+  saveFile(filename, new Blob([text], { type: EXPORT_TYPES[format] }));
+  announce(`Downloaded ${filename}`);
+}
+
 function applyFailed(p) {
   smelt.terminal = true;
+  renderCancel();
   for (const file of smelt.files.values()) if (file.status !== 'completed') file.status = 'failed';
   renderFileBars();
   renderSteps(smelt.stage, { failed: true });
@@ -191,14 +256,97 @@ function applyFailed(p) {
   document.body.dataset.view = 'failed';
   const message = p.error_message || 'SOMETHING WENT WRONG. TRY AGAIN';
   showAlert(message, { kind: 'smelt', next: nextStepFor(p.error_code), action: 'Start a new smelt', onAction: () => navigate('create') });
-  announce(`Failed: ${message}`);
+  // A failure after transcription keeps the transcripts: they are still shown, with their exports.
+  const kept = Array.isArray(p.results) ? p.results : [];
+  const failedPrompt = typeof p.failed_prompt === 'string' && p.failed_prompt ? promptName(p.failed_prompt) : '';
+  els.failedPrompt.textContent = failedPrompt
+    ? `The notes for “${failedPrompt}” could not be made.${kept.some(isTranscript) ? ' The transcript was kept: it is below.' : ''}`
+    : '';
+  els.failedPrompt.hidden = !failedPrompt;
+  if (kept.length > 0) {
+    els.resultsHeading.textContent = kept.every(isTranscript) ? 'Your transcript' : 'What was kept';
+    showResults(kept);
+  } else {
+    endTranscript({ keep: true });
+  }
+  announce(`Failed: ${message}${failedPrompt ? `. The notes for ${failedPrompt} could not be made` : ''}${kept.length ? '. The transcript was kept.' : ''}`);
   // A failed smelt gives its credit back.
   if (session.isSignedIn()) refreshProfile();
+}
+
+function applyCancelled() {
+  if (!smelt || smelt.cancelled) return;
+  // Cancelled from this page (its own event may beat the answer), or the button had the focus.
+  const focusHeading = smelt.cancelling || document.activeElement === els.cancel;
+  smelt.terminal = true;
+  smelt.cancelled = true;
+  // Nothing more will come; a REST cancel may land before the socket's own event.
+  follower?.stop();
+  follower = null;
+  connectionClosed();
+  for (const file of smelt.files.values()) if (file.status !== 'completed') file.status = 'cancelled';
+  renderFileBars();
+  renderSteps(smelt.stage, { cancelled: true });
+  els.stage.textContent = stageLabel('cancelled');
+  els.stage.dataset.stage = 'cancelled';
+  els.eta.hidden = true;
+  els.queue.hidden = true;
+  els.stageMessage.textContent = 'Your credit was returned.';
+  els.stageMessage.hidden = false;
+  els.panel.dataset.state = 'cancelled';
+  els.heading.textContent = 'Cancelled';
+  els.afterCancel.hidden = false;
+  document.body.dataset.view = 'cancelled';
+  renderCancel();
+  endTranscript({ keep: true });
+  announce('Smelt cancelled. Your credit was returned.');
+  // The button that had the focus is gone: the heading says what happened.
+  if (focusHeading) els.heading.focus();
+  if (session.isSignedIn()) refreshProfile();
+}
+
+function openCancelDialog() {
+  if (!smelt || smelt.terminal) return;
+  els.cancelDialog.returnValue = '';
+  els.cancelDialog.showModal();
+  els.cancelKeep.focus();
+}
+
+async function onCancelDialogClosed() {
+  const answer = els.cancelDialog.returnValue;
+  if (answer === 'finished') return;
+  if (answer !== 'cancel' || !smelt || smelt.terminal) {
+    if (!els.cancel.hidden) els.cancel.focus();
+    return;
+  }
+  const current = smelt;
+  current.cancelling = true;
+  els.cancel.disabled = true;
+  els.cancel.textContent = 'Cancelling…';
+  try {
+    await cancelSmelt(session, current.id, { token: current.subscriptionToken });
+    if (smelt === current) applyCancelled();
+  } catch (err) {
+    if (smelt !== current) return;
+    // 409 already_finished: the smelt ended meanwhile; its final event shows how.
+    showAlert(err.message, { kind: 'smelt' });
+    announce(err.message);
+    if (err.code === 'already_finished') {
+      current.canCancel = false;
+      renderCancel();
+      els.heading.focus();
+    }
+  } finally {
+    current.cancelling = false;
+    els.cancel.disabled = false;
+    els.cancel.textContent = 'Cancel smelt';
+  }
 }
 
 function onCannotFollow({ code, reason, message }) {
   if (!smelt || smelt.terminal) return;
   smelt.terminal = true;
+  renderCancel();
   const text = message || terminalCloseMessage(code, reason);
   els.panel.dataset.state = 'stopped';
   els.heading.textContent = 'Stopped following';
@@ -224,6 +372,14 @@ function resetUi() {
   els.fileBars.hidden = true;
   els.results.replaceChildren();
   els.resultsPanel.hidden = true;
+  els.resultsHeading.textContent = 'Your notes';
+  els.queue.hidden = true;
+  els.queue.textContent = '';
+  els.failedPrompt.hidden = true;
+  els.afterCancel.hidden = true;
+  els.cancel.hidden = true;
+  if (els.cancelDialog.open) els.cancelDialog.close('finished');
+  resetTranscript();
   renderSteps(null);
 }
 
@@ -258,10 +414,19 @@ export const smeltView = {
       results: byId('results'),
       newSmelt: byId('new-smelt'),
       delete: byId('delete-smelt'),
+      queue: byId('queue-position'),
+      failedPrompt: byId('failed-prompt'),
+      cancel: byId('cancel-smelt'),
+      cancelDialog: byId('cancel-dialog'),
+      cancelKeep: byId('cancel-keep'),
+      afterCancel: byId('after-cancel'),
     });
     els.heading.setAttribute('tabindex', '-1');
     els.newSmelt.addEventListener('click', () => navigate('create'));
     els.delete.addEventListener('click', onDelete);
+    els.cancel.addEventListener('click', openCancelDialog);
+    els.cancelDialog.addEventListener('close', onCancelDialogClosed);
+    initTranscript();
     window.addEventListener('online', () => follower?.reconnectNow());
   },
 
@@ -275,10 +440,18 @@ export const smeltView = {
       id,
       mode: kept?.mode || 'separate',
       inputKind: kept?.input_kind || 'audio',
+      subscriptionToken: kept?.subscription_token || null,
+      // The holder of the smelt's token may cancel it, and so may its owner (who
+      // follows it with their access token: nobody else can).
+      canCancel: !!kept || session.isSignedIn(),
+      customPromptTitle: null,
       files: new Map(),
       stage: null,
+      queue: '',
       percentage: 0,
       terminal: false,
+      cancelled: false,
+      sawSnapshot: false,
     };
     resetUi();
     clearAlert();
