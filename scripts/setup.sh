@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame chromium:chromium; do
+for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame chromium:chromium promtool:prometheus; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if ((${#missing[@]})); then

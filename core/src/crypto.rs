@@ -32,6 +32,12 @@ pub fn parse_key(text: &str) -> Result<[u8; 32], InvalidKey> {
     bytes.try_into().map_err(|_| InvalidKey)
 }
 
+/// A fingerprint of a 32-byte key: hex HMAC-SHA-256 of a fixed label under it. Two processes
+/// compare fingerprints to learn whether they hold the same key; it reveals nothing of it.
+pub fn key_fingerprint(key: &[u8; 32]) -> String {
+    hmac_hex(key, b"smelt encryption key fingerprint")
+}
+
 /// Seals and opens secrets with AES-256-GCM (a fresh random 96-bit nonce per seal).
 #[derive(Clone)]
 pub struct SecretBox {

@@ -9,6 +9,7 @@
 //! - [`db`]: connection, migrations and the SQL queries.
 //! - [`queue`]: the pgmq job queue.
 //! - [`blob`]: where uploads and result documents live (local disk or S3), signed downloads.
+//! - [`outbound`]: the guard for calls to URLs users chose (SSRF).
 //! - [`metrics`]: Prometheus metric names and the process-wide recorder.
 //! - [`retention`]: how long things are kept, and the cleanup that enforces it.
 //! - [`tokens`]: HS256 access tokens and per-smelt subscription tokens.
@@ -27,6 +28,7 @@ pub mod events;
 pub mod limits;
 pub mod media;
 pub mod metrics;
+pub mod outbound;
 pub mod queue;
 pub mod retention;
 pub mod secrets;

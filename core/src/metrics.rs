@@ -39,6 +39,31 @@ pub const CREDIT_REFUSALS: &str = "smelt_credit_refusals_total";
 pub const RATE_LIMITED: &str = "smelt_rate_limited_total";
 /// Counter: bytes of audio uploads stored.
 pub const UPLOAD_BYTES: &str = "smelt_upload_bytes_total";
+/// Counter: connections closed at once because their address already held its share.
+pub const CONNECTIONS_REFUSED: &str = "smelt_connections_refused_total";
+/// Gauge: keys (addresses, users) the rate limiters remember, by `limit`.
+pub const RATE_LIMITER_KEYS: &str = "smelt_rate_limiter_keys";
+
+/// Counter: jobs put in the queue (one per smelt created).
+pub const JOBS_ENQUEUED: &str = "smelt_jobs_enqueued_total";
+/// Counter: deliveries of jobs to workers (redeliveries included).
+pub const JOBS_CLAIMED: &str = "smelt_jobs_claimed_total";
+/// Counter: deliveries that failed transiently and were scheduled again.
+pub const JOBS_RETRIED: &str = "smelt_jobs_retried_total";
+/// Counter: jobs moved to the dead-letter queue after their last delivery failed.
+pub const JOBS_DEAD_LETTERED: &str = "smelt_jobs_dead_lettered_total";
+/// Histogram: seconds from a smelt's creation to its end (completed, failed or cancelled),
+/// by `status`.
+pub const SMELT_DURATION: &str = "smelt_smelt_duration_seconds";
+/// Counter: calls to hosted providers by `outcome` (`ok`, `key_invalid`, `rate_limited`,
+/// `quota_exhausted`, `unavailable`, `failed`), retries included.
+pub const PROVIDER_CALLS: &str = "smelt_provider_calls_total";
+/// Counter: what the retention cleanup deleted, by `kind` (`anonymous_smelt`, `upload`,
+/// `archived_message`).
+pub const CLEANUP_DELETIONS: &str = "smelt_cleanup_deletions_total";
+/// Gauge: 1 when the server can serve (database and LISTEN connection up), read at scrape
+/// time; 0 otherwise.
+pub const READY: &str = "smelt_ready";
 
 /// Buckets of the latency histograms, in seconds (1 ms to 10 s).
 const LATENCY_BUCKETS: &[f64] = &[
@@ -57,6 +82,8 @@ fn builder() -> PrometheusBuilder {
         .expect("latency buckets are not empty")
         .set_buckets_for_metric(Matcher::Full(STAGE_DURATION.into()), STAGE_BUCKETS)
         .expect("stage buckets are not empty")
+        .set_buckets_for_metric(Matcher::Full(SMELT_DURATION.into()), STAGE_BUCKETS)
+        .expect("duration buckets are not empty")
 }
 
 /// The process-wide recorder, installed on first use (later calls return the same handle,
@@ -68,6 +95,7 @@ pub fn recorder() -> &'static PrometheusHandle {
         // Another recorder may already be installed (a test harness); ours then stays empty.
         let _ = ::metrics::set_global_recorder(recorder);
         describe();
+        register_series();
         handle
     })
 }
@@ -78,7 +106,81 @@ pub fn recorder() -> &'static PrometheusHandle {
 pub fn serve(address: SocketAddr) -> anyhow::Result<()> {
     builder().with_http_listener(address).install()?;
     describe();
+    register_series();
     Ok(())
+}
+
+/// Creates every series with the label values known in advance, at zero, so that the first
+/// scrape already shows them all (a series that appears only after its first event breaks
+/// `rate()` and alerts on absence).
+fn register_series() {
+    use crate::domain::{ErrorCode, SmeltStatus};
+    for transport in ["ws", "multiplex", "sse"] {
+        ::metrics::gauge!(OPEN_SOCKETS, "transport" => transport).set(0.0);
+        ::metrics::counter!(EVENTS_DELIVERED, "transport" => transport).absolute(0);
+    }
+    ::metrics::gauge!(SUBSCRIPTIONS).set(0.0);
+    ::metrics::gauge!(CHANNELS).set(0.0);
+    let _ = ::metrics::histogram!(DELIVERY_LATENCY);
+    ::metrics::counter!(SLOW_CONSUMER_DISCONNECTS).absolute(0);
+    for queue in [crate::queue::QUEUE_NAME, crate::queue::DEAD_LETTER_QUEUE] {
+        ::metrics::gauge!(QUEUE_DEPTH, "queue" => queue).set(0.0);
+        ::metrics::gauge!(QUEUE_OLDEST_AGE, "queue" => queue).set(0.0);
+    }
+    for stage in [
+        SmeltStatus::Validating,
+        SmeltStatus::Decoding,
+        SmeltStatus::Transcribing,
+        SmeltStatus::Synthesizing,
+    ] {
+        let _ = ::metrics::histogram!(STAGE_DURATION, "stage" => stage.as_str());
+    }
+    ::metrics::counter!(SMELTS_FINISHED, "status" => "completed", "error_code" => "").absolute(0);
+    for code in ErrorCode::ALL {
+        let status = if *code == ErrorCode::Cancelled {
+            "cancelled"
+        } else {
+            "failed"
+        };
+        ::metrics::counter!(SMELTS_FINISHED, "status" => status, "error_code" => code.as_str())
+            .absolute(0);
+    }
+    for status in ["completed", "failed", "cancelled"] {
+        let _ = ::metrics::histogram!(SMELT_DURATION, "status" => status);
+    }
+    for account in ["anonymous", "user"] {
+        ::metrics::counter!(CREDIT_REFUSALS, "account" => account).absolute(0);
+    }
+    for limit in ["create", "login", "socket"] {
+        ::metrics::counter!(RATE_LIMITED, "limit" => limit).absolute(0);
+    }
+    for limit in ["create_by_address", "create_by_user", "login", "socket"] {
+        ::metrics::gauge!(RATE_LIMITER_KEYS, "limit" => limit).set(0.0);
+    }
+    ::metrics::counter!(UPLOAD_BYTES).absolute(0);
+    ::metrics::counter!(CONNECTIONS_REFUSED).absolute(0);
+    for name in [
+        JOBS_ENQUEUED,
+        JOBS_CLAIMED,
+        JOBS_RETRIED,
+        JOBS_DEAD_LETTERED,
+    ] {
+        ::metrics::counter!(name).absolute(0);
+    }
+    for outcome in [
+        "ok",
+        "key_invalid",
+        "rate_limited",
+        "quota_exhausted",
+        "unavailable",
+        "failed",
+    ] {
+        ::metrics::counter!(PROVIDER_CALLS, "outcome" => outcome).absolute(0);
+    }
+    for kind in ["anonymous_smelt", "upload", "archived_message"] {
+        ::metrics::counter!(CLEANUP_DELETIONS, "kind" => kind).absolute(0);
+    }
+    ::metrics::gauge!(READY).set(0.0);
 }
 
 fn describe() {
@@ -110,4 +212,24 @@ fn describe() {
     describe_counter!(CREDIT_REFUSALS, "Creations refused for lack of credits");
     describe_counter!(RATE_LIMITED, "Requests refused by a rate limit");
     describe_counter!(UPLOAD_BYTES, Unit::Bytes, "Bytes of audio uploads stored");
+    describe_counter!(
+        CONNECTIONS_REFUSED,
+        "Connections closed because their address held its share"
+    );
+    describe_gauge!(RATE_LIMITER_KEYS, "Keys the rate limiters remember");
+    describe_counter!(JOBS_ENQUEUED, "Jobs put in the queue");
+    describe_counter!(JOBS_CLAIMED, "Deliveries of jobs to workers");
+    describe_counter!(
+        JOBS_RETRIED,
+        "Deliveries scheduled again after a transient failure"
+    );
+    describe_counter!(JOBS_DEAD_LETTERED, "Jobs moved to the dead-letter queue");
+    describe_histogram!(
+        SMELT_DURATION,
+        Unit::Seconds,
+        "From a smelt's creation to its end"
+    );
+    describe_counter!(PROVIDER_CALLS, "Calls to hosted providers by outcome");
+    describe_counter!(CLEANUP_DELETIONS, "What the retention cleanup deleted");
+    describe_gauge!(READY, "1 when the server can serve");
 }

@@ -36,6 +36,15 @@ pub struct Delivery {
     pub job: Job,
 }
 
+/// How full a queue is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueMetrics {
+    /// Messages in the queue (visible or not).
+    pub depth: i64,
+    /// Age of the oldest message, in seconds (0 when empty).
+    pub oldest_age_secs: i64,
+}
+
 /// Handle on the queue (cheap to clone).
 #[derive(Clone)]
 pub struct JobQueue {
@@ -121,6 +130,20 @@ impl JobQueue {
         .fetch_one(&self.pgmq.connection)
         .await?;
         Ok(n as u64)
+    }
+
+    /// Depth and oldest message's age of `queue` (this queue or its dead-letter queue), from
+    /// pgmq's own `pgmq.metrics`.
+    pub async fn metrics(&self, queue: &str) -> Result<QueueMetrics, QueueError> {
+        let (depth, oldest): (i64, Option<i32>) =
+            sqlx::query_as("select queue_length, oldest_msg_age_sec from pgmq.metrics($1)")
+                .bind(queue)
+                .fetch_one(&self.pgmq.connection)
+                .await?;
+        Ok(QueueMetrics {
+            depth,
+            oldest_age_secs: i64::from(oldest.unwrap_or(0)),
+        })
     }
 
     /// Acknowledges a message: it is moved to the queue's archive (kept for inspection).

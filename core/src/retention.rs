@@ -114,6 +114,15 @@ pub async fn run(
     } else {
         queue.prune_archive(archive_cutoff).await?
     };
+    if !dry_run {
+        let deleted =
+            metrics::counter!(crate::metrics::CLEANUP_DELETIONS, "kind" => "anonymous_smelt");
+        deleted.increment(report.anonymous_smelts.len() as u64);
+        metrics::counter!(crate::metrics::CLEANUP_DELETIONS, "kind" => "upload")
+            .increment(report.expired_uploads);
+        metrics::counter!(crate::metrics::CLEANUP_DELETIONS, "kind" => "archived_message")
+            .increment(report.archived_messages);
+    }
     Ok(report)
 }
 
@@ -206,8 +215,11 @@ async fn expire_uploads(
         let batch: Vec<(Uuid, String)> = sqlx::query_as(
             "select f.smelt_file_id, f.storage_key
              from smelt_file f join smelt s using (smelt_id)
-             where f.storage_key is not null and s.status in ('completed', 'failed')
+             where f.storage_key is not null and s.status in ('completed', 'failed', 'cancelled')
                and s.completed_at < $1 and f.smelt_file_id > $2
+               -- A dead-lettered smelt keeps its audio for a requeue, until its letter goes.
+               and not exists (select 1 from pgmq.q_smelt_jobs_dlq d
+                               where d.message ->> 'smelt_id' = s.smelt_id::text)
              order by f.smelt_file_id
              limit $3",
         )
@@ -228,6 +240,25 @@ async fn expire_uploads(
             return Ok(());
         }
     }
+}
+
+/// Deletes every raw upload of a smelt that is still stored and forgets their keys.
+pub async fn release_smelt_uploads(
+    pool: &PgPool,
+    blobs: &dyn BlobStore,
+    smelt_id: Uuid,
+) -> anyhow::Result<()> {
+    let stored: Vec<(Uuid, String)> = sqlx::query_as(
+        "select smelt_file_id, storage_key from smelt_file
+         where smelt_id = $1 and storage_key is not null",
+    )
+    .bind(smelt_id)
+    .fetch_all(pool)
+    .await?;
+    for (file_id, key) in stored {
+        release_upload(pool, blobs, file_id, &key).await?;
+    }
+    Ok(())
 }
 
 /// Deletes one raw upload and forgets its key.

@@ -173,6 +173,13 @@ pub struct Settings {
     )]
     pub openai_base_url: String,
 
+    /// Comma-separated hosts (names, addresses, or `*.example.lan` wildcards) whose provider
+    /// URLs users may use even though they are plain `http` or resolve to loopback, private
+    /// or link-local addresses (a provider on the LAN: Ollama, llama.cpp, vLLM). Every other
+    /// user-chosen URL must be `https` to a public address.
+    #[arg(long, env = "SMELT_PROVIDER_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub provider_allowed_hosts: Vec<String>,
+
     /// Lifetime of a subscription token, in seconds.
     #[arg(
         long,
@@ -277,6 +284,30 @@ pub struct Settings {
     /// the memory a stalled client can pin and makes slow consumers visible sooner.
     #[arg(long, env = "SMELT_SOCKET_SEND_BUFFER_BYTES")]
     pub socket_send_buffer_bytes: Option<u32>,
+
+    /// Seconds a client may take to send its request headers (also the longest a kept-alive
+    /// connection may sit idle before its next request).
+    #[arg(long, env = "SMELT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request body (an upload) may go without sending anything before the request
+    /// is dropped; a dropped upload leaves nothing stored.
+    #[arg(long, env = "SMELT_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_idle_timeout_secs: u64,
+
+    /// Most connections open at once from one client address (0: unbounded). Trusted proxies
+    /// are exempt: every client behind them shares their address.
+    #[arg(
+        long,
+        env = "SMELT_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 1000
+    )]
+    pub max_connections_per_address: usize,
+
+    /// Seconds between two prunings of the rate limiters' per-address and per-user state
+    /// (entries whose limit has fully recovered are forgotten, so memory stays bounded).
+    #[arg(long, env = "SMELT_RATE_LIMIT_PRUNE_SECS", default_value_t = 60)]
+    pub rate_limit_prune_secs: u64,
 
     /// Seconds between server pings on an idle socket.
     #[arg(long, env = "SMELT_PING_SECS", default_value_t = 25)]

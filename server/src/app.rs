@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use smelt_core::blob::{self, DownloadSigner};
 use smelt_core::clock::{Clock, SystemClock};
-use smelt_core::crypto::SecretBox;
 use smelt_core::db;
 use smelt_core::limits::Limits;
+use smelt_core::outbound::OutboundGuard;
 use smelt_core::queue::JobQueue;
 use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::connections::{self, ConnectionLimits};
 use crate::http;
 use crate::limits::RateLimits;
 use crate::realtime::broker::PgBroker;
@@ -80,9 +81,14 @@ impl Application {
         let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
         let dir = &settings.data_dir;
         let jwt_secret = secrets::resolve(settings.jwt_secret.as_deref(), dir, "jwt_secret")?;
-        let encryption_key =
-            secrets::resolve(settings.encryption_key.as_deref(), dir, "encryption_key")?;
-        let encryption_key = smelt_core::crypto::parse_key(&encryption_key)?;
+        // The server seals users' keys, so it needs a usable key whatever else is stored.
+        let secret_box = secrets::encryption_box(&settings, &pool)
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "SMELT_ENCRYPTION_KEY is unusable: the server cannot seal users' API keys"
+                )
+            })?;
         let ip_hash_secret =
             secrets::resolve(settings.ip_hash_secret.as_deref(), dir, "ip_hash_secret")?;
         let downloads = DownloadSigner::derived_from(
@@ -104,7 +110,8 @@ impl Application {
             broker: Arc::new(broker.clone()),
             listener: broker.clone(),
             clock,
-            secret_box: SecretBox::new(&encryption_key),
+            secret_box,
+            outbound: OutboundGuard::new(&settings.provider_allowed_hosts),
             ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),
             rate_limits: RateLimits::new(&settings),
             limits: Limits::from_settings(&settings),
@@ -115,7 +122,13 @@ impl Application {
         };
 
         let stop = CancellationToken::new();
-        let mut background = vec![tokio::spawn(broker.run_listener(hub, stop.clone()))];
+        let mut background = vec![
+            tokio::spawn(broker.run_listener(hub, stop.clone())),
+            tokio::spawn(state.rate_limits.clone().prune_until(
+                Duration::from_secs(settings.rate_limit_prune_secs.max(1)),
+                stop.clone(),
+            )),
+        ];
         for index in 0..settings.embedded_workers {
             let worker =
                 smelt_worker::Worker::new(pool.clone(), settings.clone(), blobs.clone()).await?;
@@ -171,12 +184,14 @@ impl Application {
                 hub.close_all();
             }
         };
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(on_shutdown)
-        .await?;
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(
+                state.settings.header_read_timeout_secs.max(1),
+            ),
+            per_address: state.settings.max_connections_per_address,
+            exempt: state.settings.trusted_proxies.clone(),
+        };
+        connections::serve(listener, router, limits, on_shutdown).await;
         state.sessions.close();
         let _ = tokio::time::timeout(SOCKET_CLOSE_GRACE, state.sessions.wait()).await;
         for task in background {

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod connections;
 pub mod http;
 pub mod limits;
 pub mod realtime;

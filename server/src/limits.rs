@@ -89,6 +89,59 @@ impl RateLimits {
         })
     }
 
+    /// Forgets the keys whose limit has fully recovered (they are indistinguishable from keys
+    /// never seen), returns the memory to the allocator, and records how many keys each
+    /// limiter still holds in `smelt_rate_limiter_keys`. Without this, a client spraying
+    /// source addresses (an IPv6 /64 holds 2^64) grows the state without bound.
+    pub fn prune(&self) {
+        for (limit, keys) in [
+            ("create_by_address", self.prune_one(&self.create_by_ip)),
+            ("create_by_user", self.prune_one(&self.create_by_user)),
+            ("login", self.prune_one(&self.login_by_ip)),
+            ("socket", self.prune_one(&self.connect_by_ip)),
+        ] {
+            metrics::gauge!(smelt_core::metrics::RATE_LIMITER_KEYS, "limit" => limit)
+                .set(keys as f64);
+        }
+    }
+
+    fn prune_one<K: Clone + std::hash::Hash + Eq>(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<K>,
+    ) -> usize {
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+        limiter.len()
+    }
+
+    /// Keys held over all limiters.
+    pub fn len(&self) -> usize {
+        self.create_by_ip.len()
+            + self.create_by_user.len()
+            + self.login_by_ip.len()
+            + self.connect_by_ip.len()
+    }
+
+    /// True when no limiter holds a key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Prunes every `every` until `stop` (see [`RateLimits::prune`]).
+    pub async fn prune_until(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => self.prune(),
+            }
+        }
+    }
+
     /// Counts one `action` by this client (and user); 429 `rate_limited` with the seconds to
     /// wait when over the limit.
     pub fn check(&self, action: Action, ip: IpAddr, user: Option<Uuid>) -> Result<(), ApiError> {

@@ -6,6 +6,7 @@ use smelt_core::blob::{BlobStore, DownloadSigner};
 use smelt_core::clock::Clock;
 use smelt_core::crypto::SecretBox;
 use smelt_core::limits::Limits;
+use smelt_core::outbound::OutboundGuard;
 use smelt_core::queue::JobQueue;
 use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
@@ -40,8 +41,10 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// Files, sizes, durations and credits allowed (from the settings).
     pub limits: Limits,
-    /// Client for calls to OpenAI-compatible providers (key validation).
+    /// Client for calls to the operator's provider URLs (key validation without a base URL).
     pub http: reqwest::Client,
+    /// The guard for calls to URLs users chose (their provider's base URL).
+    pub outbound: OutboundGuard,
     /// Socket sessions, so that shutdown can wait for them to send their close frames.
     pub sessions: TaskTracker,
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smelt_core::blob::BlobStore;
-use smelt_core::db::{smelts, workers};
+use smelt_core::db::{smelts, users, workers};
 use smelt_core::domain::ErrorCode;
 use smelt_core::limits::Limits;
 use smelt_core::queue::{Delivery, JobQueue, INSERT_CHANNEL};
@@ -22,6 +22,7 @@ use crate::engines::openai::OpenAiClient;
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::progress::ProgressSink;
 use smelt_core::crypto::SecretBox;
+use smelt_core::outbound::OutboundGuard;
 use smelt_core::secrets;
 
 /// How often a running worker tells the queue it is alive (the queue counts workers seen in
@@ -53,12 +54,12 @@ pub struct Worker {
     local: Engines,
     /// The operator's hosted engines, when configured.
     operator: Option<Engines>,
-    /// Opens users' own API keys (decrypted only for their own smelts).
-    secret_box: SecretBox,
+    /// Opens users' own API keys (decrypted only for their own smelts); `None` when this
+    /// worker's key is unusable and no key was stored when it started.
+    secret_box: Option<SecretBox>,
+    /// The guard for users' own provider URLs.
+    outbound: OutboundGuard,
 }
-
-/// A user's stored key: ciphertext, nonce, base URL.
-type StoredKey = (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
 
 /// Whose engines run a smelt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,10 @@ enum Account {
 
 impl Worker {
     /// A worker with the local engines (the model loads on the first audio job).
+    ///
+    /// # Errors
+    /// The encryption key of users' API keys is unusable while some are stored (or in
+    /// production): the worker refuses to start rather than run without them.
     pub async fn new(
         pool: PgPool,
         settings: Arc<Settings>,
@@ -82,73 +87,82 @@ impl Worker {
             )),
             synthesizer: Arc::new(ExtractiveSynthesizer),
         };
-        Ok(Self::with_engines(pool, settings, blobs, engines).await)
+        Self::with_engines(pool, settings, blobs, engines).await
     }
 
-    /// A worker with the given engines.
+    /// A worker with the given engines (see [`Worker::new`] for the errors).
     pub async fn with_engines(
         pool: PgPool,
         settings: Arc<Settings>,
         blobs: Arc<dyn BlobStore>,
         engines: Engines,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let queue = JobQueue::new(pool.clone()).await;
-        let key = secrets::resolve(
-            settings.encryption_key.as_deref(),
-            &settings.data_dir,
-            "encryption_key",
-        )
-        .ok()
-        .and_then(|k| smelt_core::crypto::parse_key(&k).ok())
-        .unwrap_or_else(|| {
-            tracing::warn!("no usable encryption key: users' own API keys cannot be used");
-            [0u8; 32]
-        });
+        let secret_box = secrets::encryption_box(&settings, &pool).await?;
         let operator = settings
             .hosted_api_key
             .as_deref()
             .filter(|k| !k.is_empty())
-            .map(|k| hosted_engines(&settings, &settings.hosted_base_url, k, "operator"));
-        Worker {
+            .map(|k| {
+                let http = provider_client(&settings);
+                hosted_engines(&settings, http, &settings.hosted_base_url, k, "operator")
+            });
+        Ok(Worker {
+            outbound: OutboundGuard::new(&settings.provider_allowed_hosts),
             pool,
             queue,
             settings,
             blobs,
             local: engines,
             operator,
-            secret_box: SecretBox::new(&key),
-        }
+            secret_box,
+        })
     }
 
     /// The engines for a smelt: the user's own valid key (with its base URL), else the
-    /// operator's hosted engines, else the local ones.
-    async fn engines_for(&self, smelt: &smelts::Smelt) -> anyhow::Result<(Engines, Account)> {
+    /// operator's hosted engines, else the local ones. A user's key that cannot be opened
+    /// ends the smelt (`api_key_unreadable`): it never falls back to the operator's account.
+    async fn engines_for(
+        &self,
+        smelt: &smelts::Smelt,
+    ) -> anyhow::Result<Result<(Engines, Account), ErrorCode>> {
         if let Some(user_id) = smelt.row.user_id {
-            let key: Option<StoredKey> = sqlx::query_as(
-                "select api_key_ciphertext, api_key_nonce, api_key_base_url from user_profile
-                 where user_id = $1 and api_key_status = 'valid'",
-            )
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some((Some(ciphertext), Some(nonce), base_url)) = key {
-                match self.secret_box.open(&ciphertext, &nonce) {
-                    Ok(api_key) => {
-                        let base =
-                            base_url.unwrap_or_else(|| self.settings.openai_base_url.clone());
-                        let engines = hosted_engines(&self.settings, &base, &api_key, "own-key");
-                        return Ok((engines, Account::OwnKey));
+            if let Some(key) = users::valid_api_key(&self.pool, user_id).await? {
+                let opened = self
+                    .secret_box
+                    .as_ref()
+                    .and_then(|b| b.open(&key.ciphertext, &key.nonce).ok());
+                let Some(api_key) = opened else {
+                    tracing::warn!(%user_id, "a stored API key cannot be opened with this worker's key");
+                    return Ok(Err(ErrorCode::ApiKeyUnreadable));
+                };
+                let engines = match key.base_url {
+                    // A base URL the user chose: only through the outbound guard.
+                    Some(base) => {
+                        if let Err(refused) = self.outbound.check_url(&base) {
+                            tracing::warn!(%user_id, reason = %refused, "a stored provider URL is not allowed");
+                            return Ok(Err(ErrorCode::TranscriptionFailed));
+                        }
+                        let http = self
+                            .outbound
+                            .client(Duration::from_secs(self.settings.provider_timeout_secs));
+                        hosted_engines(&self.settings, http, &base, &api_key, "own-key")
                     }
-                    Err(_) => {
-                        tracing::warn!(%user_id, "a stored API key does not decrypt with this key")
-                    }
-                }
+                    None => hosted_engines(
+                        &self.settings,
+                        provider_client(&self.settings),
+                        &self.settings.openai_base_url,
+                        &api_key,
+                        "own-key",
+                    ),
+                };
+                return Ok(Ok((engines, Account::OwnKey)));
             }
         }
-        Ok(match &self.operator {
+        Ok(Ok(match &self.operator {
             Some(engines) => (engines.clone(), Account::Operator),
             None => (self.local.clone(), Account::Local),
-        })
+        }))
     }
 
     /// Reads one message and processes it to the end. Errors are queue or database failures
@@ -161,6 +175,7 @@ impl Worker {
         else {
             return Ok(Outcome::Idle);
         };
+        metrics::counter!(smelt_core::metrics::JOBS_CLAIMED).increment(1);
         let span = tracing::info_span!("smelt", smelt_id = %delivery.job.smelt_id, attempt = delivery.read_count);
         self.process(delivery).instrument(span).await
     }
@@ -187,7 +202,16 @@ impl Worker {
             Duration::from_millis(self.settings.progress_interval_ms),
         )?;
         let scratch = tempfile::tempdir()?;
-        let (engines, account) = self.engines_for(&smelt).await?;
+        let (engines, account) = match self.engines_for(&smelt).await? {
+            Ok(chosen) => chosen,
+            Err(code) => {
+                tracing::info!(%code, "smelt failed before it started");
+                sink.fail(code, &code.message(None)).await?;
+                self.queue.archive(delivery.msg_id).await?;
+                self.release_uploads(&smelt).await;
+                return Ok(Outcome::Failed(smelt_id, code));
+            }
+        };
         let ctx = Context {
             pool: &self.pool,
             blobs: self.blobs.as_ref(),
@@ -221,11 +245,10 @@ impl Worker {
                 retry_after_secs,
             }) => {
                 tracing::info!(%code, %detail, "smelt failed");
-                if code == ErrorCode::ApiKeyInvalid && account == Account::OwnKey {
-                    sqlx::query("update user_profile set api_key_status = 'invalid', updated_at = now() where user_id = $1")
-                        .bind(smelt.row.user_id)
-                        .execute(&self.pool)
-                        .await?;
+                if let (ErrorCode::ApiKeyInvalid, Account::OwnKey, Some(user_id)) =
+                    (code, account, smelt.row.user_id)
+                {
+                    users::mark_api_key_invalid(&self.pool, user_id).await?;
                 }
                 let message = match code {
                     ErrorCode::DurationExceeded => ctx.limits.duration_message(),
@@ -248,6 +271,7 @@ impl Worker {
             {
                 let delay = retry_delay(self.settings.retry_base_ms, delivery.read_count);
                 tracing::warn!(error = ?error, retry_in = ?delay, "transient failure; retrying");
+                metrics::counter!(smelt_core::metrics::JOBS_RETRIED).increment(1);
                 self.queue
                     .retry_in(
                         delivery.msg_id,
@@ -258,11 +282,12 @@ impl Worker {
             }
             Err(StageError::Transient { code, error }) => {
                 tracing::error!(error = ?error, %code, "failed every delivery; dead-lettering");
+                metrics::counter!(smelt_core::metrics::JOBS_DEAD_LETTERED).increment(1);
                 sink.fail(code, &code.message(None)).await?;
+                // The uploads stay while the letter does: an operator may requeue it.
                 self.queue
                     .dead_letter(&delivery, &format!("{error:#}"))
                     .await?;
-                self.release_uploads(&smelt).await;
                 return Ok(Outcome::Failed(smelt_id, code));
             }
         };
@@ -278,17 +303,26 @@ impl Worker {
     }
 }
 
-/// Hosted transcription and synthesis over one provider account.
+/// An HTTP client for the operator's own provider URLs (trusted: the operator chose them).
+fn provider_client(settings: &Settings) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(settings.provider_timeout_secs))
+        .build()
+        .expect("a TLS client builds")
+}
+
+/// Hosted transcription and synthesis over one provider account, through `http`.
 fn hosted_engines(
     settings: &Settings,
+    http: reqwest::Client,
     base_url: &str,
     api_key: &str,
     account: &'static str,
 ) -> Engines {
     let client = Arc::new(OpenAiClient::new(
+        http,
         base_url,
         api_key,
-        Duration::from_secs(settings.provider_timeout_secs),
         settings.provider_max_attempts,
         Duration::from_millis(settings.provider_retry_base_ms),
     ));

@@ -12,7 +12,7 @@
 //! Monotonicity: the overall percentage never decreases and a stage never goes back, even when
 //! a redelivered job starts again from the beginning.
 
-use smelt_core::metrics::{SMELTS_FINISHED, STAGE_DURATION};
+use smelt_core::metrics::{SMELTS_FINISHED, SMELT_DURATION, STAGE_DURATION};
 use std::time::{Duration, Instant};
 
 use smelt_core::db::credits;
@@ -45,6 +45,8 @@ pub struct ProgressSink {
     stage_started: Instant,
     /// The prompt whose synthesis failed, named in the `failed` event.
     failed_prompt: Option<String>,
+    /// When the smelt was created (for the end-to-end duration histogram).
+    created_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn stage_rank(status: SmeltStatus) -> usize {
@@ -84,6 +86,7 @@ impl ProgressSink {
                 .collect(),
             stage_started: Instant::now(),
             failed_prompt: None,
+            created_at: smelt.row.created_at,
         })
     }
 
@@ -178,6 +181,14 @@ impl ProgressSink {
         self.emit(Some(batch)).await
     }
 
+    /// Records the time from creation to the end in `smelt_smelt_duration_seconds`.
+    fn record_smelt_duration(&self, status: &'static str) {
+        let seconds = (chrono::Utc::now() - self.created_at)
+            .as_seconds_f64()
+            .max(0.0);
+        metrics::histogram!(SMELT_DURATION, "status" => status).record(seconds);
+    }
+
     fn record_stage_duration(&self) {
         metrics::histogram!(STAGE_DURATION, "stage" => self.status.as_str())
             .record(self.stage_started.elapsed().as_secs_f64());
@@ -235,6 +246,7 @@ impl ProgressSink {
         events::append(&mut tx, self.smelt_id, EventKind::Completed, &payload).await?;
         tx.commit().await?;
         self.record_stage_duration();
+        self.record_smelt_duration("completed");
         metrics::counter!(SMELTS_FINISHED, "status" => "completed", "error_code" => "")
             .increment(1);
         Ok(true)
@@ -266,6 +278,7 @@ impl ProgressSink {
         events::append(&mut tx, self.smelt_id, EventKind::Failed, &payload).await?;
         tx.commit().await?;
         self.record_stage_duration();
+        self.record_smelt_duration("failed");
         metrics::counter!(SMELTS_FINISHED, "status" => "failed", "error_code" => code.as_str())
             .increment(1);
         Ok(true)

@@ -2,6 +2,7 @@
 //! queries shared by the server and the worker, one module per table family.
 
 pub mod credits;
+pub mod dead_letters;
 pub mod events;
 pub mod prompts;
 pub mod smelts;

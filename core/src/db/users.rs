@@ -162,3 +162,88 @@ pub async fn revoke_by_token<'e>(
     .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Saves a user's own provider key, sealed (`ciphertext` with its tag, `nonce`), with its last
+/// four characters and the base URL the user chose (`None`: the operator's default), and
+/// marks it valid. The profile must exist.
+pub async fn save_api_key<'e>(
+    db: impl PgExecutor<'e>,
+    user_id: Uuid,
+    ciphertext: &[u8],
+    nonce: &[u8],
+    last4: &str,
+    base_url: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update user_profile set api_key_ciphertext = $2, api_key_nonce = $3, api_key_last4 = $4,
+                                 api_key_base_url = $5, api_key_status = 'valid', updated_at = now()
+         where user_id = $1",
+    )
+    .bind(user_id)
+    .bind(ciphertext)
+    .bind(nonce)
+    .bind(last4)
+    .bind(base_url)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Removes a user's own key: back to weekly credits.
+pub async fn remove_api_key<'e>(db: impl PgExecutor<'e>, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update user_profile set api_key_ciphertext = null, api_key_nonce = null, api_key_last4 = null,
+                                 api_key_base_url = null, api_key_status = 'none', updated_at = now()
+         where user_id = $1",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records that the provider refused a user's key (it stays stored, marked invalid, so the
+/// user sees why their smelts now cost credits).
+pub async fn mark_api_key_invalid<'e>(
+    db: impl PgExecutor<'e>,
+    user_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update user_profile set api_key_status = 'invalid', updated_at = now() where user_id = $1",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A user's sealed own key, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredApiKey {
+    pub ciphertext: Vec<u8>,
+    pub nonce: Vec<u8>,
+    /// The base URL the user chose; `None` for the operator's default.
+    pub base_url: Option<String>,
+}
+
+/// The user's own key while it is valid.
+pub async fn valid_api_key<'e>(
+    db: impl PgExecutor<'e>,
+    user_id: Uuid,
+) -> Result<Option<StoredApiKey>, sqlx::Error> {
+    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
+        "select api_key_ciphertext, api_key_nonce, api_key_base_url from user_profile
+         where user_id = $1 and api_key_status = 'valid'",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some((Some(ciphertext), Some(nonce), base_url)) => Some(StoredApiKey {
+            ciphertext,
+            nonce,
+            base_url,
+        }),
+        _ => None,
+    })
+}

@@ -18,6 +18,9 @@ wire_enum! {
         InternalError = "internal_error",
         /// The owner cancelled the smelt.
         Cancelled = "cancelled",
+        /// The user's saved API key cannot be opened by this installation (its encryption
+        /// key changed); saving the key again fixes it.
+        ApiKeyUnreadable = "api_key_unreadable",
     }
 }
 
@@ -41,6 +44,7 @@ impl ErrorCode {
             ErrorCode::ConnectionLost => "CONNECTION LOST. TRY AGAIN".into(),
             ErrorCode::InternalError => "SOMETHING WENT WRONG. TRY AGAIN".into(),
             ErrorCode::Cancelled => "CANCELLED".into(),
+            ErrorCode::ApiKeyUnreadable => "YOUR SAVED API KEY CAN'T BE READ. SAVE IT AGAIN".into(),
         }
     }
 }

@@ -57,16 +57,24 @@ pub async fn scrape(
     }
     metrics::gauge!(names::SUBSCRIPTIONS).set(state.hub.subscriber_count() as f64);
     metrics::gauge!(names::CHANNELS).set(state.hub.channel_count() as f64);
+    // A scrape must answer even when the database does not: the queue gauges keep their last
+    // values and `smelt_ready` says what is wrong.
+    let mut database = true;
     for queue in [QUEUE_NAME, DEAD_LETTER_QUEUE] {
-        let row: Option<(i64, Option<i32>)> =
-            sqlx::query_as("select queue_length, oldest_msg_age_sec from pgmq.metrics($1)")
-                .bind(queue)
-                .fetch_optional(&state.pool)
-                .await?;
-        let (depth, oldest) = row.unwrap_or((0, None));
-        metrics::gauge!(names::QUEUE_DEPTH, "queue" => queue).set(depth as f64);
-        metrics::gauge!(names::QUEUE_OLDEST_AGE, "queue" => queue).set(oldest.unwrap_or(0) as f64);
+        match state.queue.metrics(queue).await {
+            Ok(m) => {
+                metrics::gauge!(names::QUEUE_DEPTH, "queue" => queue).set(m.depth as f64);
+                metrics::gauge!(names::QUEUE_OLDEST_AGE, "queue" => queue)
+                    .set(m.oldest_age_secs as f64);
+            }
+            Err(e) => {
+                tracing::warn!(%queue, error = %e, "queue metrics unavailable");
+                database = false;
+            }
+        }
     }
+    let ready = database && state.listener.is_listening();
+    metrics::gauge!(names::READY).set(if ready { 1.0 } else { 0.0 });
     Ok((
         [(
             header::CONTENT_TYPE,

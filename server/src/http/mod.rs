@@ -18,8 +18,11 @@ pub mod smelts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
+use std::time::Duration;
 use tower_http::services::{ServeDir, ServeFile};
+
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -44,6 +47,11 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-cache"),
         ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // A body that stops arriving (a stalled upload) fails its request instead of holding
+        // it open; the create handler then discards what it stored.
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            state.settings.body_idle_timeout_secs.max(1),
+        )))
         .with_state(state)
 }
 

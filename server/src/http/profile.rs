@@ -13,6 +13,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use std::time::Duration;
+
+use smelt_core::outbound;
+
 use super::body::JsonBody;
 use super::error::{ApiError, ApiErrorBody};
 use crate::auth::AuthUser;
@@ -97,11 +101,15 @@ enum KeyCheck {
     Valid,
     Rejected,
     Unreachable,
+    /// The outbound guard refused the URL (decided before any connection).
+    NotAllowed,
 }
 
-async fn check_key(state: &AppState, base_url: &str, key: &str) -> KeyCheck {
+/// `GET {base_url}/models` with the key, through `http` (the guarded client for a URL the
+/// user chose).
+async fn check_key(http: &reqwest::Client, base_url: &str, key: &str) -> KeyCheck {
     let url = format!("{}/models", base_url.trim_end_matches('/'));
-    match state.http.get(url).bearer_auth(key).send().await {
+    match http.get(url).bearer_auth(key).send().await {
         Ok(r) if r.status().is_success() => KeyCheck::Valid,
         Ok(r) if r.status() == StatusCode::UNAUTHORIZED || r.status() == StatusCode::FORBIDDEN => {
             KeyCheck::Rejected
@@ -110,6 +118,7 @@ async fn check_key(state: &AppState, base_url: &str, key: &str) -> KeyCheck {
             tracing::warn!(status = %r.status(), "provider answered the key check with an error");
             KeyCheck::Unreachable
         }
+        Err(e) if outbound::is_refusal(&e) => KeyCheck::NotAllowed,
         Err(e) => {
             tracing::warn!(error = %e.without_url(), "provider unreachable for the key check");
             KeyCheck::Unreachable
@@ -117,9 +126,20 @@ async fn check_key(state: &AppState, base_url: &str, key: &str) -> KeyCheck {
     }
 }
 
+/// The refusal of a provider URL the guard does not allow: one message whatever the reason,
+/// so it says nothing about what answers at the refused address.
+fn not_allowed() -> ApiError {
+    ApiError::bad_request(
+        "provider_not_allowed",
+        "THAT PROVIDER ADDRESS IS NOT ALLOWED. USE A PUBLIC HTTPS URL",
+    )
+}
+
 /// Validates and saves a key → 200 profile. 400 `api_key_invalid` when the provider rejects
 /// it (nothing is saved), 400 `provider_unreachable` when it cannot be checked, 400
-/// `invalid_data` for an empty key or a base URL that is not http(s).
+/// `provider_not_allowed` for a base URL the outbound guard refuses (plain http or a
+/// non-public address, unless the operator lists the host), 400 `invalid_data` for an empty
+/// key or a base URL that is not http(s).
 #[utoipa::path(
     put,
     path = "/profile/api-key",
@@ -130,7 +150,7 @@ async fn check_key(state: &AppState, base_url: &str, key: &str) -> KeyCheck {
     request_body = ApiKeyRequest,
     responses(
         (status = 200, description = "Checked with `GET {base_url}/models` and saved encrypted; the user is unlimited", body = ProfileDto),
-        (status = 400, description = "`api_key_invalid` (the provider refused it), `provider_unreachable` or `invalid_data`", body = ApiErrorBody),
+        (status = 400, description = "`api_key_invalid` (the provider refused it), `provider_unreachable`, `provider_not_allowed` (plain http or a non-public address) or `invalid_data`", body = ApiErrorBody),
         (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
     )
 )]
@@ -143,25 +163,37 @@ async fn save_key(
     if key.len() < 8 || key.len() > 512 || key.chars().any(char::is_whitespace) {
         return Err(ApiError::invalid_data("API KEY LOOKS WRONG"));
     }
-    let base_url = body
+    let chosen = body
         .base_url
         .as_deref()
         .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .unwrap_or(&state.settings.openai_base_url)
-        .to_owned();
-    if !(base_url.starts_with("https://") || base_url.starts_with("http://"))
-        || base_url.len() > 512
-    {
-        return Err(ApiError::invalid_data(
-            "BASE URL MUST START WITH HTTP:// OR HTTPS://",
-        ));
+        .filter(|u| !u.is_empty());
+    if let Some(url) = chosen {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 512 {
+            return Err(ApiError::invalid_data(
+                "BASE URL MUST START WITH HTTP:// OR HTTPS://",
+            ));
+        }
     }
-    match check_key(&state, &base_url, key).await {
+    let checked = match chosen {
+        // A URL the user chose goes through the outbound guard, checked before any
+        // connection and again on every connection the guarded client makes.
+        Some(url) => {
+            if let Err(refused) = state.outbound.check(url).await {
+                tracing::info!(reason = %refused, "a provider URL was refused");
+                return Err(not_allowed());
+            }
+            let http = state.outbound.client(Duration::from_secs(15));
+            check_key(&http, url, key).await
+        }
+        None => check_key(&state.http, &state.settings.openai_base_url, key).await,
+    };
+    match checked {
         KeyCheck::Valid => {}
         KeyCheck::Rejected => {
             return Err(ApiError::bad_request("api_key_invalid", "API KEY INVALID"))
         }
+        KeyCheck::NotAllowed => return Err(not_allowed()),
         KeyCheck::Unreachable => {
             return Err(ApiError::bad_request(
                 "provider_unreachable",
@@ -169,6 +201,7 @@ async fn save_key(
             ))
         }
     }
+    let base_url = chosen.unwrap_or(&state.settings.openai_base_url).to_owned();
     let (ciphertext, nonce) = state.secret_box.seal(key);
     let last4: String = key
         .chars()
@@ -185,17 +218,14 @@ async fn save_key(
         state.limits.weekly_credits,
     )
     .await?;
-    sqlx::query(
-        "update user_profile set api_key_ciphertext = $2, api_key_nonce = $3, api_key_last4 = $4,
-                                 api_key_base_url = $5, api_key_status = 'valid', updated_at = now()
-         where user_id = $1",
+    users::save_api_key(
+        &state.pool,
+        user.user_id,
+        &ciphertext,
+        &nonce,
+        &last4,
+        chosen.map(|_| base_url.as_str()),
     )
-    .bind(user.user_id)
-    .bind(ciphertext)
-    .bind(nonce)
-    .bind(last4)
-    .bind(&base_url)
-    .execute(&state.pool)
     .await?;
     tracing::info!(user_id = %user.user_id, "own API key saved");
     Ok(Json(load(&state, user).await?))
@@ -215,13 +245,6 @@ async fn save_key(
     )
 )]
 async fn delete_key(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
-    sqlx::query(
-        "update user_profile set api_key_ciphertext = null, api_key_nonce = null, api_key_last4 = null,
-                                 api_key_base_url = null, api_key_status = 'none', updated_at = now()
-         where user_id = $1",
-    )
-    .bind(user.user_id)
-    .execute(&state.pool)
-    .await?;
+    users::remove_api_key(&state.pool, user.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ mod audio_support;
 mod create_validation;
 mod credits;
 mod delivery;
+mod hardening;
 mod health;
 mod helpers;
 mod hosted;

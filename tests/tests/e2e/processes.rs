@@ -20,6 +20,12 @@ pub fn worker_binary() -> &'static Path {
     BINARY.get_or_init(|| build_binary("smelt-worker"))
 }
 
+/// The `smelt-admin` binary next to this test's build (built on first use).
+pub fn admin_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_binary("smelt-admin"))
+}
+
 /// The `smelt-cleanup` binary next to this test's build (built on first use).
 pub fn cleanup_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
@@ -86,6 +92,17 @@ impl ServerProcess {
         port: u16,
         workers: usize,
     ) -> ServerProcess {
+        Self::start_with(database_url, data_dir, port, workers, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more settings in its environment.
+    pub async fn start_with(
+        database_url: &str,
+        data_dir: &Path,
+        port: u16,
+        workers: usize,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         let child = Command::new(server_binary())
             .env("DATABASE_URL", database_url)
             .env("SMELT_BIND", format!("127.0.0.1:{port}"))
@@ -99,6 +116,7 @@ impl ServerProcess {
             .env("SMELT_RATE_CREATE_PER_MIN", "100000")
             .env("SMELT_RATE_WS_PER_MIN", "100000")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -117,6 +135,11 @@ impl ServerProcess {
         }
         assert!(up, "smelt-server on port {port} answers");
         server
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the process with SIGKILL (no graceful shutdown) and waits for it.

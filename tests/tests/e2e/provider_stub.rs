@@ -13,6 +13,7 @@
 //! It counts the calls made with each key (besides `/models`), in all and per endpoint.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Multipart, State};
@@ -35,12 +36,26 @@ pub struct Stub {
     calls: Arc<Mutex<HashMap<String, usize>>>,
     /// Calls per `(key, endpoint)`, endpoint `transcriptions` or `chat`.
     endpoint_calls: Arc<Mutex<HashMap<(String, &'static str), usize>>>,
+    /// Calls to `/models`, whatever the key.
+    models_calls: Arc<AtomicUsize>,
+    /// Once set, the keys that make it fail succeed instead (the provider recovered).
+    recovered: Arc<AtomicBool>,
 }
 
 impl Stub {
     /// Calls made with `key` to the transcription and chat endpoints.
     pub fn calls(&self, key: &str) -> usize {
         self.calls.lock().unwrap().get(key).copied().unwrap_or(0)
+    }
+
+    /// Calls to `/models` (key checks), whatever the key.
+    pub fn models_calls(&self) -> usize {
+        self.models_calls.load(Ordering::SeqCst)
+    }
+
+    /// From now on, answers every key as [`GOOD_KEY`] is answered.
+    pub fn recover(&self) {
+        self.recovered.store(true, Ordering::SeqCst);
     }
 
     /// Calls made with `key` to one endpoint: `transcriptions` or `chat`.
@@ -71,7 +86,8 @@ fn error(status: StatusCode, code: &str, kind: &str, message: &str) -> Response 
         .into_response()
 }
 
-async fn models(headers: HeaderMap) -> Response {
+async fn models(State(stub): State<Stub>, headers: HeaderMap) -> Response {
+    stub.models_calls.fetch_add(1, Ordering::SeqCst);
     let key = key_of(&headers);
     if key == GOOD_KEY || (key.starts_with("sk-test-") && !key.starts_with("sk-test-WRONG")) {
         Json(json!({"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "owned_by": "stub"}]})).into_response()
@@ -152,7 +168,10 @@ fn count(stub: &Stub, key: &str, endpoint: &'static str) -> usize {
 
 async fn chat(State(stub): State<Stub>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let key = key_of(&headers);
-    if let Some(failed) = failure(&key, count(&stub, &key, "chat"), "chat") {
+    let n = count(&stub, &key, "chat");
+    if let Some(failed) =
+        failure(&key, n, "chat").filter(|_| !stub.recovered.load(Ordering::SeqCst))
+    {
         return failed;
     }
     let system = body["messages"][0]["content"].as_str().unwrap_or_default();
@@ -199,7 +218,10 @@ async fn transcriptions(
             "No audio file.",
         );
     }
-    if let Some(failed) = failure(&key, count(&stub, &key, "transcriptions"), "transcriptions") {
+    let n = count(&stub, &key, "transcriptions");
+    if let Some(failed) =
+        failure(&key, n, "transcriptions").filter(|_| !stub.recovered.load(Ordering::SeqCst))
+    {
         return failed;
     }
     let mut body = json!({"text": STUB_TRANSCRIPT, "segments": [{"id": 0, "start": 0.0, "end": 2.0, "text": STUB_TRANSCRIPT}]});
@@ -226,6 +248,8 @@ pub async fn spawn() -> Stub {
         base_url: format!("http://127.0.0.1:{port}/v1"),
         calls: Arc::default(),
         endpoint_calls: Arc::default(),
+        models_calls: Arc::default(),
+        recovered: Arc::default(),
     };
     let app = Router::new()
         .route("/v1/models", get(models))

@@ -119,6 +119,9 @@ export async function startServer(env = {}) {
     // Providers in tests are local stubs: fail fast instead of retrying for minutes.
     SMELT_PROVIDER_MAX_ATTEMPTS: '1',
     SMELT_PROVIDER_TIMEOUT_SECS: '20',
+    // The stub providers listen on loopback over plain http, which the outbound guard
+    // allows only for listed hosts.
+    SMELT_PROVIDER_ALLOWED_HOSTS: '127.0.0.1',
     RUST_LOG: 'info',
     ...env,
   };

@@ -59,6 +59,11 @@ pub struct ProviderWord {
     pub end_secs: f64,
 }
 
+/// Counts one provider call by its outcome in `smelt_provider_calls_total`.
+fn record_call(outcome: &'static str) {
+    metrics::counter!(smelt_core::metrics::PROVIDER_CALLS, "outcome" => outcome).increment(1);
+}
+
 /// One failed attempt: the classified error, whether to retry, and the provider's
 /// `Retry-After`.
 #[derive(Debug)]
@@ -89,19 +94,15 @@ impl std::fmt::Debug for OpenAiClient {
 }
 
 impl OpenAiClient {
-    /// A client for `base_url` (e.g. `https://api.openai.com/v1`) and `api_key`, with a
-    /// per-request `timeout`.
+    /// A client for `base_url` (e.g. `https://api.openai.com/v1`) and `api_key` over `http`
+    /// (which carries the request timeout, and for a user-chosen URL the outbound guard).
     pub fn new(
+        http: reqwest::Client,
         base_url: &str,
         api_key: &str,
-        timeout: Duration,
         max_attempts: usize,
         retry_base: Duration,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .expect("a TLS client builds");
         OpenAiClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -134,10 +135,13 @@ impl OpenAiClient {
             .bearer_auth(&self.api_key)
             .send()
             .await
-            .map_err(|e| Attempt {
-                error: ProviderError::Unavailable(e.without_url().to_string()),
-                retry: true,
-                retry_after: None,
+            .map_err(|e| {
+                record_call("unavailable");
+                Attempt {
+                    error: ProviderError::Unavailable(e.without_url().to_string()),
+                    retry: true,
+                    retry_after: None,
+                }
             })?;
         let status = response.status();
         let retry_after = response
@@ -148,6 +152,7 @@ impl OpenAiClient {
             .map(Duration::from_secs);
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if status.is_success() {
+            record_call("ok");
             return Ok(body);
         }
         let error = &body["error"];
@@ -170,6 +175,13 @@ impl OpenAiClient {
                 false,
             ),
         };
+        record_call(match &error {
+            ProviderError::KeyInvalid => "key_invalid",
+            ProviderError::RateLimited { .. } => "rate_limited",
+            ProviderError::QuotaExhausted => "quota_exhausted",
+            ProviderError::Unavailable(_) => "unavailable",
+            ProviderError::Failed(_) => "failed",
+        });
         Err(Attempt {
             error,
             retry,

@@ -76,6 +76,9 @@ pub async fn cancel(
     let snapshot = smelts::snapshot(&state.pool, smelt_id)
         .await?
         .ok_or_else(ApiError::smelt_not_found)?;
+    let lived = (chrono::Utc::now() - snapshot.dto.created_at).as_seconds_f64();
+    metrics::histogram!(smelt_core::metrics::SMELT_DURATION, "status" => "cancelled")
+        .record(lived.max(0.0));
     Ok(Json(snapshot.dto))
 }
 

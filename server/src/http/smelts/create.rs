@@ -226,6 +226,7 @@ async fn insert(
     let smelt = smelts::insert(&mut tx, &new_smelt, &files).await?;
     state.queue.enqueue(&mut tx, Job { smelt_id }).await?;
     tx.commit().await?;
+    metrics::counter!(smelt_core::metrics::JOBS_ENQUEUED).increment(1);
 
     let token = state.tokens.sign(
         smelt_id,

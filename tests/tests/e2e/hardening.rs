@@ -1,0 +1,625 @@
+//! What an attacker or a careless operator would try first: provider URLs pointing into the
+//! operator's network, workers holding the wrong encryption key, racing first starts, sprayed
+//! source addresses, slow clients, metrics that appear late, and dead letters with no way out.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::IntoResponse;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use smelt_core::domain::ErrorCode;
+use smelt_worker::{Outcome, Worker};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+use crate::helpers::{
+    eventually, spawn_app_with, spawn_idle_app, workspace_root, AppOptions, TestApp,
+};
+use crate::processes::{admin_binary, free_port, worker_binary, ServerProcess};
+use crate::provider_stub::{self, GOOD_KEY};
+
+/// `PUT /api/profile/api-key` with a base URL; returns status and body.
+async fn save_key(app: &TestApp, token: &str, key: &str, base_url: &str) -> (u16, Value) {
+    app.send_json(
+        app.client.put(app.url("/api/profile/api-key")),
+        json!({"api_key": key, "base_url": base_url}),
+        Some(token),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn provider_urls_inside_the_network_are_refused_alike_and_never_called() {
+    let stub = provider_stub::spawn().await;
+    let port = stub
+        .base_url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let closed = free_port();
+    let app = spawn_idle_app().await;
+    let token = app.token_for(Uuid::new_v4());
+    let urls = [
+        format!("http://127.0.0.1:{port}/v1"),
+        format!("https://127.0.0.1:{port}/v1"),
+        format!("https://127.0.0.1:{closed}/v1"),
+        format!("http://[::1]:{port}/v1"),
+        format!("https://[::ffff:127.0.0.1]:{port}/v1"),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+        "https://10.0.0.1/v1".to_owned(),
+        format!("https://localhost:{port}/v1"),
+    ];
+    let mut answers = Vec::new();
+    for url in &urls {
+        let (status, body) = save_key(&app, &token, GOOD_KEY, url).await;
+        assert_eq!(status, 400, "{url}: {body}");
+        answers.push((
+            body["error"]["code"].clone(),
+            body["error"]["message"].clone(),
+        ));
+    }
+    assert!(
+        answers.windows(2).all(|w| w[0] == w[1]),
+        "one answer for all: {answers:?}"
+    );
+    assert_eq!(answers[0].0, "provider_not_allowed");
+    assert_eq!(stub.models_calls(), 0, "nothing was called");
+    let (_, profile) = app.get("/api/profile", Some(&token)).await;
+    assert_eq!(profile["api_key_status"], "none");
+}
+
+#[tokio::test]
+async fn a_host_the_operator_lists_may_use_plain_http_on_its_network() {
+    let stub = provider_stub::spawn().await;
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        configure: Some(Box::new(|s| {
+            s.provider_allowed_hosts = vec!["127.0.0.1".into()]
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    let token = app.token_for(Uuid::new_v4());
+    let (status, body) = save_key(&app, &token, GOOD_KEY, &stub.base_url).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(stub.models_calls(), 1);
+    assert_eq!(body["api_key_base_url"], stub.base_url);
+}
+
+#[tokio::test]
+async fn a_provider_redirecting_to_loopback_is_not_followed() {
+    // The target of the redirect counts what reaches it.
+    let reached = Arc::new(AtomicUsize::new(0));
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_port = target.local_addr().unwrap().port();
+    let counter = reached.clone();
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { axum::Json(json!({"data": []})) }
+        });
+        axum::serve(target, app).await.unwrap();
+    });
+    // The listed provider answers every request with a redirect to it.
+    let provider = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let provider_port = provider.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let location = format!("http://127.0.0.1:{target_port}/v1/models");
+        let app = axum::Router::new().fallback(move || {
+            let location = location.clone();
+            async move { axum::response::Redirect::temporary(&location).into_response() }
+        });
+        axum::serve(provider, app).await.unwrap();
+    });
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        configure: Some(Box::new(|s| {
+            s.provider_allowed_hosts = vec!["127.0.0.2".into()]
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    let token = app.token_for(Uuid::new_v4());
+    let (status, body) = save_key(
+        &app,
+        &token,
+        GOOD_KEY,
+        &format!("http://127.0.0.2:{provider_port}/v1"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("provider_unreachable"))
+    );
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "the redirect was not followed"
+    );
+}
+
+/// Runs `smelt-worker` with `env` until it exits (or fails the test after a minute); returns
+/// its exit status and what it wrote to stderr.
+async fn worker_exit(env: &[(&str, &str)]) -> (bool, String) {
+    let mut child = tokio::process::Command::new(worker_binary())
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .env("SMELT_CLEANUP_INTERVAL_SECS", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the worker exits")
+        .unwrap();
+    (status.success(), stderr)
+}
+
+#[tokio::test]
+async fn a_worker_whose_encryption_key_cannot_open_the_stored_keys_refuses_to_start() {
+    let (_stub, app) = provider_stub::app_with_stub().await;
+    let token = app.token_for(Uuid::new_v4());
+    let (status, _) = app
+        .send_json(
+            app.client.put(app.url("/api/profile/api-key")),
+            json!({"api_key": GOOD_KEY}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A worker on another host, which generated a key of its own.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let data_dir = elsewhere.path().to_str().unwrap();
+    let (ok, stderr) = worker_exit(&[
+        ("DATABASE_URL", &app.settings.database_url),
+        ("SMELT_DATA_DIR", data_dir),
+    ])
+    .await;
+    assert!(!ok, "the worker exits with an error");
+    assert!(stderr.contains("SMELT_ENCRYPTION_KEY differs"), "{stderr}");
+    // A malformed key.
+    let (ok, stderr) = worker_exit(&[
+        ("DATABASE_URL", &app.settings.database_url),
+        ("SMELT_DATA_DIR", data_dir),
+        ("SMELT_ENCRYPTION_KEY", "not-a-key"),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("SMELT_ENCRYPTION_KEY is unusable"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_smelt_whose_key_cannot_be_opened_fails_and_never_runs_on_the_operators_account() {
+    let user_provider = provider_stub::spawn().await;
+    let operator = provider_stub::spawn().await;
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        openai_base_url: Some(user_provider.base_url.clone()),
+        ..AppOptions::default()
+    })
+    .await;
+    let token = app.token_for(Uuid::new_v4());
+    let (status, _) = app
+        .send_json(
+            app.client.put(app.url("/api/profile/api-key")),
+            json!({"api_key": GOOD_KEY}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The stored ciphertext no longer opens (as after a key change).
+    sqlx::query("update user_profile set api_key_ciphertext = decode(repeat('00', 48), 'hex')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let created = app
+        .create_text("Alice sends the report.", &["summarize"], Some(&token))
+        .await;
+    let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let mut settings = app.settings.clone();
+    settings.hosted_api_key = Some(GOOD_KEY.into());
+    settings.hosted_base_url = operator.base_url.clone();
+    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        worker.try_process_one().await.unwrap(),
+        Outcome::Failed(id, ErrorCode::ApiKeyUnreadable)
+    );
+    assert_eq!(
+        operator.calls(GOOD_KEY),
+        0,
+        "the operator's account was not used"
+    );
+    assert_eq!(user_provider.calls(GOOD_KEY), 0);
+    let (_, smelt) = app.get(&format!("/api/smelts/{id}"), Some(&token)).await;
+    assert_eq!(smelt["error_code"], "api_key_unreadable");
+    assert_eq!(
+        smelt["error_message"],
+        "YOUR SAVED API KEY CAN'T BE READ. SAVE IT AGAIN"
+    );
+}
+
+#[tokio::test]
+async fn processes_creating_secrets_on_a_fresh_data_directory_at_once_agree_on_one() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let run = || {
+            Command::new(admin_binary())
+                .arg("secrets")
+                .env("SMELT_DATA_DIR", dir.path())
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (run(), run());
+        let (first, second) = (
+            first.wait_with_output().unwrap(),
+            second.wait_with_output().unwrap(),
+        );
+        assert!(first.status.success() && second.status.success());
+        assert_eq!(first.stdout, second.stdout, "the same secrets");
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("secrets"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            files.len(),
+            3,
+            "one file per secret, nothing half-written left: {files:?}"
+        );
+    }
+}
+
+/// The value of one series (its name and labels as rendered, e.g.
+/// `smelt_rate_limiter_keys{limit="login"}`) in a Prometheus text scrape.
+fn series(scrape: &str, key: &str) -> Option<f64> {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// One login attempt from each of `count` addresses (as a trusted proxy forwards them).
+async fn login_from_many(port: u16, round: u32, count: u32) {
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/auth/login");
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let address = format!("2001:db8:{round:x}::{:x}:{:x}", i >> 16, i & 0xffff);
+                let response = client
+                    .post(&url)
+                    .header("x-forwarded-for", address)
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 400);
+            }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+#[tokio::test]
+async fn sprayed_source_addresses_leave_the_limiter_state_bounded_after_pruning() {
+    let app = spawn_idle_app().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = ServerProcess::start_with(
+        &app.settings.database_url,
+        data.path(),
+        port,
+        0,
+        &[
+            ("SMELT_TRUSTED_PROXIES", "127.0.0.1"),
+            ("SMELT_RATE_LIMIT_PRUNE_SECS", "1"),
+        ],
+    )
+    .await;
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    let keys = || async {
+        let scrape = reqwest::get(&metrics_url)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        series(&scrape, "smelt_rate_limiter_keys{limit=\"login\"}").unwrap()
+    };
+    let mut after_rounds = Vec::new();
+    for round in 0..2 {
+        login_from_many(port, round, 100_000).await;
+        eventually(
+            Duration::from_secs(60),
+            "the login limiter is pruned",
+            || async { keys().await == 0.0 },
+        )
+        .await;
+        after_rounds.push(rss_kib(server.pid()));
+    }
+    // A second round of 100,000 new addresses reuses the memory the first one left.
+    assert!(
+        after_rounds[1] < after_rounds[0] + 16 * 1024,
+        "resident memory after each round (KiB): {after_rounds:?}"
+    );
+}
+
+/// Reads from `stream` until the server closes it; fails the test after 20 s.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream) {
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server closes the connection");
+}
+
+#[tokio::test]
+async fn slow_clients_are_disconnected_and_others_are_served_meanwhile() {
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        configure: Some(Box::new(|s| {
+            s.header_read_timeout_secs = 1;
+            s.body_idle_timeout_secs = 1;
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    // Half the headers, then nothing.
+    let mut half = tokio::net::TcpStream::connect(&app.address).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: smelt\r\n")
+        .await
+        .unwrap();
+    // Half an upload, then nothing.
+    let mut stalled = tokio::net::TcpStream::connect(&app.address).await.unwrap();
+    let boundary = "stall";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"a.wav\"\r\n\
+         Content-Type: audio/wav\r\n\r\n"
+    );
+    stalled
+        .write_all(
+            format!(
+                "POST /api/smelts HTTP/1.1\r\nHost: smelt\r\nContent-Type: multipart/form-data; \
+                 boundary={boundary}\r\nContent-Length: 4000000\r\n\r\n{head}"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    stalled.write_all(&vec![1u8; 256 * 1024]).await.unwrap();
+    // Another client is served while both hang.
+    let other = app.client_from("127.0.0.3");
+    let ok = other.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+
+    closed_by_server(&mut half).await;
+    closed_by_server(&mut stalled).await;
+    eventually(
+        Duration::from_secs(10),
+        "the stalled upload leaves nothing",
+        || async {
+            let parts = walk_files(&app.data_dir.path().join("blobs"));
+            app.stored_uploads().await == 0 && parts == 0
+        },
+    )
+    .await;
+    let rows: i64 = sqlx::query_scalar("select count(*) from smelt")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+/// Files under a directory (none when it does not exist).
+fn walk_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .map(|e| {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk_files(&path)
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+/// The metric names the README's metrics table lists.
+fn documented_series() -> Vec<String> {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let table = readme
+        .split("| series | type |")
+        .nth(1)
+        .expect("the README has a metrics table");
+    table
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('`').nth(1).unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_scrape_after_startup_holds_every_documented_series() {
+    let app = spawn_idle_app().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = ServerProcess::start(&app.settings.database_url, data.path(), port, 0).await;
+    let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let documented = documented_series();
+    assert!(documented.len() >= 20, "{documented:?}");
+    for name in documented {
+        let present = scrape.lines().any(|l| {
+            !l.starts_with('#')
+                && (l.starts_with(&format!("{name} "))
+                    || l.starts_with(&format!("{name}{{"))
+                    || l.starts_with(&format!("{name}_bucket")))
+        });
+        assert!(present, "{name} is missing from the first scrape");
+    }
+    assert!(series(&scrape, "smelt_ready").is_some());
+    eventually(
+        Duration::from_secs(30),
+        "the server reports ready",
+        || async {
+            let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            series(&scrape, "smelt_ready") == Some(1.0)
+        },
+    )
+    .await;
+}
+
+#[test]
+fn the_alert_rules_pass_promtool_and_fire_on_their_failures() {
+    let dir = workspace_root().join("ops/prometheus");
+    for args in [
+        vec!["check", "rules", "alerts.yml"],
+        vec!["test", "rules", "alerts.test.yml"],
+    ] {
+        let output = Command::new("promtool")
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("promtool runs (Debian package prometheus)");
+        assert!(
+            output.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Runs `smelt-admin` against the app's database; returns its standard output.
+fn admin(app: &TestApp, args: &[&str]) -> String {
+    let output = Command::new(admin_binary())
+        .args(args)
+        .env("DATABASE_URL", &app.settings.database_url)
+        .env("SMELT_DATA_DIR", app.data_dir.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "smelt-admin {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_job_dead_lettered_by_a_failing_provider_is_listed_requeued_and_completes() {
+    let (stub, app) = provider_stub::app_with_stub().await;
+    let key = "sk-test-chatdown-000000000";
+    let token = app.token_for(Uuid::new_v4());
+    let (status, _) = app
+        .send_json(
+            app.client.put(app.url("/api/profile/api-key")),
+            json!({"api_key": key}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let created = app
+        .create_text(
+            "Alice sends the report on Friday.",
+            &["summarize"],
+            Some(&token),
+        )
+        .await;
+    let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let mut settings = app.settings.clone();
+    settings.provider_max_attempts = 1;
+    settings.max_deliveries = 2;
+    settings.retry_base_ms = 0;
+    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
+        .await
+        .unwrap();
+    assert_eq!(worker.try_process_one().await.unwrap(), Outcome::Retry(id));
+    assert_eq!(
+        worker.try_process_one().await.unwrap(),
+        Outcome::Failed(id, ErrorCode::SynthesisFailed)
+    );
+
+    let listed: Vec<Value> = admin(&app, &["dead-letters", "list", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["smelt_id"], id.to_string());
+    assert_eq!(listed[0]["error_code"], "synthesis_failed");
+    assert!(
+        listed[0]["last_error"].as_str().unwrap().contains("500"),
+        "{}",
+        listed[0]
+    );
+
+    stub.recover();
+    let requeued = admin(&app, &["dead-letters", "requeue", "--all"]);
+    assert!(requeued.contains("requeued"), "{requeued}");
+    assert_eq!(
+        worker.try_process_one().await.unwrap(),
+        Outcome::Completed(id)
+    );
+    let (_, smelt) = app.get(&format!("/api/smelts/{id}"), Some(&token)).await;
+    assert_eq!(smelt["status"], "completed");
+    assert!(admin(&app, &["dead-letters", "list", "--json"])
+        .trim()
+        .is_empty());
+}
