@@ -102,6 +102,14 @@ pub fn hmac_verify_hex(secret: &[u8], data: &[u8], signature_hex: &str) -> bool 
     mac.verify_slice(&signature).is_ok()
 }
 
+/// True when `signature` is the HMAC-SHA-256 of `data` under `secret` (constant-time).
+pub fn hmac_verify(secret: &[u8], data: &[u8], signature: &[u8]) -> bool {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.verify_slice(signature).is_ok()
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()

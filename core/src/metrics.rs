@@ -64,6 +64,8 @@ pub const CLEANUP_DELETIONS: &str = "smelt_cleanup_deletions_total";
 /// Gauge: 1 when the server can serve (database and LISTEN connection up), read at scrape
 /// time; 0 otherwise.
 pub const READY: &str = "smelt_ready";
+/// Counter: webhook delivery attempts by `outcome` (`delivered`, `retried`, `given_up`).
+pub const WEBHOOK_ATTEMPTS: &str = "smelt_webhook_attempts_total";
 
 /// Buckets of the latency histograms, in seconds (1 ms to 10 s).
 const LATENCY_BUCKETS: &[f64] = &[
@@ -181,6 +183,9 @@ fn register_series() {
         ::metrics::counter!(CLEANUP_DELETIONS, "kind" => kind).absolute(0);
     }
     ::metrics::gauge!(READY).set(0.0);
+    for outcome in ["delivered", "retried", "given_up"] {
+        ::metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).absolute(0);
+    }
 }
 
 fn describe() {
@@ -232,4 +237,5 @@ fn describe() {
     describe_counter!(PROVIDER_CALLS, "Calls to hosted providers by outcome");
     describe_counter!(CLEANUP_DELETIONS, "What the retention cleanup deleted");
     describe_gauge!(READY, "1 when the server can serve");
+    describe_counter!(WEBHOOK_ATTEMPTS, "Webhook delivery attempts by outcome");
 }

@@ -59,6 +59,9 @@ impl JobQueue {
         pgmq.install_sql_from_embedded().await?;
         pgmq.create(QUEUE_NAME).await?;
         pgmq.create(DEAD_LETTER_QUEUE).await?;
+        pgmq.create(crate::webhooks::QUEUE_NAME).await?;
+        pgmq.enable_notify_insert(crate::webhooks::QUEUE_NAME, std::time::Duration::ZERO)
+            .await?;
         pgmq.enable_notify_insert(QUEUE_NAME, std::time::Duration::ZERO)
             .await?;
         Ok(())

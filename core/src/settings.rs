@@ -164,6 +164,29 @@ pub struct Settings {
     #[arg(long, env = "SMELT_RATE_WS_PER_MIN", default_value_t = 120)]
     pub rate_ws_per_min: u32,
 
+    /// Requests (REST calls, sockets, SSE streams) allowed per minute per service API key.
+    #[arg(long, env = "SMELT_RATE_KEY_PER_MIN", default_value_t = 600)]
+    pub rate_key_per_min: u32,
+
+    /// Comma-separated hosts (as for `SMELT_PROVIDER_ALLOWED_HOSTS`) whose webhook URLs users
+    /// may register even though they are plain `http` or resolve to loopback, private or
+    /// link-local addresses. Every other webhook URL must be `https` to a public address.
+    #[arg(long, env = "SMELT_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub webhook_allowed_hosts: Vec<String>,
+
+    /// Delay before the second attempt of a webhook delivery, in milliseconds; each later
+    /// attempt waits twice as long as the one before (with jitter), up to an hour.
+    #[arg(long, env = "SMELT_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000)]
+    pub webhook_retry_base_ms: u64,
+
+    /// How long a webhook delivery is retried before it is given up, in seconds (a day).
+    #[arg(long, env = "SMELT_WEBHOOK_GIVE_UP_SECS", default_value_t = 86_400)]
+    pub webhook_give_up_secs: u64,
+
+    /// How long one webhook attempt may take (connect, send, answer), in seconds.
+    #[arg(long, env = "SMELT_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+
     /// Default base URL of the OpenAI-compatible API that users' own keys are checked
     /// against (`GET {base}/models`) when they give none.
     #[arg(
@@ -179,6 +202,13 @@ pub struct Settings {
     /// user-chosen URL must be `https` to a public address.
     #[arg(long, env = "SMELT_PROVIDER_ALLOWED_HOSTS", value_delimiter = ',')]
     pub provider_allowed_hosts: Vec<String>,
+
+    /// Comma-separated web origins (`https://app.example.com`) whose pages may call the API
+    /// from the browser (CORS). Empty (the default): no cross-origin access. `*` allows every
+    /// origin, never with credentials; the API authenticates with bearer tokens, not cookies,
+    /// so credentials are never allowed for any origin.
+    #[arg(long, env = "SMELT_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 
     /// Lifetime of a subscription token, in seconds.
     #[arg(

@@ -77,6 +77,7 @@ impl Application {
         if settings.is_production() {
             secrets::require_explicit(&settings)?;
         }
+        http::cors::layer(&settings.cors_origins)?;
         smelt_core::metrics::recorder();
         let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
         let dir = &settings.data_dir;
@@ -112,6 +113,7 @@ impl Application {
             clock,
             secret_box,
             outbound: OutboundGuard::new(&settings.provider_allowed_hosts),
+            webhook_guard: OutboundGuard::new(&settings.webhook_allowed_hosts),
             ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),
             rate_limits: RateLimits::new(&settings),
             limits: Limits::from_settings(&settings),
@@ -122,7 +124,22 @@ impl Application {
         };
 
         let stop = CancellationToken::new();
+        let webhooks = Arc::new(
+            smelt_core::webhooks::Dispatcher::new(
+                pool.clone(),
+                &settings,
+                state.secret_box.clone(),
+                &state.webhook_guard,
+            )
+            .await,
+        );
         let mut background = vec![
+            tokio::spawn(webhooks.run(stop.clone())),
+            tokio::spawn(crate::realtime::revocations::run(
+                pool.clone(),
+                hub.clone(),
+                stop.clone(),
+            )),
             tokio::spawn(broker.run_listener(hub, stop.clone())),
             tokio::spawn(state.rate_limits.clone().prune_until(
                 Duration::from_secs(settings.rate_limit_prune_secs.max(1)),

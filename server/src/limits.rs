@@ -72,6 +72,7 @@ pub struct RateLimits {
     create_by_user: DefaultKeyedRateLimiter<Uuid>,
     login_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     connect_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    requests_by_key: DefaultKeyedRateLimiter<Uuid>,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -86,6 +87,7 @@ impl RateLimits {
             create_by_user: governor::RateLimiter::keyed(per_minute(settings.rate_create_per_min)),
             login_by_ip: governor::RateLimiter::keyed(per_minute(settings.rate_login_per_min)),
             connect_by_ip: governor::RateLimiter::keyed(per_minute(settings.rate_ws_per_min)),
+            requests_by_key: governor::RateLimiter::keyed(per_minute(settings.rate_key_per_min)),
         })
     }
 
@@ -99,6 +101,7 @@ impl RateLimits {
             ("create_by_user", self.prune_one(&self.create_by_user)),
             ("login", self.prune_one(&self.login_by_ip)),
             ("socket", self.prune_one(&self.connect_by_ip)),
+            ("service_key", self.prune_one(&self.requests_by_key)),
         ] {
             metrics::gauge!(smelt_core::metrics::RATE_LIMITER_KEYS, "limit" => limit)
                 .set(keys as f64);
@@ -120,6 +123,7 @@ impl RateLimits {
             + self.create_by_user.len()
             + self.login_by_ip.len()
             + self.connect_by_ip.len()
+            + self.requests_by_key.len()
     }
 
     /// True when no limiter holds a key.
@@ -140,6 +144,19 @@ impl RateLimits {
                 _ = tick.tick() => self.prune(),
             }
         }
+    }
+
+    /// Counts one request authenticated with the service key `key_id` (every route, socket
+    /// and SSE stream); 429 `rate_limited` when the key is over `SMELT_RATE_KEY_PER_MIN`.
+    pub fn check_key(&self, key_id: Uuid) -> Result<(), ApiError> {
+        self.requests_by_key.check_key(&key_id).map_err(|not_until| {
+            metrics::counter!(smelt_core::metrics::RATE_LIMITED, "limit" => "service_key")
+                .increment(1);
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs() + 1,
+            }
+        })
     }
 
     /// Counts one `action` by this client (and user); 429 `rate_limited` with the seconds to

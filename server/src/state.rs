@@ -45,6 +45,9 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// The guard for calls to URLs users chose (their provider's base URL).
     pub outbound: OutboundGuard,
+    /// The same guard with the webhook allow-list (`SMELT_WEBHOOK_ALLOWED_HOSTS`), for
+    /// receivers' URLs.
+    pub webhook_guard: OutboundGuard,
     /// Socket sessions, so that shutdown can wait for them to send their close frames.
     pub sessions: TaskTracker,
 }

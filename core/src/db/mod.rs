@@ -5,9 +5,11 @@ pub mod credits;
 pub mod dead_letters;
 pub mod events;
 pub mod prompts;
+pub mod service_keys;
 pub mod smelts;
 pub mod transcripts;
 pub mod users;
+pub mod webhooks;
 pub mod workers;
 
 use std::str::FromStr;

@@ -9,7 +9,9 @@ mod status;
 pub use error_code::ErrorCode;
 pub use prompt::{PromptName, UnknownPromptName};
 pub use stage::Stage;
-pub use status::{FileStatus, InputType, ResultKind, SmeltMode, SmeltStatus, UnknownValue};
+pub use status::{
+    DeliveryStatus, FileStatus, InputType, ResultKind, Scope, SmeltMode, SmeltStatus, UnknownValue,
+};
 
 /// Maximum size of one uploaded file: 25 MiB (`spec/smelts-api.md` §4 `MAX_FILE_SIZE`).
 pub const MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;

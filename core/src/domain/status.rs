@@ -110,6 +110,29 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// What a service API key may do. Signed-in sessions may do everything; a key only what
+    /// its scopes name. Managing keys themselves always needs a signed-in session.
+    Scope, "scope" {
+        /// Create, cancel and delete smelts.
+        SmeltsWrite = "smelts:write",
+        /// List and read smelts, follow their events, download their exports.
+        SmeltsRead = "smelts:read",
+        /// Register, list and remove completion webhooks and read their delivery log.
+        Webhooks = "webhooks",
+    }
+}
+
+wire_enum! {
+    /// Where one webhook delivery stands: still being tried, accepted by the receiver (a 2xx
+    /// answer), or given up after the retry window.
+    DeliveryStatus, "delivery status" {
+        Pending = "pending",
+        Delivered = "delivered",
+        GivenUp = "given_up",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +176,10 @@ mod tests {
         assert_eq!(schema_values::<FileStatus>(), wire_values(FileStatus::ALL));
         assert_eq!(schema_values::<PromptName>(), wire_values(PromptName::ALL));
         assert_eq!(schema_values::<ErrorCode>(), wire_values(ErrorCode::ALL));
+        assert_eq!(schema_values::<Scope>(), wire_values(Scope::ALL));
+        assert_eq!(
+            schema_values::<DeliveryStatus>(),
+            wire_values(DeliveryStatus::ALL)
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! request bodies holding secrets print them as `[redacted]`). This is the second: every
 //! formatted line is scanned for the shapes secrets take in Smelt — bearer tokens and JWTs,
 //! `token=`/`sig=`/presigned-URL query parameters, JSON or debug fields named like secrets,
-//! and provider API keys — and those values are replaced before the line reaches its writer.
+//! provider API keys, service API keys and webhook secrets — and those values are replaced
+//! before the line reaches its writer.
 
 use std::io::{self, Write};
 use std::sync::LazyLock;
@@ -49,6 +50,15 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (
             Regex::new(r"\bsk-[A-Za-z0-9_-]{8,}").unwrap(),
             "sk-[redacted]",
+        ),
+        // Smelt's service API keys (`ck_` + 43 base64url characters) and webhook secrets.
+        (
+            Regex::new(r"\bck_[A-Za-z0-9_-]{16,}").unwrap(),
+            "ck_[redacted]",
+        ),
+        (
+            Regex::new(r"\bwhsec_[A-Za-z0-9+/=]{16,}").unwrap(),
+            "whsec_[redacted]",
         ),
     ]
 });

@@ -84,6 +84,13 @@ pub enum ApiErrorCode {
     AlreadyFinished,
     /// An uploaded file is longer than the duration limit.
     DurationExceeded,
+    /// A provider base URL that is plain `http` or not a public address (and not allowed).
+    ProviderNotAllowed,
+    /// A webhook URL that is plain `http` or not a public address (and not allowed).
+    WebhookUrlNotAllowed,
+    /// A service API key without the scope the route needs, or a key used where only a
+    /// signed-in session may act (managing keys, the profile, prompts).
+    InsufficientScope,
     /// A failure on the server's side.
     InternalError,
 }
@@ -139,6 +146,15 @@ impl ApiError {
             "unauthorized",
             "INVALID OR EXPIRED TOKEN. LOG IN AGAIN",
         )
+    }
+    /// 403 `insufficient_scope`: a service key without `scope` (or any key, for routes that
+    /// need a signed-in session: `scope` is then `None`).
+    pub fn insufficient_scope(scope: Option<&str>) -> Self {
+        let message = match scope {
+            Some(scope) => format!("THIS KEY LACKS THE {} SCOPE", scope.to_uppercase()),
+            None => "SIGN IN TO DO THIS: SERVICE KEYS CANNOT".to_owned(),
+        };
+        Self::client(StatusCode::FORBIDDEN, "insufficient_scope", message)
     }
     /// 404 `not_found` for a smelt that does not exist or is not the caller's.
     pub fn smelt_not_found() -> Self {

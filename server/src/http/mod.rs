@@ -6,14 +6,17 @@
 pub mod accounts;
 pub mod body;
 pub mod config;
+pub mod cors;
 pub mod downloads;
 pub mod error;
 pub mod health;
+pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod profile;
 pub mod prompts;
 pub mod smelts;
+pub mod webhooks;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
@@ -36,6 +39,8 @@ use error::ApiError;
 pub fn router(state: AppState) -> Router {
     let web_dir = state.settings.web_dir.clone();
     let (routes, document) = routes(&state.limits);
+    // Checked at startup (`Application::build`), so an invalid list never gets here.
+    let cors = cors::layer(&state.settings.cors_origins).ok().flatten();
     // The web app's files carry no content hash, so browsers must revalidate them.
     // Paths that are not files are the app's own routes: index.html, with 200.
     let web = ServeDir::new(&web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
@@ -46,6 +51,8 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ))
+        // Outside the routes, so that preflights (`OPTIONS`) are answered before routing.
+        .layer(tower::util::option_layer(cors))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         // A body that stops arriving (a stalled upload) fails its request instead of holding
         // it open; the create handler then discards what it stored.
@@ -65,6 +72,8 @@ pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(accounts::router())
         .merge(profile::router())
         .merge(prompts::router())
+        .merge(keys::router())
+        .merge(webhooks::router())
         .merge(realtime::router())
         .merge(openapi::router())
         .split_for_parts();

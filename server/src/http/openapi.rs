@@ -31,7 +31,7 @@ pub const METRICS_TOKEN: &str = "metrics_token";
 #[openapi(
     info(
         title = "Smelt",
-        description = "Smelt turns audio recordings (MP3, WAV, M4A) or pasted text into \
+        description = "Smelt turns audio recordings (MP3, WAV, M4A, WebM, Ogg) or pasted text into \
             transcripts and structured notes, and streams live progress over WebSockets and \
             Server-Sent Events. Every error answer is the envelope \
             `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}` (`ApiErrorBody`)."
@@ -43,6 +43,8 @@ pub const METRICS_TOKEN: &str = "metrics_token";
         (name = "auth", description = "Email/password accounts and sessions"),
         (name = "profile", description = "Credits and the user's own provider API key"),
         (name = "prompts", description = "The user's custom prompts"),
+        (name = "keys", description = "Service API keys (`ck_…`) for programs calling Smelt"),
+        (name = "webhooks", description = "Completion webhooks and their delivery log"),
         (name = "smelts", description = "Creating, reading, listing and deleting smelts"),
         (name = "downloads", description = "Result documents at signed URLs"),
         (name = "realtime", description = "Live progress over WebSocket and Server-Sent Events"),
@@ -62,10 +64,10 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
                     .description(Some(
-                        "HS256 access token (`sub` = user id, `aud = \"authenticated\"`) from \
-                         `/api/auth/*`, Supabase Auth or any issuer sharing the secret",
+                        "An HS256 access token (`sub` = user id, `aud = \"authenticated\"`) \
+                         from `/api/auth/*`, Supabase Auth or any issuer sharing the secret; or \
+                         a service API key `ck_…` from `POST /api/keys`, within its scopes",
                     ))
                     .build(),
             ),

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::broker::{frame_of, Broker};
 use super::close;
-use super::hub::{Frame, Hub, Subscription};
+use super::hub::{Frame, Hub, Removal, Subscription};
 
 /// What the token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub struct FeedRequest {
     pub grant: Grant,
     /// Resume after this seq instead of starting from a snapshot.
     pub after_seq: Option<i64>,
+    /// The service key that authorised the request, if one did: revoking it ends the feed
+    /// with 4501.
+    pub key_id: Option<Uuid>,
 }
 
 /// Why a feed ended: a close code (see [`close`]) and a short reason.
@@ -141,7 +144,7 @@ impl Feed {
         request: FeedRequest,
     ) -> Result<(Feed, Step), Closing> {
         let smelt_id = request.smelt_id;
-        let subscription = hub.subscribe(smelt_id, queue_capacity);
+        let subscription = hub.subscribe_with_key(smelt_id, queue_capacity, request.key_id);
         let mut feed = Feed {
             hub,
             broker,
@@ -259,7 +262,9 @@ impl Feed {
         let Some(frame) = self.subscription.rx.recv().await else {
             return Step::Finish(
                 Vec::new(),
-                if self.subscription.lagged() {
+                if self.subscription.removal() == Removal::Revoked {
+                    closing(close::UNAUTHORIZED, "the service key was revoked")
+                } else if self.subscription.lagged() {
                     closing(
                         close::SLOW_CONSUMER,
                         "slow consumer: reconnect with after_seq",
@@ -322,6 +327,7 @@ mod tests {
             smelt_id,
             grant: Grant::Subscription,
             after_seq,
+            key_id: None,
         }
     }
 

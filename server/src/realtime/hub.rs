@@ -7,11 +7,11 @@
 //! "reconnect and resume" code). The hub also remembers the highest seq it has published per
 //! channel, which is where the broker resumes after losing its listener.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
-use dashmap::DashMap;
+use dashmap::{DashMap, DashSet};
 use smelt_core::events::EventKind;
 use smelt_core::metrics::SLOW_CONSUMER_DISCONNECTS;
 use tokio::sync::mpsc;
@@ -29,10 +29,17 @@ pub struct Frame {
     pub appended_us: Option<i64>,
 }
 
+/// Why the hub removed a subscriber ([`Removal`]), shared with its [`Subscription`].
+const STILL_SUBSCRIBED: u8 = 0;
+const REMOVED_LAGGED: u8 = 1;
+const REMOVED_REVOKED: u8 = 2;
+
 struct Subscriber {
     id: u64,
     tx: mpsc::Sender<Frame>,
-    lagged: Arc<AtomicBool>,
+    removed: Arc<AtomicU8>,
+    /// The service key that authorised this subscriber, if one did.
+    key_id: Option<Uuid>,
 }
 
 #[derive(Default)]
@@ -49,13 +56,33 @@ pub struct Subscription {
     pub rx: mpsc::Receiver<Frame>,
     /// True when this subscription opened its channel.
     pub first: bool,
-    lagged: Arc<AtomicBool>,
+    removed: Arc<AtomicU8>,
+}
+
+/// Why the hub ended a subscription (its queue then ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Still subscribed, or dropped at shutdown.
+    None,
+    /// Its queue was full: a slow consumer.
+    Lagged,
+    /// The service key that authorised it was revoked.
+    Revoked,
 }
 
 impl Subscription {
     /// True when the hub removed this subscriber because its queue was full.
     pub fn lagged(&self) -> bool {
-        self.lagged.load(Ordering::Acquire)
+        self.removal() == Removal::Lagged
+    }
+
+    /// Why the hub removed this subscriber, if it did.
+    pub fn removal(&self) -> Removal {
+        match self.removed.load(Ordering::Acquire) {
+            REMOVED_LAGGED => Removal::Lagged,
+            REMOVED_REVOKED => Removal::Revoked,
+            _ => Removal::None,
+        }
     }
 }
 
@@ -73,6 +100,9 @@ pub struct Published {
 pub struct Hub {
     channels: DashMap<Uuid, Channel>,
     next_id: AtomicU64,
+    /// Service keys revoked while this hub ran: a late subscriber authorised by one of them
+    /// (its check raced the revocation) is refused at once. 16 bytes per revoked key.
+    revoked_keys: DashSet<Uuid>,
 }
 
 impl Hub {
@@ -83,23 +113,69 @@ impl Hub {
 
     /// Registers a subscriber with a queue of `capacity` frames.
     pub fn subscribe(&self, smelt_id: Uuid, capacity: usize) -> Subscription {
+        self.subscribe_with_key(smelt_id, capacity, None)
+    }
+
+    /// Registers a subscriber authorised by the service key `key_id` (if any): revoking the
+    /// key ([`Hub::revoke_key`]) removes it. A key revoked already gives a subscription that
+    /// has ended.
+    pub fn subscribe_with_key(
+        &self,
+        smelt_id: Uuid,
+        capacity: usize,
+        key_id: Option<Uuid>,
+    ) -> Subscription {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let lagged = Arc::new(AtomicBool::new(false));
+        let removed = Arc::new(AtomicU8::new(STILL_SUBSCRIBED));
         let mut channel = self.channels.entry(smelt_id).or_default();
         let first = channel.subscribers.is_empty();
-        channel.subscribers.push(Subscriber {
-            id,
-            tx,
-            lagged: lagged.clone(),
-        });
+        if key_id.is_some_and(|k| self.revoked_keys.contains(&k)) {
+            // The sender is dropped here, so the queue ends at once.
+            removed.store(REMOVED_REVOKED, Ordering::Release);
+        } else {
+            channel.subscribers.push(Subscriber {
+                id,
+                tx,
+                removed: removed.clone(),
+                key_id,
+            });
+        }
         Subscription {
             smelt_id,
             id,
             rx,
             first,
-            lagged,
+            removed,
         }
+    }
+
+    /// Removes every subscriber authorised by the service key `key_id`, flagged as revoked,
+    /// and refuses later ones. Returns how many were removed.
+    pub fn revoke_key(&self, key_id: Uuid) -> usize {
+        self.revoked_keys.insert(key_id);
+        let mut removed = 0;
+        for mut channel in self.channels.iter_mut() {
+            channel.subscribers.retain(|s| {
+                let keep = s.key_id != Some(key_id);
+                if !keep {
+                    s.removed.store(REMOVED_REVOKED, Ordering::Release);
+                    removed += 1;
+                }
+                keep
+            });
+        }
+        removed
+    }
+
+    /// The service keys of current subscribers (to re-check after a lost notification).
+    pub fn subscribed_keys(&self) -> Vec<Uuid> {
+        let keys: std::collections::HashSet<Uuid> = self
+            .channels
+            .iter()
+            .flat_map(|c| c.subscribers.iter().filter_map(|s| s.key_id).collect::<Vec<_>>())
+            .collect();
+        keys.into_iter().collect()
     }
 
     /// Removes a subscriber. Returns true when it was the channel's last one (the channel is
@@ -134,7 +210,7 @@ impl Hub {
                     true
                 }
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    s.lagged.store(true, Ordering::Release);
+                    s.removed.store(REMOVED_LAGGED, Ordering::Release);
                     published.lagged += 1;
                     metrics::counter!(SLOW_CONSUMER_DISCONNECTS).increment(1);
                     false
@@ -221,6 +297,23 @@ mod tests {
         assert!(slow.lagged());
         assert_eq!(fast.rx.recv().await.unwrap().seq, 1);
         assert_eq!(fast.rx.recv().await.unwrap().seq, 2);
+    }
+
+    #[tokio::test]
+    async fn revoking_a_key_ends_its_subscriptions_and_refuses_later_ones() {
+        let hub = Hub::new();
+        let (id, key) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut by_key = hub.subscribe_with_key(id, 8, Some(key));
+        let mut other = hub.subscribe(id, 8);
+        assert_eq!(hub.subscribed_keys(), vec![key]);
+        assert_eq!(hub.revoke_key(key), 1);
+        assert!(by_key.rx.recv().await.is_none());
+        assert_eq!(by_key.removal(), Removal::Revoked);
+        assert_eq!(hub.publish(id, &frame(1)).delivered, 1);
+        assert_eq!(other.rx.recv().await.unwrap().seq, 1);
+        let mut late = hub.subscribe_with_key(id, 8, Some(key));
+        assert!(late.rx.recv().await.is_none());
+        assert_eq!(late.removal(), Removal::Revoked);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod close;
 pub mod feed;
 pub mod hub;
 pub mod multiplex;
+pub mod revocations;
 pub mod session;
 pub mod sse;
 
@@ -16,7 +17,8 @@ use axum::extract::{Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use smelt_core::tokens::{ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
+use smelt_core::domain::Scope;
+use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -96,26 +98,31 @@ pub struct SocketQuery {
     pub after_seq: Option<String>,
 }
 
-/// Who may follow a smelt, from a token.
-fn grant(state: &AppState, smelt_id: Uuid, token: Option<&str>) -> Result<Grant, u16> {
+/// Who may follow a smelt, from a token, and the service key behind it (if one). A key needs
+/// the `smelts:read` scope.
+async fn grant(
+    state: &AppState,
+    smelt_id: Uuid,
+    token: Option<&str>,
+) -> Result<(Grant, Option<Uuid>), u16> {
     let token = token.ok_or(close::UNAUTHORIZED)?;
     if let Ok(claims) = state.tokens.verify(token, SUBSCRIPTION_AUDIENCE) {
         return if claims.sub == smelt_id {
-            Ok(Grant::Subscription)
+            Ok((Grant::Subscription, None))
         } else {
             Err(close::FORBIDDEN)
         };
     }
-    state
-        .tokens
-        .verify(token, ACCESS_AUDIENCE)
-        .map(|claims| Grant::User(claims.sub))
-        .map_err(|_| close::UNAUTHORIZED)
+    let caller = crate::auth::authenticate(state, token)
+        .await
+        .map_err(|_| close::UNAUTHORIZED)?;
+    caller.require(Scope::SmeltsRead).map_err(|_| close::FORBIDDEN)?;
+    Ok((Grant::User(caller.user_id), caller.key.map(|k| k.key_id)))
 }
 
 /// Builds the feed request of `/smelts/{id}/…` from the path, the query (`token`,
 /// `after_seq`) and the `Authorization` header. `Err` is the refusal's close code.
-pub fn request_from(
+pub async fn request_from(
     state: &AppState,
     id: &str,
     query: &SocketQuery,
@@ -124,7 +131,7 @@ pub fn request_from(
     let smelt_id: Uuid = id.parse().map_err(|_| close::NOT_FOUND)?;
     crate::http::record_smelt(smelt_id);
     let header_token = crate::auth::bearer_token(headers);
-    let grant = grant(state, smelt_id, query.token.as_deref().or(header_token))?;
+    let (grant, key_id) = grant(state, smelt_id, query.token.as_deref().or(header_token)).await?;
     let after_seq = match query.after_seq.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(v) => Some(
@@ -138,6 +145,7 @@ pub fn request_from(
         smelt_id,
         grant,
         after_seq,
+        key_id,
     })
 }
 
@@ -179,7 +187,7 @@ async fn upgrade(
         Ok(ws) => ws,
         Err(refused) => return refused.into_response(),
     };
-    let request = request_from(&state, &id, &query, &headers);
+    let request = request_from(&state, &id, &query, &headers).await;
     // The session outlives the request; it keeps the request's span (with the smelt id).
     let span = tracing::Span::current();
     ws.on_upgrade(move |socket| {

@@ -26,7 +26,8 @@ use futures::stream::{self, SplitSink, Stream};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
-use smelt_core::tokens::{ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
+use smelt_core::domain::Scope;
+use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use tokio_stream::StreamMap;
 use uuid::Uuid;
 
@@ -88,14 +89,18 @@ pub async fn upgrade(
         Err(refused) => return axum::response::IntoResponse::into_response(refused),
     };
     let header_token = crate::auth::bearer_token(&headers).map(str::to_owned);
-    // The connection-level token is optional, but when present it must be a valid access token.
+    // The connection-level token is optional, but when present it must be a valid access token
+    // or a service key with the `smelts:read` scope.
     let user = match query.token.or(header_token) {
         None => Ok(None),
-        Some(t) => state
-            .tokens
-            .verify(&t, ACCESS_AUDIENCE)
-            .map(|c| Some(c.sub))
-            .map_err(|_| close::UNAUTHORIZED),
+        Some(t) => match crate::auth::authenticate(&state, &t).await {
+            Ok(caller) if caller.require(Scope::SmeltsRead).is_ok() => Ok(Some(ConnectionUser {
+                user_id: caller.user_id,
+                key_id: caller.key.map(|k| k.key_id),
+            })),
+            Ok(_) => Err(close::FORBIDDEN),
+            Err(_) => Err(close::UNAUTHORIZED),
+        },
     };
     ws.on_upgrade(move |socket| {
         let sessions = state.sessions.clone();
@@ -141,7 +146,14 @@ async fn close_with(sink: &mut Sink, Closing { code, reason }: Closing) {
     .await;
 }
 
-async fn run(socket: WebSocket, state: AppState, user: Result<Option<Uuid>, u16>) {
+/// Who opened a multiplexed socket: a user, and the service key used if one was.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionUser {
+    user_id: Uuid,
+    key_id: Option<Uuid>,
+}
+
+async fn run(socket: WebSocket, state: AppState, user: Result<Option<ConnectionUser>, u16>) {
     let _open = super::OpenSocket::new("multiplex");
     let (mut sink, mut stream) = socket.split();
     let user = match user {
@@ -238,7 +250,7 @@ fn refusal(channel: &str, code: u16) -> serde_json::Value {
 /// Applies one client message; returns the acknowledgement or error to send.
 async fn handle(
     state: &AppState,
-    user: Option<Uuid>,
+    user: Option<ConnectionUser>,
     channels: &mut StreamMap<Uuid, Steps>,
     message: ClientMessage,
 ) -> serde_json::Value {
@@ -275,13 +287,14 @@ async fn handle(
                     Ok(_) => return refusal(&channel, close::FORBIDDEN),
                     Err(_) => return refusal(&channel, close::UNAUTHORIZED),
                 },
-                (None, Some(user_id)) => Grant::User(user_id),
+                (None, Some(user)) => Grant::User(user.user_id),
                 (None, None) => return refusal(&channel, close::UNAUTHORIZED),
             };
             let request = FeedRequest {
                 smelt_id,
                 grant,
                 after_seq,
+                key_id: user.and_then(|u| u.key_id),
             };
             match Feed::start(
                 state.hub.clone(),

@@ -76,7 +76,7 @@ pub async fn events(
     if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
         query.after_seq = Some(last.to_owned());
     }
-    let request = match request_from(&state, &id, &query, &headers) {
+    let request = match request_from(&state, &id, &query, &headers).await {
         Ok(r) => r,
         Err(code) => return refusal(code).into_response(),
     };

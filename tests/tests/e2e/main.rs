@@ -7,6 +7,7 @@ mod audio;
 #[allow(dead_code)]
 mod audio_support;
 mod create_validation;
+mod cors;
 mod credits;
 mod delivery;
 mod hardening;
@@ -25,8 +26,10 @@ mod provider_stub;
 mod read;
 mod realtime;
 mod retention;
+mod service_keys;
 mod speech;
 mod storage;
 mod text;
 mod transcripts;
 mod waiting;
+mod webhooks;

@@ -3,7 +3,8 @@
 //! included. The token comes as `Authorization: Bearer …` or `?token=…`.
 
 use axum::http::{HeaderMap, StatusCode};
-use smelt_core::tokens::{ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
+use smelt_core::domain::Scope;
+use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
@@ -20,12 +21,14 @@ pub enum SmeltAccess {
 
 impl SmeltAccess {
     /// Checks the token of a request about `smelt_id`: 401 `unauthorized` without a valid
-    /// token, 403 `forbidden` for another smelt's subscription token.
-    pub fn of(
+    /// token, 403 `forbidden` for another smelt's subscription token, 403
+    /// `insufficient_scope` for a service key without `scope`.
+    pub async fn of(
         state: &AppState,
         smelt_id: Uuid,
         headers: &HeaderMap,
         query_token: Option<&str>,
+        scope: Scope,
     ) -> Result<Self, ApiError> {
         let token = crate::auth::bearer_token(headers)
             .or(query_token)
@@ -41,11 +44,9 @@ impl SmeltAccess {
                 ))
             };
         }
-        state
-            .tokens
-            .verify(token, ACCESS_AUDIENCE)
-            .map(|claims| SmeltAccess::User(claims.sub))
-            .map_err(|_| ApiError::invalid_token())
+        let caller = crate::auth::authenticate(state, token).await?;
+        caller.require(scope)?;
+        Ok(SmeltAccess::User(caller.user_id))
     }
 
     /// True when this access covers a smelt owned by `owner` (404 otherwise, so that others'

@@ -11,6 +11,7 @@ use smelt_core::blob;
 use smelt_core::db::smelts::{self, Cancellation};
 use smelt_core::dto::SmeltDto;
 use utoipa::IntoParams;
+use smelt_core::domain::Scope;
 use uuid::Uuid;
 
 use super::access::SmeltAccess;
@@ -51,7 +52,14 @@ pub async fn cancel(
 ) -> Result<Json<SmeltDto>, ApiError> {
     let smelt_id: Uuid = id.parse().map_err(|_| ApiError::smelt_not_found())?;
     crate::http::record_smelt(smelt_id);
-    let access = SmeltAccess::of(&state, smelt_id, &headers, query.token.as_deref())?;
+    let access = SmeltAccess::of(
+        &state,
+        smelt_id,
+        &headers,
+        query.token.as_deref(),
+        Scope::SmeltsWrite,
+    )
+    .await?;
     let owner = smelts::owner(&state.pool, smelt_id)
         .await?
         .ok_or_else(ApiError::smelt_not_found)?;

@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use super::form::{self, CreateForm};
 use super::schema::CreateSmeltForm;
-use crate::auth::MaybeAuthUser;
+use crate::auth::MaybeCaller;
+use smelt_core::domain::Scope;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
@@ -49,10 +50,13 @@ pub const TEXT_FILENAME: &str = "pasted-text.txt";
 )]
 pub async fn create(
     State(state): State<AppState>,
-    MaybeAuthUser(user): MaybeAuthUser,
+    MaybeCaller(user): MaybeCaller,
     ClientIp(ip): ClientIp,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<SmeltCreatedDto>), ApiError> {
+    if let Some(caller) = &user {
+        caller.require(Scope::SmeltsWrite)?;
+    }
     // Refuse floods before reading any of the body.
     state
         .rate_limits

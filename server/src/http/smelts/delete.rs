@@ -8,7 +8,8 @@ use smelt_core::blob;
 use smelt_core::db::smelts;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::Caller;
+use smelt_core::domain::Scope;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::state::AppState;
 
@@ -29,9 +30,10 @@ use crate::state::AppState;
 )]
 pub async fn delete_one(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    user.require(Scope::SmeltsWrite)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::smelt_not_found())?;
     crate::http::record_smelt(id);
     if smelts::owner(&state.pool, id).await? != Some(Some(user.user_id)) {

@@ -11,7 +11,8 @@ use smelt_core::db::smelts::{self, ListQuery, SortField, StatusFilter};
 use smelt_core::dto::{ResultDto, SmeltDto, SmeltsListDto};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::Caller;
+use smelt_core::domain::Scope;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::state::AppState;
 
@@ -33,9 +34,10 @@ use crate::state::AppState;
 )]
 pub async fn get_one(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SmeltDto>, ApiError> {
+    user.require(Scope::SmeltsRead)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::smelt_not_found())?;
     crate::http::record_smelt(id);
     let snapshot = smelts::snapshot(&state.pool, id)
@@ -154,9 +156,10 @@ pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, A
 )]
 pub async fn list(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Caller,
     params: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<SmeltsListDto>, ApiError> {
+    user.require(Scope::SmeltsRead)?;
     let Query(params) = params.map_err(|_| ApiError::invalid_data("INVALID QUERY STRING"))?;
     let query = parse_list_query(&params)?;
     Ok(Json(smelts::list(&state.pool, user.user_id, query).await?))

@@ -11,6 +11,7 @@ use smelt_core::blob;
 use smelt_core::db::transcripts;
 use smelt_core::transcript::{Export, ExportFormat};
 use utoipa::IntoParams;
+use smelt_core::domain::Scope;
 use uuid::Uuid;
 
 use super::access::SmeltAccess;
@@ -113,7 +114,14 @@ async fn export(
         query.words.as_deref().map(str::trim),
         Some("true" | "1" | "yes")
     );
-    let access = SmeltAccess::of(state, smelt_id, headers, query.token.as_deref())?;
+    let access = SmeltAccess::of(
+        state,
+        smelt_id,
+        headers,
+        query.token.as_deref(),
+        Scope::SmeltsRead,
+    )
+    .await?;
     let (owner, files) = transcripts::export(&state.pool, smelt_id, file_id)
         .await?
         .ok_or_else(ApiError::smelt_not_found)?;

@@ -1,0 +1,349 @@
+//! Completion webhooks: when a smelt completes, fails or is cancelled, its owner's webhooks
+//! each get the terminal event, POSTed and signed as the Standard Webhooks specification
+//! (<https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>)
+//! describes:
+//!
+//! - `webhook-id`: the delivery's id, the same on every attempt (the receiver's idempotency
+//!   key);
+//! - `webhook-timestamp`: when the attempt was signed, Unix seconds;
+//! - `webhook-signature`: `v1,` and the base64 HMAC-SHA-256 of `{id}.{timestamp}.{body}` under
+//!   the webhook's secret (`whsec_` + base64 of the key bytes).
+//!
+//! The body is the terminal event exactly as sockets carry it:
+//! `{"event": "completed"|"failed"|"cancelled", "seq": N, "payload": {…}}`.
+//!
+//! Deliveries are queued by a database trigger in the transaction that appends the terminal
+//! event (so none is lost), one message each on the `smelt_webhooks` pgmq queue. The
+//! [`Dispatcher`] reads them with a visibility timeout: a receiver that answers 2xx ends the
+//! delivery; any other answer, a timeout or an unreachable address makes the message visible
+//! again after an exponentially growing delay (with jitter, up to an hour), until the delivery
+//! is older than the give-up window (a day by default). A dispatcher that dies mid-attempt
+//! leaves the message to reappear when its visibility timeout ends. Every attempt is recorded
+//! in `webhook_delivery`, which owners read as the delivery log.
+//!
+//! Receivers are user-chosen URLs, so every attempt goes through the [`OutboundGuard`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::Utc;
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::crypto::{self, SecretBox};
+use crate::db::webhooks::{self as store, Attempt};
+use crate::metrics::WEBHOOK_ATTEMPTS;
+use crate::outbound::{self, OutboundGuard};
+use crate::settings::Settings;
+
+/// The pgmq queue of deliveries (`{"delivery_id": …}` messages).
+pub const QUEUE_NAME: &str = "smelt_webhooks";
+
+/// Channel on which pgmq announces inserts into the queue (its `enable_notify_insert`).
+const INSERT_CHANNEL: &str = "pgmq.q_smelt_webhooks.INSERT";
+
+/// What each secret starts with.
+pub const SECRET_PREFIX: &str = "whsec_";
+
+/// Random bytes in a signing secret.
+const SECRET_BYTES: usize = 24;
+
+/// Deliveries attempted at the same time by one dispatcher.
+const CONCURRENCY: i32 = 8;
+
+/// Longest wait between two attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
+
+/// How long the dispatcher waits for an insert notification before it reads anyway (retries
+/// become visible without one).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// Longest error text kept in the delivery log, in characters.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// A queue message.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Message {
+    delivery_id: Uuid,
+}
+
+/// A new random signing secret: `whsec_` and the base64 of 24 random bytes.
+pub fn new_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; SECRET_BYTES];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// The headers of one signed attempt: (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature`). Errors: a secret that is not `whsec_` + base64.
+pub fn sign(
+    secret: &str,
+    delivery_id: Uuid,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<[(&'static str, String); 3], standardwebhooks::WebhookError> {
+    let signer = standardwebhooks::Webhook::new(secret)?;
+    let id = delivery_id.to_string();
+    let signature = signer.sign(&id, timestamp, body)?;
+    Ok([
+        (standardwebhooks::HEADER_WEBHOOK_ID, id),
+        (
+            standardwebhooks::HEADER_WEBHOOK_TIMESTAMP,
+            timestamp.to_string(),
+        ),
+        (standardwebhooks::HEADER_WEBHOOK_SIGNATURE, signature),
+    ])
+}
+
+/// Delivers queued webhook deliveries until stopped.
+pub struct Dispatcher {
+    pool: PgPool,
+    queue: pgmq::PGMQueueExt,
+    secret_box: SecretBox,
+    guard: OutboundGuard,
+    client: reqwest::Client,
+    retry_base: Duration,
+    give_up_after: chrono::Duration,
+    visibility_secs: i32,
+}
+
+impl Dispatcher {
+    /// A dispatcher with the webhook settings (`SMELT_WEBHOOK_*`), sealing key and guard.
+    pub async fn new(
+        pool: PgPool,
+        settings: &Settings,
+        secret_box: SecretBox,
+        guard: &OutboundGuard,
+    ) -> Self {
+        let timeout = Duration::from_secs(settings.webhook_timeout_secs.max(1));
+        Dispatcher {
+            queue: pgmq::PGMQueueExt::new_with_pool(pool.clone()).await,
+            pool,
+            secret_box,
+            client: guard.client(timeout),
+            guard: guard.clone(),
+            retry_base: Duration::from_millis(settings.webhook_retry_base_ms.max(1)),
+            give_up_after: chrono::Duration::seconds(settings.webhook_give_up_secs as i64),
+            // An attempt takes at most `timeout`; the margin covers recording it.
+            visibility_secs: (timeout.as_secs() + 30) as i32,
+        }
+    }
+
+    /// Reads and attempts deliveries until `stop` is cancelled. Database errors are logged
+    /// and retried after a pause; they never end the loop.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut listener = self.listen().await;
+        while !stop.is_cancelled() {
+            let read = self
+                .queue
+                .read_batch::<Message>(QUEUE_NAME, self.visibility_secs, CONCURRENCY)
+                .await;
+            match read {
+                Ok(messages) if !messages.is_empty() => {
+                    join_all(
+                        messages
+                            .into_iter()
+                            .map(|m| self.attempt(m.msg_id, m.message.delivery_id)),
+                    )
+                    .await;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read webhook deliveries"),
+            }
+            // Nothing visible: wait for a new delivery, a retry coming due, or stop.
+            let woken = async {
+                match listener.as_mut() {
+                    Some(l) => {
+                        let _ = tokio::time::timeout(IDLE_POLL, l.try_recv()).await;
+                    }
+                    None => tokio::time::sleep(IDLE_POLL).await,
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = woken => {}
+            }
+            if listener.is_none() {
+                listener = self.listen().await;
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let connect = async {
+            let mut listener = PgListener::connect_with(&self.pool).await?;
+            listener.listen(INSERT_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        match connect.await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook dispatcher polls without notifications");
+                None
+            }
+        }
+    }
+
+    /// One attempt of one delivery, recorded; the message is archived when the delivery
+    /// ends and made visible again after the backoff delay otherwise.
+    async fn attempt(&self, msg_id: i64, delivery_id: Uuid) {
+        if let Err(e) = self.try_attempt(msg_id, delivery_id).await {
+            // The message reappears when its visibility timeout ends.
+            tracing::warn!(%delivery_id, error = %e, "webhook attempt not recorded");
+        }
+    }
+
+    async fn try_attempt(&self, msg_id: i64, delivery_id: Uuid) -> anyhow::Result<()> {
+        let Some(delivery) = store::pending(&self.pool, delivery_id).await? else {
+            // Delivered, given up, or its webhook was removed.
+            self.queue.archive(QUEUE_NAME, msg_id).await?;
+            return Ok(());
+        };
+        let outcome = self.post(&delivery).await;
+        let attempt = match outcome {
+            Ok(status_code) => Attempt::Delivered { status_code },
+            Err((status_code, error)) => {
+                let delay = self.retry_delay(delivery.attempts);
+                let next = Utc::now() + chrono::Duration::from_std(delay)?;
+                Attempt::Failed {
+                    status_code,
+                    error,
+                    give_up: next - delivery.created_at > self.give_up_after,
+                }
+            }
+        };
+        store::record_attempt(&self.pool, delivery_id, &attempt).await?;
+        match attempt {
+            Attempt::Delivered { .. } => {
+                metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "delivered").increment(1);
+                self.queue.archive(QUEUE_NAME, msg_id).await?;
+            }
+            Attempt::Failed { give_up: true, .. } => {
+                metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "given_up").increment(1);
+                tracing::warn!(%delivery_id, "webhook delivery given up");
+                self.queue.archive(QUEUE_NAME, msg_id).await?;
+            }
+            Attempt::Failed { .. } => {
+                metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "retried").increment(1);
+                let delay = self.retry_delay(delivery.attempts);
+                // pgmq's visibility timeout has a resolution of seconds.
+                let secs = delay.as_secs_f64().ceil().max(1.0) as i32;
+                self.queue
+                    .set_vt::<Message>(QUEUE_NAME, msg_id, secs)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The wait after the `attempts_before + 1`-th attempt failed: the base delay doubling
+    /// with each attempt, with jitter, at most an hour.
+    fn retry_delay(&self, attempts_before: i32) -> Duration {
+        ExponentialBuilder::default()
+            .with_min_delay(self.retry_base)
+            .with_max_delay(MAX_RETRY_DELAY)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build()
+            .nth(attempts_before.max(0) as usize)
+            .unwrap_or(MAX_RETRY_DELAY)
+    }
+
+    /// POSTs the signed body. `Ok(status)` for a 2xx answer; otherwise the status (if any)
+    /// and what went wrong, in words that never say whether a refused address was reachable.
+    async fn post(
+        &self,
+        delivery: &store::PendingDelivery,
+    ) -> Result<u16, (Option<u16>, String)> {
+        let secret = self
+            .secret_box
+            .open(&delivery.secret_cipher, &delivery.secret_nonce)
+            .map_err(|_| (None, "the signing secret cannot be read".to_owned()))?;
+        let body = serde_json::to_vec(&delivery.body)
+            .map_err(|e| (None, format!("the body cannot be encoded: {e}")))?;
+        let headers = sign(&secret, delivery.delivery_id, Utc::now().timestamp(), &body)
+            .map_err(|_| (None, "the signing secret is malformed".to_owned()))?;
+        let not_allowed = || (None, "the URL is not allowed".to_owned());
+        // IP literals never reach the client's resolver, so the URL itself is checked too.
+        self.guard
+            .check_url(&delivery.url)
+            .map_err(|_| not_allowed())?;
+        let mut request = self
+            .client
+            .post(&delivery.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::USER_AGENT, "Smelt-Webhooks/1");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        match request.body(body).send().await {
+            Ok(answer) if answer.status().is_success() => Ok(answer.status().as_u16()),
+            Ok(answer) => Err((
+                Some(answer.status().as_u16()),
+                format!("the receiver answered {}", answer.status()),
+            )),
+            Err(e) if outbound::is_refusal(&e) => Err(not_allowed()),
+            Err(e) if e.is_timeout() => Err((None, "the receiver did not answer in time".into())),
+            Err(e) => Err((None, truncate(&format!("the receiver could not be reached: {e}")))),
+        }
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(MAX_ERROR_CHARS).collect()
+}
+
+/// The key bytes of a `whsec_` secret are what the HMAC uses; exposed for receivers written
+/// in Rust (and tests) that check signatures without the `standardwebhooks` crate.
+pub fn secret_key_bytes(secret: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix(SECRET_PREFIX)?)
+        .ok()
+}
+
+/// Checks a `webhook-signature` header value (`v1,<base64>`, several separated by spaces)
+/// against the id, timestamp and body, as a receiver does.
+pub fn verify(secret: &str, id: &str, timestamp: i64, body: &[u8], signatures: &str) -> bool {
+    use base64::Engine;
+    let Some(key) = secret_key_bytes(secret) else {
+        return false;
+    };
+    let signed = [id.as_bytes(), b".", timestamp.to_string().as_bytes(), b".", body].concat();
+    signatures.split(' ').any(|candidate| {
+        candidate
+            .strip_prefix("v1,")
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok())
+            .is_some_and(|sig| crypto::hmac_verify(&key, &signed, &sig))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_verifies_with_its_secret_and_nothing_else() {
+        let secret = new_secret();
+        let id = Uuid::new_v4();
+        let body = br#"{"event":"completed"}"#;
+        let headers = sign(&secret, id, 1_700_000_000, body).unwrap();
+        let signature = &headers[2].1;
+        assert!(signature.starts_with("v1,"));
+        assert!(verify(&secret, &id.to_string(), 1_700_000_000, body, signature));
+        assert!(!verify(&secret, &id.to_string(), 1_700_000_001, body, signature));
+        assert!(!verify(&new_secret(), &id.to_string(), 1_700_000_000, body, signature));
+        assert!(!verify(&secret, &id.to_string(), 1_700_000_000, b"{}", signature));
+    }
+}
