@@ -15,6 +15,9 @@ pub const QUEUE_NAME: &str = "smelt_jobs";
 /// The dead-letter queue: jobs that failed every delivery, kept for inspection.
 pub const DEAD_LETTER_QUEUE: &str = "smelt_jobs_dlq";
 
+/// Queues whose archives the retention cleanup prunes.
+const ARCHIVED_QUEUES: [&str; 2] = [QUEUE_NAME, crate::webhooks::QUEUE_NAME];
+
 /// Channel on which pgmq announces inserts into the queue (its `enable_notify_insert`).
 pub const INSERT_CHANNEL: &str = "pgmq.q_smelt_jobs.INSERT";
 
@@ -113,26 +116,35 @@ impl JobQueue {
         self.archive(delivery.msg_id).await
     }
 
-    /// Deletes archived messages archived before `cutoff`; returns how many.
+    /// Deletes messages archived before `cutoff` from the archives of the job queue and the
+    /// webhook queue; returns how many.
     pub async fn prune_archive(&self, cutoff: DateTime<Utc>) -> Result<u64, QueueError> {
-        let done = sqlx::query(&format!(
-            "delete from pgmq.a_{QUEUE_NAME} where archived_at < $1"
-        ))
-        .bind(cutoff)
-        .execute(&self.pgmq.connection)
-        .await?;
-        Ok(done.rows_affected())
+        let mut deleted = 0;
+        for queue in ARCHIVED_QUEUES {
+            let done = sqlx::query(&format!(
+                "delete from pgmq.a_{queue} where archived_at < $1"
+            ))
+            .bind(cutoff)
+            .execute(&self.pgmq.connection)
+            .await?;
+            deleted += done.rows_affected();
+        }
+        Ok(deleted)
     }
 
     /// How many archived messages [`JobQueue::prune_archive`] would delete.
     pub async fn count_archive_before(&self, cutoff: DateTime<Utc>) -> Result<u64, QueueError> {
-        let n: i64 = sqlx::query_scalar(&format!(
-            "select count(*) from pgmq.a_{QUEUE_NAME} where archived_at < $1"
-        ))
-        .bind(cutoff)
-        .fetch_one(&self.pgmq.connection)
-        .await?;
-        Ok(n as u64)
+        let mut count = 0;
+        for queue in ARCHIVED_QUEUES {
+            let n: i64 = sqlx::query_scalar(&format!(
+                "select count(*) from pgmq.a_{queue} where archived_at < $1"
+            ))
+            .bind(cutoff)
+            .fetch_one(&self.pgmq.connection)
+            .await?;
+            count += n as u64;
+        }
+        Ok(count)
     }
 
     /// Depth and oldest message's age of `queue` (this queue or its dead-letter queue), from

@@ -294,7 +294,11 @@ async fn handle(
                 smelt_id,
                 grant,
                 after_seq,
-                key_id: user.and_then(|u| u.key_id),
+                // Only a channel authorised by the connection's key ends when it is revoked.
+                key_id: match grant {
+                    Grant::User(_) => user.and_then(|u| u.key_id),
+                    Grant::Subscription => None,
+                },
             };
             match Feed::start(
                 state.hub.clone(),
