@@ -36,5 +36,5 @@ pub mod service_keys;
 pub mod settings;
 pub mod telemetry;
 pub mod tokens;
-pub mod webhooks;
 pub mod transcript;
+pub mod webhooks;

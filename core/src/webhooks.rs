@@ -262,10 +262,7 @@ impl Dispatcher {
 
     /// POSTs the signed body. `Ok(status)` for a 2xx answer; otherwise the status (if any)
     /// and what went wrong, in words that never say whether a refused address was reachable.
-    async fn post(
-        &self,
-        delivery: &store::PendingDelivery,
-    ) -> Result<u16, (Option<u16>, String)> {
+    async fn post(&self, delivery: &store::PendingDelivery) -> Result<u16, (Option<u16>, String)> {
         let secret = self
             .secret_box
             .open(&delivery.secret_cipher, &delivery.secret_nonce)
@@ -295,7 +292,10 @@ impl Dispatcher {
             )),
             Err(e) if outbound::is_refusal(&e) => Err(not_allowed()),
             Err(e) if e.is_timeout() => Err((None, "the receiver did not answer in time".into())),
-            Err(e) => Err((None, truncate(&format!("the receiver could not be reached: {e}")))),
+            Err(e) => Err((
+                None,
+                truncate(&format!("the receiver could not be reached: {e}")),
+            )),
         }
     }
 }
@@ -320,7 +320,14 @@ pub fn verify(secret: &str, id: &str, timestamp: i64, body: &[u8], signatures: &
     let Some(key) = secret_key_bytes(secret) else {
         return false;
     };
-    let signed = [id.as_bytes(), b".", timestamp.to_string().as_bytes(), b".", body].concat();
+    let signed = [
+        id.as_bytes(),
+        b".",
+        timestamp.to_string().as_bytes(),
+        b".",
+        body,
+    ]
+    .concat();
     signatures.split(' ').any(|candidate| {
         candidate
             .strip_prefix("v1,")
@@ -341,9 +348,33 @@ mod tests {
         let headers = sign(&secret, id, 1_700_000_000, body).unwrap();
         let signature = &headers[2].1;
         assert!(signature.starts_with("v1,"));
-        assert!(verify(&secret, &id.to_string(), 1_700_000_000, body, signature));
-        assert!(!verify(&secret, &id.to_string(), 1_700_000_001, body, signature));
-        assert!(!verify(&new_secret(), &id.to_string(), 1_700_000_000, body, signature));
-        assert!(!verify(&secret, &id.to_string(), 1_700_000_000, b"{}", signature));
+        assert!(verify(
+            &secret,
+            &id.to_string(),
+            1_700_000_000,
+            body,
+            signature
+        ));
+        assert!(!verify(
+            &secret,
+            &id.to_string(),
+            1_700_000_001,
+            body,
+            signature
+        ));
+        assert!(!verify(
+            &new_secret(),
+            &id.to_string(),
+            1_700_000_000,
+            body,
+            signature
+        ));
+        assert!(!verify(
+            &secret,
+            &id.to_string(),
+            1_700_000_000,
+            b"{}",
+            signature
+        ));
     }
 }

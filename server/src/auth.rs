@@ -94,9 +94,10 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// for an invalid, revoked or expired token; 429 `rate_limited` for a key over its limit.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     if service_keys::is_service_key(token) {
-        let key = smelt_core::db::service_keys::use_by_hash(&state.pool, &service_keys::hash(token))
-            .await?
-            .ok_or_else(ApiError::invalid_token)?;
+        let key =
+            smelt_core::db::service_keys::use_by_hash(&state.pool, &service_keys::hash(token))
+                .await?
+                .ok_or_else(ApiError::invalid_token)?;
         state.rate_limits.check_key(key.key_id)?;
         return Ok(Caller {
             user_id: key.user_id,
@@ -123,7 +124,9 @@ impl FromRequestParts<AppState> for MaybeCaller {
         match bearer_token(&parts.headers) {
             None if parts.headers.contains_key(AUTHORIZATION) => Err(ApiError::invalid_token()),
             None => Ok(MaybeCaller(None)),
-            Some(token) => authenticate(state, token).await.map(|c| MaybeCaller(Some(c))),
+            Some(token) => authenticate(state, token)
+                .await
+                .map(|c| MaybeCaller(Some(c))),
         }
     }
 }

@@ -149,14 +149,16 @@ impl RateLimits {
     /// Counts one request authenticated with the service key `key_id` (every route, socket
     /// and SSE stream); 429 `rate_limited` when the key is over `SMELT_RATE_KEY_PER_MIN`.
     pub fn check_key(&self, key_id: Uuid) -> Result<(), ApiError> {
-        self.requests_by_key.check_key(&key_id).map_err(|not_until| {
-            metrics::counter!(smelt_core::metrics::RATE_LIMITED, "limit" => "service_key")
-                .increment(1);
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::RateLimited {
-                retry_after_secs: wait.as_secs() + 1,
-            }
-        })
+        self.requests_by_key
+            .check_key(&key_id)
+            .map_err(|not_until| {
+                metrics::counter!(smelt_core::metrics::RATE_LIMITED, "limit" => "service_key")
+                    .increment(1);
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                ApiError::RateLimited {
+                    retry_after_secs: wait.as_secs() + 1,
+                }
+            })
     }
 
     /// Counts one `action` by this client (and user); 429 `rate_limited` with the seconds to

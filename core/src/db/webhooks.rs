@@ -176,9 +176,7 @@ pub async fn record_attempt<'e>(
     attempt: &Attempt,
 ) -> Result<(), sqlx::Error> {
     let (status, code, error) = match attempt {
-        Attempt::Delivered { status_code } => {
-            (DeliveryStatus::Delivered, Some(*status_code), None)
-        }
+        Attempt::Delivered { status_code } => (DeliveryStatus::Delivered, Some(*status_code), None),
         Attempt::Failed {
             status_code,
             error,

@@ -95,7 +95,12 @@ mod tests {
 
     #[test]
     fn entries_with_paths_or_other_schemes_are_refused() {
-        for bad in ["https://a.example/path", "ftp://a.example", "a.example", "https://a.example/?q"] {
+        for bad in [
+            "https://a.example/path",
+            "ftp://a.example",
+            "a.example",
+            "https://a.example/?q",
+        ] {
             assert!(parse_origin(bad).is_err(), "{bad}");
         }
     }

@@ -173,7 +173,12 @@ impl Hub {
         let keys: std::collections::HashSet<Uuid> = self
             .channels
             .iter()
-            .flat_map(|c| c.subscribers.iter().filter_map(|s| s.key_id).collect::<Vec<_>>())
+            .flat_map(|c| {
+                c.subscribers
+                    .iter()
+                    .filter_map(|s| s.key_id)
+                    .collect::<Vec<_>>()
+            })
             .collect();
         keys.into_iter().collect()
     }

@@ -116,7 +116,9 @@ async fn grant(
     let caller = crate::auth::authenticate(state, token)
         .await
         .map_err(|_| close::UNAUTHORIZED)?;
-    caller.require(Scope::SmeltsRead).map_err(|_| close::FORBIDDEN)?;
+    caller
+        .require(Scope::SmeltsRead)
+        .map_err(|_| close::FORBIDDEN)?;
     Ok((Grant::User(caller.user_id), caller.key.map(|k| k.key_id)))
 }
 

@@ -6,8 +6,8 @@ mod audio;
 #[path = "../../../worker/tests/audio_support/mod.rs"]
 #[allow(dead_code)]
 mod audio_support;
-mod create_validation;
 mod cors;
+mod create_validation;
 mod credits;
 mod delivery;
 mod hardening;

@@ -30,7 +30,7 @@ async fn a_key_made_through_the_api_creates_and_follows_a_smelt_without_a_sessio
             Some(secret),
         )
         .await;
-    let id = created["smelt_id"].as_str().unwrap();
+    let id = created["id"].as_str().unwrap();
     // Followed with the key itself, not the smelt's subscription token.
     let transcript = app
         .connect(id, &format!("token={secret}"))
@@ -60,25 +60,28 @@ async fn only_the_hash_of_a_key_is_stored_and_the_key_never_reaches_the_logs() {
     let (status, _) = app.get("/api/smelts", Some(secret)).await;
     assert_eq!(status, 200);
 
-    let row: (String, Vec<u8>, String) = sqlx::query_as(
-        "select prefix, key_hash, array_to_string(scopes, ',') from service_key",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let row: (String, Vec<u8>, String) =
+        sqlx::query_as("select prefix, key_hash, array_to_string(scopes, ',') from service_key")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(row.1, smelt_core::service_keys::hash(secret));
     assert!(secret.starts_with(&row.0) && row.0.len() < 16);
-    let dump: String = sqlx::query_scalar("select (select row_to_json(k) from service_key k)::text")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let dump: String =
+        sqlx::query_scalar("select (select row_to_json(k) from service_key k)::text")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert!(!dump.contains(&secret[3..]), "the key is stored: {dump}");
 
     let (_, listed) = app.get("/api/keys", Some(&session)).await;
     assert!(!listed.to_string().contains(secret), "{listed}");
     assert_eq!(listed["keys"][0]["prefix"], row.0);
     assert!(listed["keys"][0]["last_used_at"].is_string());
-    assert!(!captured_logs().contains(&secret[3..]), "a key reached the logs");
+    assert!(
+        !captured_logs().contains(&secret[3..]),
+        "a key reached the logs"
+    );
 }
 
 #[tokio::test]
@@ -88,12 +91,17 @@ async fn a_revoked_key_gets_401_on_its_next_request_and_its_open_socket_closes()
     let (session, key) = user_with_key(&app, "revoke@example.com", json!({"name": "app"})).await;
     let secret = key["secret"].as_str().unwrap();
     let key_id = key["id"].as_str().unwrap();
-    let created = app.create_text("Pending until revoked.", &[], Some(secret)).await;
-    let id = created["smelt_id"].as_str().unwrap();
+    let created = app
+        .create_text("Pending until revoked.", &[], Some(secret))
+        .await;
+    let id = created["id"].as_str().unwrap();
     let mut socket = app.connect(id, &format!("token={secret}")).await;
     socket.read_until(|e| e.event == EventKind::Snapshot).await;
 
-    assert_eq!(app.delete(&format!("/api/keys/{key_id}"), &session).await, 204);
+    assert_eq!(
+        app.delete(&format!("/api/keys/{key_id}"), &session).await,
+        204
+    );
     let mut close = None;
     while close.is_none() {
         close = socket.next_json().await.err();
@@ -126,9 +134,15 @@ async fn a_key_acts_only_within_its_scopes_and_never_manages_keys() {
     let (status, body) = app
         .post_json("/api/keys", json!({"name": "escalate"}), Some(reader))
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("insufficient_scope")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
     let (status, body) = app.get("/api/profile", Some(reader)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("insufficient_scope")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
 }
 
 #[tokio::test]
@@ -155,6 +169,11 @@ async fn an_expired_key_is_refused_and_bad_key_requests_are_400() {
         .unwrap();
     let (status, _) = app.get("/api/smelts", Some(secret)).await;
     assert_eq!(status, 401);
-    let (status, _) = app.get("/api/smelts", Some("ck_not-a-real-key-at-all-000000000000000")).await;
+    let (status, _) = app
+        .get(
+            "/api/smelts",
+            Some("ck_not-a-real-key-at-all-000000000000000"),
+        )
+        .await;
     assert_eq!(status, 401);
 }

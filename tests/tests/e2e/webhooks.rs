@@ -107,9 +107,13 @@ async fn a_receiver_that_fails_twice_gets_one_accepted_signed_delivery_with_one_
     assert!(secret.starts_with("whsec_"));
 
     let created = app
-        .create_text("Webhooks tell other programs a smelt is done.", &[], Some(token))
+        .create_text(
+            "Webhooks tell other programs a smelt is done.",
+            &[],
+            Some(token),
+        )
         .await;
-    let smelt_id = created["smelt_id"].as_str().unwrap().to_owned();
+    let smelt_id = created["id"].as_str().unwrap().to_owned();
     let webhook_id = webhook["id"].as_str().unwrap().to_owned();
     let log_path = format!("/api/webhooks/{webhook_id}/deliveries");
     eventually(Duration::from_secs(60), "the delivery is accepted", || {
@@ -132,7 +136,10 @@ async fn a_receiver_that_fails_twice_gets_one_accepted_signed_delivery_with_one_
     assert_eq!(deliveries[0]["event"], "completed");
     let delivery_id = deliveries[0]["id"].as_str().unwrap();
     for attempt in &attempts {
-        assert_eq!(attempt.id, delivery_id, "the same webhook-id on every attempt");
+        assert_eq!(
+            attempt.id, delivery_id,
+            "the same webhook-id on every attempt"
+        );
         assert!(
             smelt_core::webhooks::verify(
                 &secret,
@@ -177,7 +184,10 @@ async fn a_receiver_on_a_private_address_is_refused_unless_allowed() {
         assert_eq!(body["error"]["code"], "webhook_url_not_allowed");
         messages.push(body["error"]["message"].clone());
     }
-    assert!(messages.windows(2).all(|w| w[0] == w[1]), "one message for every refusal");
+    assert!(
+        messages.windows(2).all(|w| w[0] == w[1]),
+        "one message for every refusal"
+    );
     assert!(receiver.received().is_empty());
 
     let allowed = app_allowing_loopback_receivers().await;
@@ -207,7 +217,10 @@ async fn a_key_needs_the_webhooks_scope_to_manage_webhooks() {
     let (status, body) = app
         .get("/api/webhooks", Some(plain["secret"].as_str().unwrap()))
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("insufficient_scope")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
     let (status, body) = app
         .get("/api/webhooks", Some(hooks["secret"].as_str().unwrap()))
         .await;

@@ -9,9 +9,9 @@ use axum::Json;
 use serde::Deserialize;
 use smelt_core::blob;
 use smelt_core::db::smelts::{self, Cancellation};
+use smelt_core::domain::Scope;
 use smelt_core::dto::SmeltDto;
 use utoipa::IntoParams;
-use smelt_core::domain::Scope;
 use uuid::Uuid;
 
 use super::access::SmeltAccess;

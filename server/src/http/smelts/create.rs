@@ -20,10 +20,10 @@ use uuid::Uuid;
 use super::form::{self, CreateForm};
 use super::schema::CreateSmeltForm;
 use crate::auth::MaybeCaller;
-use smelt_core::domain::Scope;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
+use smelt_core::domain::Scope;
 
 /// Filename shown for pasted text.
 pub const TEXT_FILENAME: &str = "pasted-text.txt";

@@ -9,9 +9,9 @@ use smelt_core::db::smelts;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use smelt_core::domain::Scope;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::state::AppState;
+use smelt_core::domain::Scope;
 
 /// 204 when deleted; 404 `not_found` for a smelt that does not exist or is not the caller's.
 #[utoipa::path(

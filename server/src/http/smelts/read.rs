@@ -12,9 +12,9 @@ use smelt_core::dto::{ResultDto, SmeltDto, SmeltsListDto};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use smelt_core::domain::Scope;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::state::AppState;
+use smelt_core::domain::Scope;
 
 /// One smelt in the shape of its state (processing, completed or failed). Anonymous smelts
 /// and other users' smelts answer 404, as does an id that is not a UUID.

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use smelt_core::blob;
 use smelt_core::db::transcripts;
+use smelt_core::domain::Scope;
 use smelt_core::transcript::{Export, ExportFormat};
 use utoipa::IntoParams;
-use smelt_core::domain::Scope;
 use uuid::Uuid;
 
 use super::access::SmeltAccess;
