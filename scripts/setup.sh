@@ -2,6 +2,7 @@
 # Prepares a machine to build, run and test Smelt, skipping whatever is already there:
 #   - Debian packages: cmake and a C++ compiler (CTranslate2 is built from source by ct2rs),
 #     espeak-ng, ffmpeg and lame (the tests synthesise real speech and encode it);
+#     curl, jq and openssl (the API reference's examples, docs/api.md, run in a test);
 #   - chromium (the web app's browser tests drive it through playwright-core);
 #   - s3s-fs, a small S3-compatible server the storage tests run against;
 #   - the Whisper model (scripts/fetch-model.sh);
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame chromium:chromium promtool:prometheus; do
+for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame chromium:chromium promtool:prometheus curl:curl jq:jq openssl:openssl; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if ((${#missing[@]})); then

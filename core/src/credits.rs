@@ -1,6 +1,6 @@
-//! Credit rules (`spec/smelts-api.md` §6, §7): anonymous visitors get one smelt per UTC day per
-//! client address, signed-in users five per week (reset Monday 00:00 UTC), users with a valid
-//! own API key are unlimited. One smelt costs one credit whatever its file count.
+//! Credit rules (`docs/api.md#credits-and-limits`): anonymous visitors get one smelt per UTC
+//! day per client address, signed-in users five per week (reset Monday 00:00 UTC), users with a
+//! valid own API key are unlimited. One smelt costs one credit whatever its file count.
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 

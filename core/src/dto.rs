@@ -1,5 +1,5 @@
-//! JSON shapes of the REST API and the realtime payloads (`spec/smelts-api.md` §3/§5,
-//! `spec/realtime-progress.md` §3). Field names are the contract; do not rename them.
+//! JSON shapes of the REST API and the realtime payloads (`docs/api.md#smelts`,
+//! `docs/api.md#events`). Field names are the contract; do not rename them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -108,8 +108,9 @@ pub struct ResultDto {
 }
 
 /// `GET /api/smelts/{id}` and the realtime `snapshot` payload: one struct for the three shapes
-/// of §5 — `progress` while processing, `results` when completed, `error_code` and
-/// `error_message` when failed or cancelled; absent fields are omitted. A running audio smelt
+/// of `docs/api.md#get-apismeltsid--read` — `progress` while processing, `results` when
+/// completed, `error_code` and `error_message` when failed or cancelled; absent fields are
+/// omitted. A running audio smelt
 /// also carries its transcript `segments` so far; a smelt that failed after transcription
 /// keeps its transcripts in `results`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]

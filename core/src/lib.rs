@@ -2,7 +2,7 @@
 //!
 //! - [`settings`]: the one configuration struct (flags and environment variables).
 //! - [`domain`]: parsed domain types (status, mode, prompt names, error codes, stages).
-//! - [`dto`]: the JSON shapes of `spec/smelts-api.md` §3/§5.
+//! - [`dto`]: the JSON shapes of `docs/api.md`.
 //! - [`events`]: the realtime event model and its wire encoding.
 //! - [`limits`]: files, sizes, durations and credits allowed (settings).
 //! - [`media`]: audio containers read without decoding (track, duration).

@@ -1,7 +1,7 @@
 //! What one smelt may hold and how many smelts a client may make: the settings
 //! `SMELT_MAX_FILES`, `SMELT_MAX_FILE_MB`, `SMELT_MAX_DURATION_MINUTES`,
 //! `SMELT_ANONYMOUS_DAILY_SMELTS` and `SMELT_WEEKLY_CREDITS`, whose defaults are the values of
-//! `spec/smelts-api.md` §4 and §6, and the messages that name them.
+//! `docs/api.md#credits-and-limits`, and the messages that name them.
 
 use crate::domain::{MAX_DURATION_SECS, MAX_FILES, MAX_FILE_BYTES, MAX_TEXT_CHARS};
 use crate::settings::Settings;

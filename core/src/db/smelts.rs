@@ -439,7 +439,7 @@ pub enum SortField {
     CompletedAt,
 }
 
-/// A validated list query (`spec/smelts-api.md` §2 query parameters).
+/// A validated list query (`docs/api.md#get-apismelts--list`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListQuery {
     pub status: Option<StatusFilter>,

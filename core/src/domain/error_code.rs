@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use super::status::{wire_enum, UnknownValue};
 
 wire_enum! {
-    /// Why a smelt failed (`spec/smelts-api.md` §3 `SmeltErrorCode`).
+    /// Why a smelt failed (`docs/api.md#smelt-error-codes`).
     ErrorCode, "error code" {
         FileTooLarge = "file_too_large",
         InvalidFormat = "invalid_format",
@@ -25,7 +25,7 @@ wire_enum! {
 }
 
 impl ErrorCode {
-    /// The user-facing message of §8 "Processing Error Codes". `api_rate_limited` names the
+    /// The user-facing message of the code. `api_rate_limited` names the
     /// seconds to wait, which its caller passes as `retry_after_secs` (60 when unknown).
     pub fn message(self, retry_after_secs: Option<u64>) -> String {
         match self {

@@ -13,18 +13,18 @@ pub use status::{
     DeliveryStatus, FileStatus, InputType, ResultKind, Scope, SmeltMode, SmeltStatus, UnknownValue,
 };
 
-/// Maximum size of one uploaded file: 25 MiB (`spec/smelts-api.md` §4 `MAX_FILE_SIZE`).
+/// Maximum size of one uploaded file: 25 MiB (`docs/api.md#credits-and-limits`).
 pub const MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
-/// Maximum number of files in one smelt (§4 `MAX_FILES`).
+/// Maximum number of files in one smelt (`docs/api.md#credits-and-limits`).
 pub const MAX_FILES: usize = 5;
-/// Maximum audio duration per file, in seconds (§4 `MAX_DURATION_SECONDS`).
+/// Maximum audio duration per file, in seconds (`docs/api.md#credits-and-limits`).
 pub const MAX_DURATION_SECS: f64 = 30.0 * 60.0;
-/// Maximum length of pasted text, in characters (§4 `smeltCreateSchema.text`).
+/// Maximum length of pasted text, in characters (`docs/api.md#credits-and-limits`).
 pub const MAX_TEXT_CHARS: usize = 50_000;
-/// File extensions accepted for audio: the spec's (§4 `validateAudioFile`) and what browsers
-/// record (WebM and Ogg with Opus, MP4 with AAC).
+/// File extensions accepted for audio: MP3, WAV and M4A, and what browsers record (WebM and Ogg
+/// with Opus, MP4 with AAC).
 pub const AUDIO_EXTENSIONS: [&str; 7] = ["mp3", "wav", "m4a", "mp4", "webm", "ogg", "opus"];
-/// MIME types accepted for audio (§4 `VALID_AUDIO_TYPES` and the recording formats).
+/// MIME types accepted for audio (those of MP3, WAV and M4A, and the recording formats).
 pub const AUDIO_MIME_TYPES: [&str; 15] = [
     "audio/mpeg",
     "audio/mp3",
@@ -43,7 +43,7 @@ pub const AUDIO_MIME_TYPES: [&str; 15] = [
     "application/ogg",
 ];
 
-/// The realtime channel name of a smelt: `smelt:{id}` (`spec/realtime-progress.md` §2).
+/// The realtime channel name of a smelt: `smelt:{id}` (`docs/api.md#realtime`).
 pub fn channel_name(smelt_id: uuid::Uuid) -> String {
     format!("smelt:{smelt_id}")
 }

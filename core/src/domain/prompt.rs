@@ -3,7 +3,8 @@ use serde::{Deserialize, Serialize};
 use super::status::{wire_enum, UnknownValue};
 
 wire_enum! {
-    /// The five built-in prompts (`spec/smelts-api.md` §3 `DefaultPromptName`).
+    /// The five built-in prompts (`default_prompt_names[]` of
+    /// `docs/api.md#post-apismelts--create`).
     PromptName, "prompt name" {
         /// A summary paragraph plus key points.
         Summarize = "summarize",

@@ -1,7 +1,7 @@
 use super::SmeltStatus;
 
 /// A processing stage and its share of the overall percentage, from the stage table of
-/// `spec/realtime-progress.md` §4 (validating 0–10, decoding 10–20, transcribing 20–70,
+/// `docs/api.md#events` (validating 0–10, decoding 10–20, transcribing 20–70,
 /// synthesizing 70–100, completed 100).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stage {

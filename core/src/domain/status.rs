@@ -50,7 +50,7 @@ macro_rules! wire_enum {
 pub(crate) use wire_enum;
 
 wire_enum! {
-    /// Lifecycle of a smelt (`spec/smelts-api.md` §3 `SmeltStatus`). The processing stages run
+    /// Lifecycle of a smelt (`docs/api.md#smelts`). The processing stages run
     /// in declaration order; `completed` and `failed` are terminal.
     SmeltStatus, "status" {
         Pending = "pending",
@@ -76,7 +76,8 @@ impl SmeltStatus {
 }
 
 wire_enum! {
-    /// How several files are processed (§3 `SmeltMode`): one result per file, or one over all.
+    /// How several files are processed (`mode` of `docs/api.md#post-apismelts--create`): one
+    /// result per file, or one over all.
     SmeltMode, "mode" {
         Separate = "separate",
         Combine = "combine",
@@ -84,7 +85,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// What a smelt file holds (§3 `InputType`).
+    /// What a smelt file holds (`input_type` in `docs/api.md#get-apismeltsid--read`).
     InputType, "input type" {
         Audio = "audio",
         Text = "text",
@@ -101,7 +102,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Lifecycle of one file of a smelt (§3 `SmeltFileStatus`).
+    /// Lifecycle of one file of a smelt (`files[].status` in `docs/api.md#get-apismeltsid--read`).
     FileStatus, "file status" {
         Pending = "pending",
         Processing = "processing",

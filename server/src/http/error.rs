@@ -1,5 +1,5 @@
 //! The HTTP layer's error type. Every error leaves as the envelope
-//! `{"error": {"code": "...", "message": "..."}}` (`spec/smelts-api.md` §5); internal failures
+//! `{"error": {"code": "...", "message": "..."}}` (`docs/api.md#error-codes`); internal failures
 //! are logged with their cause and shown only as `internal_error`.
 
 use axum::http::StatusCode;
@@ -26,7 +26,7 @@ pub struct ApiErrorDetail {
     pub message: String,
 }
 
-/// The codes an error answer carries (`spec/smelts-api.md` §5 and the routes' own).
+/// The codes an error answer carries, listed with their statuses in `docs/api.md#error-codes`.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiErrorCode {
@@ -98,7 +98,7 @@ pub enum ApiErrorCode {
 /// An API error: status, machine code and human message.
 #[derive(Debug)]
 pub enum ApiError {
-    /// A client error with the spec's status, code and message.
+    /// A client error with its status, code and message.
     Client {
         status: StatusCode,
         code: &'static str,
@@ -131,7 +131,7 @@ impl ApiError {
     pub fn login_required() -> Self {
         Self::client(StatusCode::UNAUTHORIZED, "unauthorized", "LOGIN REQUIRED")
     }
-    /// 401 `unauthorized` for features anonymous users cannot use (§5).
+    /// 401 `unauthorized` for features anonymous users cannot use (several files, custom prompts).
     pub fn feature_requires_login() -> Self {
         Self::client(
             StatusCode::UNAUTHORIZED,

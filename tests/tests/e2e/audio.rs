@@ -1,4 +1,4 @@
-//! Audio that cannot be processed fails with the spec's codes, announced on the socket.
+//! Audio that cannot be processed fails with its smelt error codes, announced on the socket.
 
 use smelt_core::events::EventKind;
 

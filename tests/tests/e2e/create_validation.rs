@@ -1,4 +1,4 @@
-//! `POST /api/smelts` validation: every error row of `spec/smelts-api.md` §5 that needs no
+//! `POST /api/smelts` validation: every create error of `docs/api.md#error-codes` that needs no
 //! account state, plus malformed requests. No worker runs, so nothing is processed.
 
 use reqwest::multipart::Form;

@@ -603,7 +603,7 @@ pub fn encode(wav: &Path, extension: &str) -> PathBuf {
     out
 }
 
-/// Stage order of `spec/realtime-progress.md` §4.
+/// Stage order (`docs/api.md#smelts`).
 pub fn stage_rank(stage: &str) -> usize {
     [
         "pending",

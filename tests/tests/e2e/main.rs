@@ -2,6 +2,7 @@
 //! one) on a fresh Postgres database, and talks to it over HTTP and WebSocket.
 
 mod accounts;
+mod api_reference;
 mod audio;
 #[path = "../../../worker/tests/audio_support/mod.rs"]
 #[allow(dead_code)]

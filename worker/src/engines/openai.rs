@@ -1,7 +1,7 @@
 //! A client for OpenAI-compatible APIs (OpenAI, Groq, Ollama, llama.cpp, vLLM):
 //! `POST {base}/audio/transcriptions` and `POST {base}/chat/completions`.
 //!
-//! Provider errors are classified as the spec's codes expect (`spec/smelts-api.md` §8):
+//! Provider errors are classified into the smelt error codes (`docs/api.md#smelt-error-codes`):
 //! 401/403 → the key is invalid; 429 with `insufficient_quota` → quota exhausted (not
 //! retried); other 429 → rate limited (retried, honouring `Retry-After`); 5xx, timeouts and
 //! connection failures → retried with exponential backoff (backon), then unavailable (the job

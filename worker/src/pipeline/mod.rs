@@ -47,7 +47,7 @@ pub enum StageError {
 }
 
 impl StageError {
-    /// A permanent failure with the spec's code.
+    /// A permanent failure with its smelt error code.
     pub fn permanent(code: ErrorCode, detail: impl Into<String>) -> Self {
         StageError::Permanent {
             code,

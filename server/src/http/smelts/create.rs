@@ -28,8 +28,9 @@ use smelt_core::domain::Scope;
 /// Filename shown for pasted text.
 pub const TEXT_FILENAME: &str = "pasted-text.txt";
 
-/// Handler of `POST /api/smelts`. Errors: the §5 table (400/401/404) and 400
-/// `invalid_multipart` / 413 `payload_too_large` for bodies that are not a usable form.
+/// Handler of `POST /api/smelts`. Errors: those of `docs/api.md#post-apismelts--create`
+/// (400/401/403/404), and 400 `invalid_multipart` / 413 `payload_too_large` for bodies that are
+/// not a usable form.
 #[utoipa::path(
     post,
     path = "/smelts",
@@ -101,7 +102,7 @@ async fn precheck(
     })
 }
 
-/// The 403 of a credit refusal (§5, §8), counted by account kind.
+/// The 403 of a credit refusal (`docs/api.md#credits-and-limits`), counted by account kind.
 fn refused(refusal: Refusal, signed_in: bool) -> ApiError {
     let account = if signed_in { "user" } else { "anonymous" };
     metrics::counter!(smelt_core::metrics::CREDIT_REFUSALS, "account" => account).increment(1);
@@ -117,7 +118,7 @@ fn refused(refusal: Refusal, signed_in: bool) -> ApiError {
     }
 }
 
-/// The cross-field rules of §5/§6, in the spec's order.
+/// The cross-field rules of the create request, in the order of `docs/api.md#error-codes`.
 fn check_rules(form: &CreateForm, user_id: Option<Uuid>) -> Result<(), ApiError> {
     let has_files = !form.files.is_empty();
     let has_text = form.text.is_some();

@@ -1,4 +1,5 @@
-//! Reading the create request's multipart body (`spec/smelts-api.md` §2, §4).
+//! Reading the create request's multipart body (`docs/api.md#post-apismelts--create`, with the
+//! limits of `docs/api.md#credits-and-limits`).
 //!
 //! File parts stream into the blob store as they arrive, through a small bounded channel, so a
 //! request holds a few chunks in memory however large it is. The size limit is enforced while
@@ -92,8 +93,8 @@ fn multipart_error(e: MultipartError) -> ApiError {
 
 /// The storage extension of an accepted audio part: its own extension when it is one we
 /// accept, else one implied by its MIME type (parameters like `;codecs=opus` ignored); `None`
-/// when neither is audio we read (§4 `validateAudioFile` accepts a part whose MIME type *or*
-/// extension is valid).
+/// when neither is audio we read (a part is accepted when its MIME type *or* its extension is
+/// valid).
 fn audio_extension(filename: &str, content_type: Option<&str>) -> Option<&'static str> {
     let ext = filename
         .rsplit_once('.')
@@ -286,7 +287,7 @@ async fn read_parts(
         }
     }
 
-    // Precedence follows the spec's order: file count, then each file, then the fields.
+    // Precedence: file count, then each file, then the fields.
     if file_count > limits.max_files {
         return Err(ApiError::bad_request(
             "too_many_files",

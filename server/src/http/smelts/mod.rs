@@ -1,4 +1,4 @@
-//! `/api/smelts`: create (multipart), read one, list (`spec/smelts-api.md`), delete.
+//! `/api/smelts`: create (multipart), read one, list, delete (`docs/api.md#smelts`).
 
 mod access;
 mod cancel;

@@ -76,9 +76,9 @@ async fn add_download_urls(
     Ok(())
 }
 
-/// Parses the list query (§2): `status` (`pending` = not finished, `completed`, `failed`,
-/// `cancelled`),
-/// `sort` (`created_at`, `completed_at`), `order` (`asc`, `desc`), `page` ≥ 1, `limit` 1–50.
+/// Parses the list query (`docs/api.md#get-apismelts--list`): `status` (`pending` = not
+/// finished, `completed`, `failed`, `cancelled`), `sort` (`created_at`, `completed_at`), `order`
+/// (`asc`, `desc`), `page` ≥ 1, `limit` 1–50.
 /// Anything else answers 400 `invalid_data` naming the parameter.
 pub fn parse_list_query(params: &HashMap<String, String>) -> Result<ListQuery, ApiError> {
     let get = |k: &str| params.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());

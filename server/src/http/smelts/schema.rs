@@ -1,5 +1,6 @@
-//! The OpenAPI shape of the create request's multipart body (`spec/smelts-api.md` §2), which
-//! [`super::form`] reads part by part rather than into a struct.
+//! The OpenAPI shape of the create request's multipart body
+//! (`docs/api.md#post-apismelts--create`), which [`super::form`] reads part by part rather than
+//! into a struct.
 
 use smelt_core::domain::{PromptName, SmeltMode};
 use utoipa::ToSchema;
