@@ -58,7 +58,25 @@ async fn a_smelt_shows_up_in_the_metrics() {
         grew("smelt_delivery_latency_seconds_count", &[]) >= 1.0,
         "live events are timed"
     );
-    assert!(grew("smelt_smelts_finished_total", &["status=\"completed\""]) >= 1.0);
+    // The worker counts a finished smelt after its commit, which is also when subscribers
+    // may already have the terminal event: wait for the count instead of racing it.
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(10),
+        "the finished smelt is counted",
+        || async {
+            let now = scrape(&app).await;
+            sample(
+                &now,
+                "smelt_smelts_finished_total",
+                &["status=\"completed\""],
+            ) - sample(
+                &before,
+                "smelt_smelts_finished_total",
+                &["status=\"completed\""],
+            ) >= 1.0
+        },
+    )
+    .await;
     for stage in ["validating", "decoding", "transcribing", "synthesizing"] {
         let label = format!("stage=\"{stage}\"");
         assert!(
