@@ -93,13 +93,7 @@ pub fn hmac_hex(secret: &[u8], data: &[u8]) -> String {
 /// True when `signature_hex` is the HMAC-SHA-256 of `data` under `secret`. The comparison
 /// takes the same time wherever the signatures differ.
 pub fn hmac_verify_hex(secret: &[u8], data: &[u8], signature_hex: &str) -> bool {
-    let Ok(signature) = ::hex::decode(signature_hex) else {
-        return false;
-    };
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(data);
-    mac.verify_slice(&signature).is_ok()
+    ::hex::decode(signature_hex).is_ok_and(|signature| hmac_verify(secret, data, &signature))
 }
 
 /// True when `signature` is the HMAC-SHA-256 of `data` under `secret` (constant-time).

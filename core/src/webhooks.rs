@@ -210,10 +210,11 @@ impl Dispatcher {
             return Ok(());
         };
         let outcome = self.post(&delivery).await;
+        // One draw of the jittered delay decides both whether to give up and when to retry.
+        let delay = self.retry_delay(delivery.attempts);
         let attempt = match outcome {
             Ok(status_code) => Attempt::Delivered { status_code },
             Err((status_code, error)) => {
-                let delay = self.retry_delay(delivery.attempts);
                 let next = Utc::now() + chrono::Duration::from_std(delay)?;
                 Attempt::Failed {
                     status_code,
@@ -235,7 +236,6 @@ impl Dispatcher {
             }
             Attempt::Failed { .. } => {
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "retried").increment(1);
-                let delay = self.retry_delay(delivery.attempts);
                 // pgmq's visibility timeout has a resolution of seconds.
                 let secs = delay.as_secs_f64().ceil().max(1.0) as i32;
                 self.queue
