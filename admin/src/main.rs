@@ -8,7 +8,9 @@
 //! - `smelt-admin dead-letters purge --older-than-days N`: removes old letters and the audio
 //!   their smelts kept for a requeue;
 //! - `smelt-admin secrets`: fingerprints of this host's secrets (never the secrets), to check
-//!   that every process uses the same ones.
+//!   that every process uses the same ones;
+//! - `smelt-admin cleanup [--dry-run]`: one retention cleanup run, reported as JSON (the same
+//!   as `smelt-cleanup`).
 
 use std::sync::Arc;
 
@@ -38,6 +40,13 @@ enum Command {
     /// Print the fingerprints of the secrets this host uses (configured or generated under
     /// the data directory), generating the missing ones as a server would.
     Secrets,
+    /// Delete expired anonymous smelts, expired uploads and old queue archives now (workers
+    /// do it every `SMELT_CLEANUP_INTERVAL_SECS`), and print what was deleted as JSON.
+    Cleanup {
+        /// Report what would be deleted and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = cli.settings;
     match cli.command {
         Command::Secrets => print_secrets(&settings),
+        Command::Cleanup { dry_run } => cleanup(&settings, dry_run).await,
         Command::DeadLetters(command) => {
             let pool = db::bootstrap(&settings.database_url, 2).await?;
             match command {
@@ -85,6 +95,17 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+async fn cleanup(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let pool = db::bootstrap(&settings.database_url, 2).await?;
+    let blobs = blob::open(settings, None, Arc::new(SystemClock)).await?;
+    let queue = JobQueue::new(pool.clone()).await;
+    let policy = retention::RetentionPolicy::from_settings(settings);
+    let now = chrono::Utc::now();
+    let report = retention::run(&pool, blobs.as_ref(), &queue, &policy, now, dry_run).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
 }
 
 fn print_secrets(settings: &Settings) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 //! - [`domain`]: parsed domain types (status, mode, prompt names, error codes, stages).
 //! - [`dto`]: the JSON shapes of `docs/api.md`.
 //! - [`events`]: the realtime event model and its wire encoding.
+//! - [`lifecycle`]: every status change of a smelt, and the progress sink of a running one.
 //! - [`limits`]: files, sizes, durations and credits allowed (settings).
 //! - [`media`]: audio containers read without decoding (track, duration).
 //! - [`db`]: connection, migrations and the SQL queries.
@@ -25,6 +26,7 @@ pub mod db;
 pub mod domain;
 pub mod dto;
 pub mod events;
+pub mod lifecycle;
 pub mod limits;
 pub mod media;
 pub mod metrics;

@@ -9,8 +9,8 @@ use anyhow::Context;
 use smelt_core::db::credits::Charge;
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::{InputType, PromptName, SmeltMode};
+use smelt_core::lifecycle::ProgressSink;
 use smelt_core::tokens::{TokenKeys, SUBSCRIPTION_AUDIENCE};
-use smelt_worker::progress::ProgressSink;
 use sqlx::PgPool;
 use uuid::Uuid;
 

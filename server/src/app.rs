@@ -48,8 +48,8 @@ async fn bind(address: &str, send_buffer: Option<u32>) -> anyhow::Result<TcpList
     Ok(socket.listen(1024)?)
 }
 
-/// A built server: bound listener, state, and background tasks (LISTEN connection, embedded
-/// workers).
+/// A built server: bound listener, state, and background tasks (the LISTEN connections, the
+/// webhook dispatcher, the limiter pruning, and whatever [`Application::spawn`] added).
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
@@ -60,8 +60,7 @@ pub struct Application {
 
 impl Application {
     /// Bootstraps the database (create, migrate, install pgmq), resolves secrets, binds
-    /// `settings.bind` (port 0 picks a free port), starts the LISTEN connection and
-    /// `settings.embedded_workers` workers.
+    /// `settings.bind` (port 0 picks a free port) and starts the background tasks.
     ///
     /// Errors: unreachable database, failed migration, unusable data directory, bind failure.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
@@ -133,7 +132,7 @@ impl Application {
             )
             .await,
         );
-        let mut background = vec![
+        let background = vec![
             tokio::spawn(webhooks.run(stop.clone())),
             tokio::spawn(crate::realtime::revocations::run(
                 pool.clone(),
@@ -146,17 +145,6 @@ impl Application {
                 stop.clone(),
             )),
         ];
-        for index in 0..settings.embedded_workers {
-            let worker =
-                smelt_worker::Worker::new(pool.clone(), settings.clone(), blobs.clone()).await?;
-            let stop = stop.clone();
-            background.push(tokio::spawn(async move {
-                if let Err(e) = worker.run(stop).await {
-                    tracing::error!(worker = index, error = ?e, "embedded worker stopped");
-                }
-            }));
-        }
-
         let listener = bind(&settings.bind, settings.socket_send_buffer_bytes).await?;
         let address = listener.local_addr()?;
         Ok(Application {
@@ -171,6 +159,17 @@ impl Application {
     /// The bound address (with the real port when 0 was asked for).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Runs `task` beside the server until it stops: the task gets the server's stop token,
+    /// cancelled at shutdown, and the server waits for it to return before it closes the
+    /// database pool. The all-in-one binary runs its embedded workers this way.
+    pub fn spawn<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.background.push(tokio::spawn(task(self.stop.clone())));
     }
 
     /// The shared state (tests use it to reach the pool and the hub).

@@ -1,5 +1,6 @@
 //! Smelt's server: REST API (`http`), authentication (`auth`), the realtime hub and sockets
-//! (`realtime`), and the [`Application`] that wires them together with embedded workers.
+//! (`realtime`), and the [`Application`] that wires them together. No speech engine: the
+//! all-in-one `smelt` crate adds embedded workers through [`Application::spawn`].
 
 pub mod app;
 pub mod auth;

@@ -1,4 +1,5 @@
-//! `smelt-server`: the HTTP API, the realtime hub and (by default) embedded workers.
+//! `smelt-server`: the HTTP API and the realtime hub. It runs no pipeline: jobs are processed
+//! by `smelt-worker` processes (or use `smelt`, which embeds workers).
 
 use clap::Parser;
 use smelt_core::settings::Settings;

@@ -20,8 +20,8 @@ use crate::engines::hosted::{HostedSynthesizer, HostedTranscriber};
 use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
 use crate::engines::openai::OpenAiClient;
 use crate::pipeline::{self, Context, Engines, StageError};
-use crate::progress::ProgressSink;
 use smelt_core::crypto::SecretBox;
+use smelt_core::lifecycle::ProgressSink;
 use smelt_core::outbound::OutboundGuard;
 use smelt_core::secrets;
 

@@ -9,7 +9,7 @@ use smelt_core::db::{events, smelts};
 use smelt_core::domain::{FileStatus, SmeltStatus};
 use smelt_core::dto::{FileProgressDto, ProgressDto, ProgressPayload};
 use smelt_core::events::EventKind;
-use smelt_worker::progress::ProgressSink;
+use smelt_core::lifecycle::ProgressSink;
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;

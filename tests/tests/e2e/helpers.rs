@@ -13,7 +13,6 @@ use smelt_core::clock::{Clock, ManualClock, SystemClock};
 use smelt_core::events::{EventKind, WireEvent};
 use smelt_core::settings::Settings;
 use smelt_core::tokens::{TokenKeys, ACCESS_AUDIENCE};
-use smelt_server::Application;
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -135,7 +134,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         Some(c) => c,
         None => Arc::new(SystemClock),
     };
-    let app = Application::build_with_clock(settings.clone(), clock)
+    let app = smelt::build_with_clock(settings.clone(), clock)
         .await
         .expect("the app builds");
     let address = format!("127.0.0.1:{}", app.address().port());

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::{Context, StageError, Transcript};
 use crate::audio::{self, DecodeError, TARGET_SAMPLE_RATE};
 use crate::engines::{Chunk, TimedSegment, TranscriptionRequest};
-use crate::progress::ProgressSink;
+use smelt_core::lifecycle::ProgressSink;
 
 /// Share of a file's own progress bar taken by decoding (the rest is transcription).
 const DECODE_SHARE: f64 = 0.2;

@@ -21,7 +21,7 @@ use smelt_core::limits::Limits;
 use sqlx::PgPool;
 
 use crate::engines::{EngineError, Synthesizer, TimedSegment, Transcriber};
-use crate::progress::ProgressSink;
+use smelt_core::lifecycle::ProgressSink;
 
 /// Why a smelt could not be processed.
 #[derive(Debug, thiserror::Error)]

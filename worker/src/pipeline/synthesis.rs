@@ -10,7 +10,7 @@ use smelt_core::domain::{ErrorCode, FileStatus, InputType, ResultKind, SmeltMode
 use super::{documents, Context, StageError, Transcript};
 use crate::engines::extractive::{self, SynthesisInput};
 use crate::engines::{Instruction, SynthesisRequest, TimedSegment};
-use crate::progress::ProgressSink;
+use smelt_core::lifecycle::ProgressSink;
 
 /// One source of documents: a title, its text and segments, and the file it belongs to.
 struct Unit {

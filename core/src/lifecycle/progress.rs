@@ -12,18 +12,18 @@
 //! Monotonicity: the overall percentage never decreases and a stage never goes back, even when
 //! a redelivered job starts again from the beginning.
 
-use smelt_core::metrics::{SMELTS_FINISHED, SMELT_DURATION, STAGE_DURATION};
+use crate::metrics::{SMELTS_FINISHED, SMELT_DURATION, STAGE_DURATION};
 use std::time::{Duration, Instant};
 
-use smelt_core::db::credits;
-use smelt_core::db::events::{self, ProgressState, SegmentBatch};
-use smelt_core::db::smelts::{self, Ending, Smelt};
-use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
-use smelt_core::dto::{
+use crate::db::credits;
+use crate::db::events::{self, ProgressState, SegmentBatch};
+use crate::db::smelts::{self, Ending, Smelt};
+use crate::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
+use crate::dto::{
     CompletedPayload, FailedPayload, FileProgressDto, ProgressDto, ProgressPayload, SegmentDto,
     SegmentPayload,
 };
-use smelt_core::events::EventKind;
+use crate::events::EventKind;
 use sqlx::PgPool;
 use uuid::Uuid;
 
