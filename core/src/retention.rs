@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::blob::{self, BlobStore};
 use crate::queue::JobQueue;
-use crate::settings::Settings;
+use crate::settings::RetentionSettings;
 
 /// Rows read per query while walking the expired items.
 const BATCH: i64 = 100;
@@ -45,7 +45,7 @@ impl RetentionPolicy {
     /// The policy the settings describe (`SMELT_ANONYMOUS_RETENTION_HOURS`,
     /// `SMELT_UPLOAD_RETENTION_HOURS`, `SMELT_ARCHIVE_RETENTION_DAYS`,
     /// `SMELT_CLEANUP_RATE_PER_SEC`).
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub fn from_settings(settings: &RetentionSettings) -> Self {
         RetentionPolicy {
             anonymous_ttl: TimeDelta::hours(settings.anonymous_retention_hours.into()),
             upload_ttl: TimeDelta::hours(settings.upload_retention_hours.into()),

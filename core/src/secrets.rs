@@ -17,14 +17,14 @@ use rand::RngCore;
 use sqlx::PgPool;
 
 use crate::crypto::{self, SecretBox};
-use crate::settings::Settings;
+use crate::settings::{SecretSettings, SigningSettings};
 
 /// Production refuses the generated development secrets: every secret must be configured.
-pub fn require_explicit(settings: &Settings) -> anyhow::Result<()> {
+pub fn require_explicit(secrets: &SecretSettings, signing: &SigningSettings) -> anyhow::Result<()> {
     let missing: Vec<&str> = [
-        ("SMELT_JWT_SECRET", &settings.jwt_secret),
-        ("SMELT_ENCRYPTION_KEY", &settings.encryption_key),
-        ("SMELT_IP_HASH_SECRET", &settings.ip_hash_secret),
+        ("SMELT_JWT_SECRET", &signing.jwt_secret),
+        ("SMELT_ENCRYPTION_KEY", &secrets.encryption_key),
+        ("SMELT_IP_HASH_SECRET", &signing.ip_hash_secret),
     ]
     .into_iter()
     .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
@@ -126,13 +126,9 @@ pub async fn own_keys_stored(pool: &PgPool) -> Result<bool, sqlx::Error> {
 }
 
 /// The configured (or locally generated) encryption key, or why it cannot be used.
-fn usable_key(settings: &Settings) -> Result<[u8; 32], String> {
-    let text = resolve(
-        settings.encryption_key.as_deref(),
-        &settings.data_dir,
-        ENCRYPTION_KEY,
-    )
-    .map_err(|e| format!("the encryption key cannot be read: {e}"))?;
+fn usable_key(settings: &SecretSettings, data_dir: &Path) -> Result<[u8; 32], String> {
+    let text = resolve(settings.encryption_key.as_deref(), data_dir, ENCRYPTION_KEY)
+        .map_err(|e| format!("the encryption key cannot be read: {e}"))?;
     crypto::parse_key(&text).map_err(|e| format!("SMELT_ENCRYPTION_KEY is unusable: {e}"))
 }
 
@@ -150,7 +146,8 @@ fn usable_key(settings: &Settings) -> Result<[u8; 32], String> {
 /// The key is unusable or different while some user's key is stored, or in production; or
 /// the database cannot be read. The message names `SMELT_ENCRYPTION_KEY`.
 pub async fn encryption_box(
-    settings: &Settings,
+    settings: &SecretSettings,
+    data_dir: &Path,
     pool: &PgPool,
 ) -> anyhow::Result<Option<SecretBox>> {
     let refuse = |why: &str| {
@@ -159,7 +156,7 @@ pub async fn encryption_box(
              SMELT_ENCRYPTION_KEY to the key the other processes use."
         )
     };
-    let key = match usable_key(settings) {
+    let key = match usable_key(settings, data_dir) {
         Ok(key) => key,
         Err(why) => {
             if settings.is_production() || own_keys_stored(pool).await? {

@@ -39,7 +39,7 @@ use crate::crypto::{self, SecretBox};
 use crate::db::webhooks::{self as store, Attempt};
 use crate::metrics::WEBHOOK_ATTEMPTS;
 use crate::outbound::{self, OutboundGuard};
-use crate::settings::Settings;
+use crate::settings::WebhookSettings;
 
 /// The pgmq queue of deliveries (`{"delivery_id": …}` messages).
 pub const QUEUE_NAME: &str = "smelt_webhooks";
@@ -120,7 +120,7 @@ impl Dispatcher {
     /// A dispatcher with the webhook settings (`SMELT_WEBHOOK_*`), sealing key and guard.
     pub async fn new(
         pool: PgPool,
-        settings: &Settings,
+        settings: &WebhookSettings,
         secret_box: SecretBox,
         guard: &OutboundGuard,
     ) -> Self {

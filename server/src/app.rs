@@ -11,7 +11,6 @@ use smelt_core::db;
 use smelt_core::limits::Limits;
 use smelt_core::outbound::OutboundGuard;
 use smelt_core::queue::JobQueue;
-use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
@@ -23,6 +22,7 @@ use crate::http;
 use crate::limits::RateLimits;
 use crate::realtime::broker::PgBroker;
 use crate::realtime::hub::Hub;
+use crate::settings::Settings;
 use crate::state::AppState;
 use smelt_core::secrets;
 
@@ -73,16 +73,18 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        if settings.is_production() {
-            secrets::require_explicit(&settings)?;
+        if settings.secrets.is_production() {
+            secrets::require_explicit(&settings.secrets, &settings.signing)?;
         }
-        http::cors::layer(&settings.cors_origins)?;
+        http::cors::layer(&settings.http.cors_origins)?;
         smelt_core::metrics::recorder();
-        let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
-        let dir = &settings.data_dir;
-        let jwt_secret = secrets::resolve(settings.jwt_secret.as_deref(), dir, "jwt_secret")?;
+        let database = &settings.database;
+        let pool = db::bootstrap(&database.database_url, database.db_pool_size).await?;
+        let dir = &settings.storage.data_dir;
+        let signing = &settings.signing;
+        let jwt_secret = secrets::resolve(signing.jwt_secret.as_deref(), dir, "jwt_secret")?;
         // The server seals users' keys, so it needs a usable key whatever else is stored.
-        let secret_box = secrets::encryption_box(&settings, &pool)
+        let secret_box = secrets::encryption_box(&settings.secrets, dir, &pool)
             .await?
             .ok_or_else(|| {
                 anyhow::anyhow!(
@@ -90,13 +92,13 @@ impl Application {
                 )
             })?;
         let ip_hash_secret =
-            secrets::resolve(settings.ip_hash_secret.as_deref(), dir, "ip_hash_secret")?;
+            secrets::resolve(signing.ip_hash_secret.as_deref(), dir, "ip_hash_secret")?;
         let downloads = DownloadSigner::derived_from(
             jwt_secret.as_bytes(),
-            settings.public_url.as_deref(),
+            settings.http.public_url.as_deref(),
             clock.clone(),
         );
-        let blobs = blob::open(&settings, Some(downloads.clone()), clock.clone()).await?;
+        let blobs = blob::open(&settings.storage, Some(downloads.clone()), clock.clone()).await?;
         let hub = Arc::new(Hub::new());
         let broker = PgBroker::new(pool.clone());
         let state = AppState {
@@ -111,11 +113,11 @@ impl Application {
             listener: broker.clone(),
             clock,
             secret_box,
-            outbound: OutboundGuard::new(&settings.provider_allowed_hosts),
-            webhook_guard: OutboundGuard::new(&settings.webhook_allowed_hosts),
+            outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
+            webhook_guard: OutboundGuard::new(&settings.webhooks.webhook_allowed_hosts),
             ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),
-            rate_limits: RateLimits::new(&settings),
-            limits: Limits::from_settings(&settings),
+            rate_limits: RateLimits::new(&settings.rate_limits),
+            limits: Limits::from_settings(&settings.limits),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
                 .build()?,
@@ -126,7 +128,7 @@ impl Application {
         let webhooks = Arc::new(
             smelt_core::webhooks::Dispatcher::new(
                 pool.clone(),
-                &settings,
+                &settings.webhooks,
                 state.secret_box.clone(),
                 &state.webhook_guard,
             )
@@ -141,11 +143,11 @@ impl Application {
             )),
             tokio::spawn(broker.run_listener(hub, stop.clone())),
             tokio::spawn(state.rate_limits.clone().prune_until(
-                Duration::from_secs(settings.rate_limit_prune_secs.max(1)),
+                Duration::from_secs(settings.rate_limits.rate_limit_prune_secs.max(1)),
                 stop.clone(),
             )),
         ];
-        let listener = bind(&settings.bind, settings.socket_send_buffer_bytes).await?;
+        let listener = bind(&settings.http.bind, settings.http.socket_send_buffer_bytes).await?;
         let address = listener.local_addr()?;
         Ok(Application {
             listener,
@@ -202,10 +204,10 @@ impl Application {
         };
         let limits = ConnectionLimits {
             header_read_timeout: Duration::from_secs(
-                state.settings.header_read_timeout_secs.max(1),
+                state.settings.http.header_read_timeout_secs.max(1),
             ),
-            per_address: state.settings.max_connections_per_address,
-            exempt: state.settings.trusted_proxies.clone(),
+            per_address: state.settings.http.max_connections_per_address,
+            exempt: state.settings.http.trusted_proxies.clone(),
         };
         connections::serve(listener, router, limits, on_shutdown).await;
         state.sessions.close();

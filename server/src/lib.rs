@@ -8,6 +8,8 @@ pub mod connections;
 pub mod http;
 pub mod limits;
 pub mod realtime;
+pub mod settings;
 pub mod state;
 
 pub use app::Application;
+pub use settings::Settings;

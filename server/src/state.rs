@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use crate::settings::Settings;
 use smelt_core::blob::{BlobStore, DownloadSigner};
 use smelt_core::clock::Clock;
 use smelt_core::crypto::SecretBox;
 use smelt_core::limits::Limits;
 use smelt_core::outbound::OutboundGuard;
 use smelt_core::queue::JobQueue;
-use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
 use sqlx::PgPool;
 use tokio_util::task::TaskTracker;

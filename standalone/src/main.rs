@@ -2,7 +2,7 @@
 //! `SMELT_EMBEDDED_WORKERS` pipeline workers.
 
 use clap::Parser;
-use smelt_core::settings::Settings;
+use smelt::Settings;
 use smelt_core::telemetry;
 
 #[tokio::main]
@@ -10,7 +10,7 @@ async fn main() -> anyhow::Result<()> {
     // Configuration: flags and environment (a `.env` file counts as environment).
     let _ = dotenvy::dotenv();
     let settings = Settings::parse();
-    telemetry::init(&settings);
+    telemetry::init(&settings.server.log);
 
     // Database, migrations, queue and listeners, the workers, then the socket.
     let app = smelt::build(settings).await?;

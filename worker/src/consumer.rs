@@ -9,7 +9,6 @@ use smelt_core::domain::ErrorCode;
 use smelt_core::limits::Limits;
 use smelt_core::queue::{Delivery, JobQueue, INSERT_CHANNEL};
 use smelt_core::retention;
-use smelt_core::settings::Settings;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +19,7 @@ use crate::engines::hosted::{HostedSynthesizer, HostedTranscriber};
 use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
 use crate::engines::openai::OpenAiClient;
 use crate::pipeline::{self, Context, Engines, StageError};
+use crate::settings::Settings;
 use smelt_core::crypto::SecretBox;
 use smelt_core::lifecycle::ProgressSink;
 use smelt_core::outbound::OutboundGuard;
@@ -82,8 +82,8 @@ impl Worker {
     ) -> anyhow::Result<Self> {
         let engines = Engines {
             transcriber: Arc::new(LocalTranscriber::new(
-                settings.whisper_model_dir.clone(),
-                settings.whisper_threads,
+                settings.whisper.whisper_model_dir.clone(),
+                settings.whisper.whisper_threads,
             )),
             synthesizer: Arc::new(ExtractiveSynthesizer),
         };
@@ -98,17 +98,25 @@ impl Worker {
         engines: Engines,
     ) -> anyhow::Result<Self> {
         let queue = JobQueue::new(pool.clone()).await;
-        let secret_box = secrets::encryption_box(&settings, &pool).await?;
+        let secret_box =
+            secrets::encryption_box(&settings.secrets, &settings.storage.data_dir, &pool).await?;
         let operator = settings
+            .hosted
             .hosted_api_key
             .as_deref()
             .filter(|k| !k.is_empty())
             .map(|k| {
                 let http = provider_client(&settings);
-                hosted_engines(&settings, http, &settings.hosted_base_url, k, "operator")
+                hosted_engines(
+                    &settings,
+                    http,
+                    &settings.hosted.hosted_base_url,
+                    k,
+                    "operator",
+                )
             });
         Ok(Worker {
-            outbound: OutboundGuard::new(&settings.provider_allowed_hosts),
+            outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
             pool,
             queue,
             settings,
@@ -143,15 +151,15 @@ impl Worker {
                             tracing::warn!(%user_id, reason = %refused, "a stored provider URL is not allowed");
                             return Ok(Err(ErrorCode::TranscriptionFailed));
                         }
-                        let http = self
-                            .outbound
-                            .client(Duration::from_secs(self.settings.provider_timeout_secs));
+                        let http = self.outbound.client(Duration::from_secs(
+                            self.settings.hosted.provider_timeout_secs,
+                        ));
                         hosted_engines(&self.settings, http, &base, &api_key, "own-key")
                     }
                     None => hosted_engines(
                         &self.settings,
                         provider_client(&self.settings),
-                        &self.settings.openai_base_url,
+                        &self.settings.provider.openai_base_url,
                         &api_key,
                         "own-key",
                     ),
@@ -170,7 +178,7 @@ impl Worker {
     pub async fn try_process_one(&self) -> anyhow::Result<Outcome> {
         let Some(delivery) = self
             .queue
-            .read(self.settings.visibility_timeout_secs)
+            .read(self.settings.worker.visibility_timeout_secs)
             .await?
         else {
             return Ok(Outcome::Idle);
@@ -199,7 +207,7 @@ impl Worker {
         let mut sink = ProgressSink::new(
             self.pool.clone(),
             &smelt,
-            Duration::from_millis(self.settings.progress_interval_ms),
+            Duration::from_millis(self.settings.worker.progress_interval_ms),
         )?;
         let scratch = tempfile::tempdir()?;
         let (engines, account) = match self.engines_for(&smelt).await? {
@@ -217,7 +225,7 @@ impl Worker {
             blobs: self.blobs.as_ref(),
             engines: &engines,
             scratch: scratch.path().to_owned(),
-            limits: Limits::from_settings(&self.settings),
+            limits: Limits::from_settings(&self.settings.limits),
         };
         let result = {
             let keep_alive = self.keep_invisible(&delivery);
@@ -267,9 +275,9 @@ impl Worker {
                 Outcome::Skipped(smelt_id)
             }
             Err(StageError::Transient { error, .. })
-                if delivery.read_count < self.settings.max_deliveries =>
+                if delivery.read_count < self.settings.worker.max_deliveries =>
             {
-                let delay = retry_delay(self.settings.retry_base_ms, delivery.read_count);
+                let delay = retry_delay(self.settings.worker.retry_base_ms, delivery.read_count);
                 tracing::warn!(error = ?error, retry_in = ?delay, "transient failure; retrying");
                 metrics::counter!(smelt_core::metrics::JOBS_RETRIED).increment(1);
                 self.queue
@@ -294,8 +302,8 @@ impl Worker {
         self.queue.archive(delivery.msg_id).await?;
         // Audio of a completed smelt may be kept for `upload_retention_hours` (the cleanup
         // deletes it then); a failed or cancelled smelt needs its audio no more.
-        let keep =
-            matches!(outcome, Outcome::Completed(_)) && self.settings.upload_retention_hours > 0;
+        let keep = matches!(outcome, Outcome::Completed(_))
+            && self.settings.retention.upload_retention_hours > 0;
         if !keep {
             self.release_uploads(&smelt).await;
         }
@@ -306,7 +314,7 @@ impl Worker {
 /// An HTTP client for the operator's own provider URLs (trusted: the operator chose them).
 fn provider_client(settings: &Settings) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(settings.provider_timeout_secs))
+        .timeout(Duration::from_secs(settings.hosted.provider_timeout_secs))
         .build()
         .expect("a TLS client builds")
 }
@@ -323,20 +331,20 @@ fn hosted_engines(
         http,
         base_url,
         api_key,
-        settings.provider_max_attempts,
-        Duration::from_millis(settings.provider_retry_base_ms),
+        settings.hosted.provider_max_attempts,
+        Duration::from_millis(settings.hosted.provider_retry_base_ms),
     ));
     Engines {
         transcriber: Arc::new(HostedTranscriber {
             client: client.clone(),
-            model: settings.transcription_model.clone(),
+            model: settings.hosted.transcription_model.clone(),
             account,
         }),
         synthesizer: Arc::new(HostedSynthesizer {
             client,
-            model: settings.chat_model.clone(),
+            model: settings.hosted.chat_model.clone(),
             account,
-            context_chars: settings.chat_context_chars,
+            context_chars: settings.hosted.chat_context_chars,
         }),
     }
 }
@@ -355,7 +363,7 @@ impl Worker {
     /// Pushes the message's visibility timeout forward while the job runs, so a long stage is
     /// not redelivered to another worker. Never completes.
     async fn keep_invisible(&self, delivery: &Delivery) -> std::convert::Infallible {
-        let vt = self.settings.visibility_timeout_secs.max(3);
+        let vt = self.settings.worker.visibility_timeout_secs.max(3);
         let every = Duration::from_secs((vt / 3) as u64);
         loop {
             tokio::time::sleep(every).await;
@@ -387,7 +395,7 @@ impl Worker {
         let worker = Arc::new(self);
         let heartbeat = tokio::spawn(worker.clone().beat(stop.clone()));
         let mut loops = Vec::new();
-        for _ in 0..worker.settings.worker_concurrency.max(1) {
+        for _ in 0..worker.settings.worker.worker_concurrency.max(1) {
             let (worker, stop) = (worker.clone(), stop.clone());
             loops.push(tokio::spawn(async move { worker.run_loop(stop).await }));
         }
@@ -402,7 +410,7 @@ impl Worker {
     /// it runs at once (for the waiting smelts' estimates), until `stop`; then says goodbye.
     async fn beat(self: Arc<Self>, stop: CancellationToken) {
         let id = Uuid::new_v4();
-        let slots = self.settings.worker_concurrency.max(1) as u32;
+        let slots = self.settings.worker.worker_concurrency.max(1) as u32;
         let mut every = tokio::time::interval(HEARTBEAT_EVERY);
         loop {
             tokio::select! {
@@ -422,9 +430,9 @@ impl Worker {
     async fn run_loop(&self, stop: CancellationToken) -> anyhow::Result<()> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(INSERT_CHANNEL).await?;
-        let poll = Duration::from_secs(self.settings.queue_poll_secs.max(1));
+        let poll = Duration::from_secs(self.settings.worker.queue_poll_secs.max(1));
         let mut backoff = Duration::from_millis(200);
-        let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
+        let grace = Duration::from_secs(self.settings.worker.shutdown_grace_secs);
         let mut last_cleanup: Option<std::time::Instant> = None;
         while !stop.is_cancelled() {
             // A stop lets the job in hand finish for `grace`; after that it is abandoned and
@@ -441,7 +449,7 @@ impl Worker {
             match result {
                 Ok(Outcome::Idle) => {
                     // 0 turns the periodic cleanup off (run `smelt-cleanup` instead).
-                    let every = Duration::from_secs(self.settings.cleanup_interval_secs);
+                    let every = Duration::from_secs(self.settings.retention.cleanup_interval_secs);
                     let due = last_cleanup.is_none_or(|t| t.elapsed() >= every);
                     if !every.is_zero() && due {
                         last_cleanup = Some(std::time::Instant::now());
@@ -474,7 +482,7 @@ impl Worker {
 impl Worker {
     /// One retention cleanup (see [`retention`]), unless another process is running one.
     async fn clean_up(&self) {
-        let policy = retention::RetentionPolicy::from_settings(&self.settings);
+        let policy = retention::RetentionPolicy::from_settings(&self.settings.retention);
         match retention::run_exclusive(
             &self.pool,
             self.blobs.as_ref(),

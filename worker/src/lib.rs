@@ -6,10 +6,13 @@
 //! - [`pipeline`]: the stages and their errors.
 //! - [`audio`]: decoding uploads to 16 kHz mono.
 //! - [`engines`]: transcription and synthesis engines.
+//! - [`settings`]: what the worker reads.
 
 pub mod audio;
 pub mod consumer;
 pub mod engines;
 pub mod pipeline;
+pub mod settings;
 
 pub use consumer::{Outcome, Worker};
+pub use settings::Settings;

@@ -41,6 +41,7 @@ pub async fn scrape(
 ) -> Result<Response, ApiError> {
     if let Some(expected) = state
         .settings
+        .http
         .metrics_token
         .as_deref()
         .filter(|t| !t.is_empty())

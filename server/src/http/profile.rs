@@ -186,7 +186,7 @@ async fn save_key(
             let http = state.outbound.client(Duration::from_secs(15));
             check_key(&http, url, key).await
         }
-        None => check_key(&state.http, &state.settings.openai_base_url, key).await,
+        None => check_key(&state.http, &state.settings.provider.openai_base_url, key).await,
     };
     match checked {
         KeyCheck::Valid => {}
@@ -201,7 +201,9 @@ async fn save_key(
             ))
         }
     }
-    let base_url = chosen.unwrap_or(&state.settings.openai_base_url).to_owned();
+    let base_url = chosen
+        .unwrap_or(&state.settings.provider.openai_base_url)
+        .to_owned();
     let (ciphertext, nonce) = state.secret_box.seal(key);
     let last4: String = key
         .chars()

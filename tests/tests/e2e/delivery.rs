@@ -127,7 +127,13 @@ async fn clients_resume_across_a_killed_and_restarted_server_without_gap_or_dupl
     let (created, id) = created_text(&app).await;
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = ServerProcess::start(&app.settings.database_url, data.path(), port, 0).await;
+    let mut server = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        port,
+        0,
+    )
+    .await;
     let token = created["subscription_token"].as_str().unwrap();
     let url = |after: Option<i64>| {
         let resume = after.map(|n| format!("&after_seq={n}")).unwrap_or_default();
@@ -154,7 +160,13 @@ async fn clients_resume_across_a_killed_and_restarted_server_without_gap_or_dupl
         .map(|e| e.seq)
         .max()
         .unwrap();
-    let _server = ServerProcess::start(&app.settings.database_url, data.path(), port, 0).await;
+    let _server = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        port,
+        0,
+    )
+    .await;
     let mut resumed = TestApp::connect_url(&url(Some(last_seen))).await;
     let replayed = resumed.read_until(|e| e.seq == 11).await;
     sink.enter(SmeltStatus::Synthesizing).await.unwrap();
@@ -183,8 +195,8 @@ async fn a_subscriber_that_never_reads_is_closed_as_slow_while_a_hundred_others_
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(|s| {
-            s.socket_queue = 64;
-            s.socket_send_buffer_bytes = Some(4096);
+            s.server.realtime.socket_queue = 64;
+            s.server.http.socket_send_buffer_bytes = Some(4096);
         })),
         ..AppOptions::default()
     })
@@ -286,8 +298,13 @@ async fn two_server_processes_both_deliver_a_workers_events() {
     let data = tempfile::tempdir().unwrap();
     let (created, id) = created_text(&app).await;
     let token = created["subscription_token"].as_str().unwrap();
-    let listener_only =
-        ServerProcess::start(&app.settings.database_url, data.path(), free_port(), 0).await;
+    let listener_only = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        free_port(),
+        0,
+    )
+    .await;
     let url = |port: u16| format!("ws://127.0.0.1:{port}/api/smelts/{id}/ws?token={token}");
     let mut on_listener_only = TestApp::connect_url(&url(listener_only.port)).await;
     let first = on_listener_only
@@ -296,8 +313,13 @@ async fn two_server_processes_both_deliver_a_workers_events() {
     assert_eq!(first[0].seq, 0, "nothing has happened yet");
 
     // The other server runs the worker: every event reaches the first one through Postgres.
-    let with_worker =
-        ServerProcess::start(&app.settings.database_url, data.path(), free_port(), 1).await;
+    let with_worker = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        free_port(),
+        1,
+    )
+    .await;
     let on_worker_server = TestApp::connect_url(&format!("{}&after_seq=0", url(with_worker.port)))
         .await
         .collect()

@@ -7,6 +7,7 @@ mod audio;
 #[path = "../../../worker/tests/audio_support/mod.rs"]
 #[allow(dead_code)]
 mod audio_support;
+mod binaries;
 mod cors;
 mod create_validation;
 mod credits;

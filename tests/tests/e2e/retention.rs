@@ -231,7 +231,7 @@ async fn a_cleanup_deletes_exactly_the_expired_items() {
 #[tokio::test]
 async fn uploads_are_kept_for_their_retention_then_deleted() {
     let app = spawn_app_with(AppOptions {
-        configure: Some(Box::new(|s| s.upload_retention_hours = 1)),
+        configure: Some(Box::new(|s| s.retention.upload_retention_hours = 1)),
         ..AppOptions::default()
     })
     .await;
@@ -246,7 +246,7 @@ async fn uploads_are_kept_for_their_retention_then_deleted() {
     let id = smelt["id"].as_str().unwrap();
     assert_eq!(app.stored_uploads().await, 1, "kept after completion");
 
-    let policy = RetentionPolicy::from_settings(&app.settings);
+    let policy = RetentionPolicy::from_settings(&app.settings.retention);
     let queue = JobQueue::new(app.pool.clone()).await;
     let now = Utc::now();
     let early = retention::run(&app.pool, app.blobs.as_ref(), &queue, &policy, now, false)
@@ -278,7 +278,7 @@ async fn the_cleanup_command_reports_json_and_honours_dry_run() {
     let run_command = |dry_run: bool| {
         let mut command = Command::new(cleanup_binary());
         command
-            .env("DATABASE_URL", &app.settings.database_url)
+            .env("DATABASE_URL", &app.settings.server.database.database_url)
             .env("SMELT_DATA_DIR", app.data_dir.path())
             .env("RUST_LOG", "warn");
         if dry_run {
@@ -309,7 +309,7 @@ async fn the_cleanup_command_reports_json_and_honours_dry_run() {
 #[tokio::test]
 async fn an_idle_worker_runs_the_cleanup_periodically() {
     let app = spawn_app_with(AppOptions {
-        configure: Some(Box::new(|s| s.cleanup_interval_secs = 1)),
+        configure: Some(Box::new(|s| s.retention.cleanup_interval_secs = 1)),
         ..AppOptions::default()
     })
     .await;

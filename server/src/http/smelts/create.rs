@@ -236,7 +236,7 @@ async fn insert(
     let token = state.tokens.sign(
         smelt_id,
         SUBSCRIPTION_AUDIENCE,
-        state.settings.subscription_token_ttl_secs,
+        state.settings.realtime.subscription_token_ttl_secs,
         None,
     );
     tracing::info!(%smelt_id, files = smelt.files.len(), "smelt created");
