@@ -485,6 +485,70 @@ fn documented_series() -> Vec<String> {
         .collect()
 }
 
+/// Each documented series with its documented label values: `(name, label, value)` for every
+/// value the README lists in parentheses after a label.
+fn documented_label_values() -> Vec<(String, String, String)> {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let table = readme
+        .split("| series | type |")
+        .nth(1)
+        .expect("the README has a metrics table");
+    let mut values = Vec::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`');
+        let Some((label, listed)) = cells[3].split_once(" (") else {
+            continue;
+        };
+        for value in listed.trim_end_matches(')').split(", ") {
+            values.push((
+                name.to_owned(),
+                label.trim_matches('`').to_owned(),
+                value.trim_matches('`').to_owned(),
+            ));
+        }
+    }
+    values
+}
+
+#[tokio::test]
+async fn the_first_scrape_after_startup_holds_every_documented_label_value() {
+    let app = spawn_idle_app().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        port,
+        0,
+    )
+    .await;
+    let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let documented = documented_label_values();
+    assert!(
+        documented
+            .iter()
+            .any(|(n, _, v)| n == "smelt_rate_limited_total" && v == "service_key"),
+        "{documented:?}"
+    );
+    for (name, label, value) in documented {
+        let present = scrape.lines().any(|l| {
+            !l.starts_with('#')
+                && l.starts_with(&name)
+                && l.contains(&format!("{label}=\"{value}\""))
+        });
+        assert!(
+            present,
+            "{name}{{{label}=\"{value}\"}} is missing from the first scrape"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_first_scrape_after_startup_holds_every_documented_series() {
     let app = spawn_idle_app().await;
