@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use smelt_core::clock::SystemClock;
-use smelt_core::db::dead_letters::{self, Requeued};
+use smelt_core::db::dead_letters;
+use smelt_core::lifecycle::{self, Requeued};
 use smelt_core::limits::Limits;
 use smelt_core::queue::JobQueue;
-use smelt_core::{blob, crypto, db, retention, secrets};
+use smelt_core::{blob, crypto, db, retention, secrets, uploads};
 use sqlx::PgPool;
 
 use crate::Settings;
@@ -65,7 +66,7 @@ pub async fn list(pool: &PgPool, json: bool) -> anyhow::Result<()> {
             l.smelt_id,
             l.dead_lettered_at.to_rfc3339(),
             l.deliveries,
-            l.smelt_status.as_deref().unwrap_or("deleted"),
+            l.smelt_status.map_or("deleted", |s| s.as_str()),
             l.last_error
         );
     }
@@ -96,7 +97,7 @@ pub async fn requeue(
     let weekly = Limits::from_settings(&settings.limits).weekly_credits;
     let mut refused = 0;
     for id in ids {
-        let outcome = dead_letters::requeue(pool, &queue, id, chrono::Utc::now(), weekly).await?;
+        let outcome = lifecycle::requeue(pool, &queue, id, chrono::Utc::now(), weekly).await?;
         println!(
             "{id}\t{}",
             serde_json::to_value(outcome)?.as_str().unwrap_or_default()
@@ -117,7 +118,7 @@ pub async fn purge(pool: &PgPool, settings: &Settings, days: u32) -> anyhow::Res
     let smelts = dead_letters::purge(pool, cutoff).await?;
     let blobs = blob::open(&settings.storage, None, Arc::new(SystemClock)).await?;
     for smelt_id in &smelts {
-        retention::release_smelt_uploads(pool, blobs.as_ref(), *smelt_id).await?;
+        uploads::release(pool, blobs.as_ref(), *smelt_id).await?;
     }
     println!("purged {} letter(s)", smelts.len());
     Ok(())

@@ -15,6 +15,7 @@
 //! - [`retention`]: how long things are kept, and the cleanup that enforces it.
 //! - [`tokens`]: HS256 access tokens and per-smelt subscription tokens.
 //! - [`transcript`]: transcript exports (text, SubRip, WebVTT, JSON).
+//! - [`uploads`]: the one way to delete a smelt's raw uploads.
 //! - [`credits`], [`clock`], [`crypto`]: credit rules, injectable time, secrets at rest.
 //! - [`telemetry`]: logging setup and shutdown signals for the binaries.
 
@@ -39,4 +40,5 @@ pub mod settings;
 pub mod telemetry;
 pub mod tokens;
 pub mod transcript;
+pub mod uploads;
 pub mod webhooks;

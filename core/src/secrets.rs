@@ -17,6 +17,7 @@ use rand::RngCore;
 use sqlx::PgPool;
 
 use crate::crypto::{self, SecretBox};
+use crate::db;
 use crate::settings::{SecretSettings, SigningSettings};
 
 /// Production refuses the generated development secrets: every secret must be configured.
@@ -99,30 +100,9 @@ fn restrict(_file: &std::fs::File) -> std::io::Result<()> {
 /// Name of the encryption key's row in `secret_fingerprint`.
 const ENCRYPTION_KEY: &str = "encryption_key";
 
-/// The fingerprint the database holds for the encryption key, recording `ours` if it holds
-/// none yet.
-async fn recorded_fingerprint(pool: &PgPool, ours: &str) -> Result<String, sqlx::Error> {
-    sqlx::query(
-        "insert into secret_fingerprint (name, fingerprint) values ($1, $2)
-         on conflict (name) do nothing",
-    )
-    .bind(ENCRYPTION_KEY)
-    .bind(ours)
-    .execute(pool)
-    .await?;
-    sqlx::query_scalar("select fingerprint from secret_fingerprint where name = $1")
-        .bind(ENCRYPTION_KEY)
-        .fetch_one(pool)
-        .await
-}
-
 /// True when some user has an own API key stored (encrypted).
 pub async fn own_keys_stored(pool: &PgPool) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "select exists (select 1 from user_profile where api_key_ciphertext is not null)",
-    )
-    .fetch_one(pool)
-    .await
+    db::secrets::own_keys_stored(pool).await
 }
 
 /// The configured (or locally generated) encryption key, or why it cannot be used.
@@ -167,7 +147,7 @@ pub async fn encryption_box(
         }
     };
     let ours = crypto::key_fingerprint(&key);
-    if recorded_fingerprint(pool, &ours).await? != ours {
+    if db::secrets::recorded_fingerprint(pool, ENCRYPTION_KEY, &ours).await? != ours {
         let why =
             "SMELT_ENCRYPTION_KEY differs from the key the stored API keys were encrypted with";
         if settings.is_production() || own_keys_stored(pool).await? {
@@ -175,11 +155,7 @@ pub async fn encryption_box(
         }
         // Nothing was sealed with the recorded key: this one takes its place.
         tracing::warn!("{why}; no API key is stored, so this key is recorded instead");
-        sqlx::query("update secret_fingerprint set fingerprint = $2 where name = $1")
-            .bind(ENCRYPTION_KEY)
-            .bind(&ours)
-            .execute(pool)
-            .await?;
+        db::secrets::replace_fingerprint(pool, ENCRYPTION_KEY, &ours).await?;
     }
     Ok(Some(SecretBox::new(&key)))
 }

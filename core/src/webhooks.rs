@@ -12,9 +12,9 @@
 //! The body is the terminal event exactly as sockets carry it:
 //! `{"event": "completed"|"failed"|"cancelled", "seq": N, "payload": {…}}`.
 //!
-//! Deliveries are queued by a database trigger in the transaction that appends the terminal
-//! event (so none is lost), one message each on the `smelt_webhooks` pgmq queue. The
-//! [`Dispatcher`] reads them with a visibility timeout: a receiver that answers 2xx ends the
+//! Deliveries are queued by the lifecycle in the transaction that appends the terminal event
+//! (so none is lost), one message each on the [`WebhookQueue`]. The [`Dispatcher`] reads them
+//! through it, with a visibility timeout, as workers read jobs: a receiver that answers 2xx ends the
 //! delivery; any other answer, a timeout or an unreachable address makes the message visible
 //! again after an exponentially growing delay (with jitter, up to an hour), until the delivery
 //! is older than the give-up window (a day by default). A dispatcher that dies mid-attempt
@@ -29,7 +29,6 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use futures::future::join_all;
-use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -39,13 +38,8 @@ use crate::crypto::{self, SecretBox};
 use crate::db::webhooks::{self as store, Attempt};
 use crate::metrics::WEBHOOK_ATTEMPTS;
 use crate::outbound::{self, OutboundGuard};
+use crate::queue::{WebhookQueue, WEBHOOK_INSERT_CHANNEL};
 use crate::settings::WebhookSettings;
-
-/// The pgmq queue of deliveries (`{"delivery_id": …}` messages).
-pub const QUEUE_NAME: &str = "smelt_webhooks";
-
-/// Channel on which pgmq announces inserts into the queue (its `enable_notify_insert`).
-const INSERT_CHANNEL: &str = "pgmq.q_smelt_webhooks.INSERT";
 
 /// What each secret starts with.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -65,12 +59,6 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Longest error text kept in the delivery log, in characters.
 const MAX_ERROR_CHARS: usize = 300;
-
-/// A queue message.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Message {
-    delivery_id: Uuid,
-}
 
 /// A new random signing secret: `whsec_` and the base64 of 24 random bytes.
 pub fn new_secret() -> String {
@@ -107,7 +95,7 @@ pub fn sign(
 /// Delivers queued webhook deliveries until stopped.
 pub struct Dispatcher {
     pool: PgPool,
-    queue: pgmq::PGMQueueExt,
+    queue: WebhookQueue,
     secret_box: SecretBox,
     guard: OutboundGuard,
     client: reqwest::Client,
@@ -126,7 +114,7 @@ impl Dispatcher {
     ) -> Self {
         let timeout = Duration::from_secs(settings.webhook_timeout_secs.max(1));
         Dispatcher {
-            queue: pgmq::PGMQueueExt::new_with_pool(pool.clone()).await,
+            queue: WebhookQueue::new(pool.clone()).await,
             pool,
             secret_box,
             client: guard.client(timeout),
@@ -143,10 +131,7 @@ impl Dispatcher {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let mut listener = self.listen().await;
         while !stop.is_cancelled() {
-            let read = self
-                .queue
-                .read_batch::<Message>(QUEUE_NAME, self.visibility_secs, CONCURRENCY)
-                .await;
+            let read = self.queue.read(self.visibility_secs, CONCURRENCY).await;
             match read {
                 Ok(messages) if !messages.is_empty() => {
                     join_all(
@@ -182,7 +167,7 @@ impl Dispatcher {
     async fn listen(&self) -> Option<PgListener> {
         let connect = async {
             let mut listener = PgListener::connect_with(&self.pool).await?;
-            listener.listen(INSERT_CHANNEL).await?;
+            listener.listen(WEBHOOK_INSERT_CHANNEL).await?;
             Ok::<_, sqlx::Error>(listener)
         };
         match connect.await {
@@ -206,7 +191,7 @@ impl Dispatcher {
     async fn try_attempt(&self, msg_id: i64, delivery_id: Uuid) -> anyhow::Result<()> {
         let Some(delivery) = store::pending(&self.pool, delivery_id).await? else {
             // Delivered, given up, or its webhook was removed.
-            self.queue.archive(QUEUE_NAME, msg_id).await?;
+            self.queue.archive(msg_id).await?;
             return Ok(());
         };
         let outcome = self.post(&delivery).await;
@@ -227,20 +212,18 @@ impl Dispatcher {
         match attempt {
             Attempt::Delivered { .. } => {
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "delivered").increment(1);
-                self.queue.archive(QUEUE_NAME, msg_id).await?;
+                self.queue.archive(msg_id).await?;
             }
             Attempt::Failed { give_up: true, .. } => {
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "given_up").increment(1);
                 tracing::warn!(%delivery_id, "webhook delivery given up");
-                self.queue.archive(QUEUE_NAME, msg_id).await?;
+                self.queue.archive(msg_id).await?;
             }
             Attempt::Failed { .. } => {
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "retried").increment(1);
                 // pgmq's visibility timeout has a resolution of seconds.
                 let secs = delay.as_secs_f64().ceil().max(1.0) as i32;
-                self.queue
-                    .set_vt::<Message>(QUEUE_NAME, msg_id, secs)
-                    .await?;
+                self.queue.hide_for(msg_id, secs).await?;
             }
         }
         Ok(())

@@ -7,8 +7,8 @@ use smelt_core::blob::BlobStore;
 use smelt_core::db::{smelts, users, workers};
 use smelt_core::domain::ErrorCode;
 use smelt_core::limits::Limits;
-use smelt_core::queue::{Delivery, JobQueue, INSERT_CHANNEL};
-use smelt_core::retention;
+use smelt_core::queue::{Delivery, Job, JobQueue, INSERT_CHANNEL};
+use smelt_core::{retention, uploads};
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +21,7 @@ use crate::engines::openai::OpenAiClient;
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::settings::Settings;
 use smelt_core::crypto::SecretBox;
-use smelt_core::lifecycle::ProgressSink;
+use smelt_core::lifecycle::{ProgressSink, ReportError};
 use smelt_core::outbound::OutboundGuard;
 use smelt_core::secrets;
 
@@ -178,19 +178,19 @@ impl Worker {
     pub async fn try_process_one(&self) -> anyhow::Result<Outcome> {
         let Some(delivery) = self
             .queue
-            .read(self.settings.worker.visibility_timeout_secs)
+            .read_one(self.settings.worker.visibility_timeout_secs)
             .await?
         else {
             return Ok(Outcome::Idle);
         };
         metrics::counter!(smelt_core::metrics::JOBS_CLAIMED).increment(1);
-        let span = tracing::info_span!("smelt", smelt_id = %delivery.job.smelt_id, attempt = delivery.read_count);
+        let span = tracing::info_span!("smelt", smelt_id = %delivery.message.smelt_id, attempt = delivery.read_count);
         self.process(delivery).instrument(span).await
     }
 
     /// Processes one delivered message (see [`Worker::try_process_one`]).
-    async fn process(&self, delivery: Delivery) -> anyhow::Result<Outcome> {
-        let smelt_id = delivery.job.smelt_id;
+    async fn process(&self, delivery: Delivery<Job>) -> anyhow::Result<Outcome> {
+        let smelt_id = delivery.message.smelt_id;
         let mut conn = self.pool.acquire().await?;
         let Some(smelt) = smelts::fetch(&mut conn, smelt_id).await? else {
             self.queue.archive(delivery.msg_id).await?;
@@ -199,7 +199,7 @@ impl Worker {
         drop(conn);
         // A redelivery for a smelt that already finished (the previous worker died after the
         // final commit, before acknowledging) needs no work.
-        if smelt.row.status()?.is_terminal() {
+        if smelt.row.status.is_terminal() {
             self.queue.archive(delivery.msg_id).await?;
             return Ok(Outcome::Skipped(smelt_id));
         }
@@ -208,16 +208,20 @@ impl Worker {
             self.pool.clone(),
             &smelt,
             Duration::from_millis(self.settings.worker.progress_interval_ms),
-        )?;
+        );
         let scratch = tempfile::tempdir()?;
         let (engines, account) = match self.engines_for(&smelt).await? {
             Ok(chosen) => chosen,
             Err(code) => {
                 tracing::info!(%code, "smelt failed before it started");
-                sink.fail(code, &code.message(None)).await?;
+                let outcome = if recorded(sink.fail(code, &code.message(None)).await)? {
+                    Outcome::Failed(smelt_id, code)
+                } else {
+                    Outcome::Skipped(smelt_id)
+                };
                 self.queue.archive(delivery.msg_id).await?;
-                self.release_uploads(&smelt).await;
-                return Ok(Outcome::Failed(smelt_id, code));
+                self.release_uploads(smelt_id).await;
+                return Ok(outcome);
             }
         };
         let ctx = Context {
@@ -239,7 +243,7 @@ impl Worker {
         };
         let outcome = match result {
             Ok(()) => {
-                if sink.complete().await? {
+                if recorded(sink.complete().await)? {
                     tracing::info!("smelt completed");
                     Outcome::Completed(smelt_id)
                 } else {
@@ -262,8 +266,11 @@ impl Worker {
                     ErrorCode::DurationExceeded => ctx.limits.duration_message(),
                     _ => code.message(retry_after_secs),
                 };
-                sink.fail(code, &message).await?;
-                Outcome::Failed(smelt_id, code)
+                if recorded(sink.fail(code, &message).await)? {
+                    Outcome::Failed(smelt_id, code)
+                } else {
+                    Outcome::Skipped(smelt_id)
+                }
             }
             Err(StageError::Cancelled) => {
                 tracing::info!("smelt deleted or cancelled while running; stopped");
@@ -281,7 +288,7 @@ impl Worker {
                 tracing::warn!(error = ?error, retry_in = ?delay, "transient failure; retrying");
                 metrics::counter!(smelt_core::metrics::JOBS_RETRIED).increment(1);
                 self.queue
-                    .retry_in(
+                    .hide_for(
                         delivery.msg_id,
                         delay.as_secs().try_into().unwrap_or(i32::MAX),
                     )
@@ -289,14 +296,18 @@ impl Worker {
                 return Ok(Outcome::Retry(smelt_id));
             }
             Err(StageError::Transient { code, error }) => {
-                tracing::error!(error = ?error, %code, "failed every delivery; dead-lettering");
-                metrics::counter!(smelt_core::metrics::JOBS_DEAD_LETTERED).increment(1);
-                sink.fail(code, &code.message(None)).await?;
-                // The uploads stay while the letter does: an operator may requeue it.
-                self.queue
-                    .dead_letter(&delivery, &format!("{error:#}"))
-                    .await?;
-                return Ok(Outcome::Failed(smelt_id, code));
+                if !recorded(sink.fail(code, &code.message(None)).await)? {
+                    tracing::info!("smelt cancelled or deleted before its last delivery failed");
+                    Outcome::Skipped(smelt_id)
+                } else {
+                    tracing::error!(error = ?error, %code, "failed every delivery; dead-lettering");
+                    metrics::counter!(smelt_core::metrics::JOBS_DEAD_LETTERED).increment(1);
+                    // The uploads stay while the letter does: an operator may requeue it.
+                    self.queue
+                        .dead_letter(&delivery, &format!("{error:#}"))
+                        .await?;
+                    return Ok(Outcome::Failed(smelt_id, code));
+                }
             }
         };
         self.queue.archive(delivery.msg_id).await?;
@@ -305,9 +316,19 @@ impl Worker {
         let keep = matches!(outcome, Outcome::Completed(_))
             && self.settings.retention.upload_retention_hours > 0;
         if !keep {
-            self.release_uploads(&smelt).await;
+            self.release_uploads(smelt_id).await;
         }
         Ok(outcome)
+    }
+}
+
+/// Whether a smelt's end was recorded: `false` when the smelt had stopped first (cancelled
+/// or deleted), which is no error.
+fn recorded(report: Result<(), ReportError>) -> anyhow::Result<bool> {
+    match report {
+        Ok(()) => Ok(true),
+        Err(ReportError::Stopped) => Ok(false),
+        Err(ReportError::Failed(e)) => Err(e.into()),
     }
 }
 
@@ -362,29 +383,22 @@ pub fn retry_delay(base_ms: u64, delivery: i32) -> Duration {
 impl Worker {
     /// Pushes the message's visibility timeout forward while the job runs, so a long stage is
     /// not redelivered to another worker. Never completes.
-    async fn keep_invisible(&self, delivery: &Delivery) -> std::convert::Infallible {
+    async fn keep_invisible(&self, delivery: &Delivery<Job>) -> std::convert::Infallible {
         let vt = self.settings.worker.visibility_timeout_secs.max(3);
         let every = Duration::from_secs((vt / 3) as u64);
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = self.queue.extend(delivery.msg_id, vt).await {
+            if let Err(e) = self.queue.hide_for(delivery.msg_id, vt).await {
                 tracing::warn!(error = %e, "could not extend the visibility timeout");
             }
         }
     }
 
-    /// Deletes the smelt's raw uploads and forgets their keys.
-    async fn release_uploads(&self, smelt: &smelts::Smelt) {
-        for file in &smelt.files {
-            let Some(key) = file.storage_key.as_deref() else {
-                continue;
-            };
-            if let Err(e) =
-                retention::release_upload(&self.pool, self.blobs.as_ref(), file.smelt_file_id, key)
-                    .await
-            {
-                tracing::warn!(%key, error = %e, "could not delete an upload");
-            }
+    /// Deletes the smelt's raw uploads and forgets their keys (a failure is logged; the
+    /// retention cleanup deletes what is left).
+    async fn release_uploads(&self, smelt_id: Uuid) {
+        if let Err(e) = uploads::release(&self.pool, self.blobs.as_ref(), smelt_id).await {
+            tracing::warn!(error = %e, "could not delete the uploads");
         }
     }
 

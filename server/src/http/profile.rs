@@ -64,7 +64,7 @@ async fn load(state: &AppState, user: AuthUser) -> Result<ProfileDto, ApiError> 
         credits_remaining: row.credits_remaining,
         weekly_credits_max: row.weekly_credits_max,
         credits_reset_at: row.credits_reset_at,
-        api_key_status: row.api_key_status,
+        api_key_status: row.api_key_status.as_str().to_owned(),
         api_key_last4: row.api_key_last4,
         api_key_base_url: row.api_key_base_url,
     })

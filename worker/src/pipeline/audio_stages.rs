@@ -48,7 +48,7 @@ pub async fn validate(ctx: &Context<'_>, smelt: &Smelt) -> Result<(), StageError
 }
 
 async fn fail_file(ctx: &Context<'_>, id: uuid::Uuid, code: ErrorCode) -> Result<(), StageError> {
-    smelts::set_file_state(ctx.pool, id, FileStatus::Failed, Some(code.as_str()), None).await?;
+    smelts::set_file_state(ctx.pool, id, FileStatus::Failed, Some(code), None).await?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use smelt_core::db::credits::{self, Charge, Refusal};
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::{channel_name, InputType, SmeltMode};
 use smelt_core::dto::SmeltCreatedDto;
-use smelt_core::queue::Job;
+use smelt_core::lifecycle;
 use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use uuid::Uuid;
 
@@ -228,10 +228,7 @@ async fn insert(
             ));
         }
     }
-    let smelt = smelts::insert(&mut tx, &new_smelt, &files).await?;
-    state.queue.enqueue(&mut tx, Job { smelt_id }).await?;
-    tx.commit().await?;
-    metrics::counter!(smelt_core::metrics::JOBS_ENQUEUED).increment(1);
+    let smelt = lifecycle::create(tx, &state.queue, &new_smelt, &files).await?;
 
     let token = state.tokens.sign(
         smelt_id,
@@ -242,13 +239,9 @@ async fn insert(
     tracing::info!(%smelt_id, files = smelt.files.len(), "smelt created");
     Ok(SmeltCreatedDto {
         id: smelt_id,
-        status: smelt.row.status()?,
+        status: smelt.row.status,
         mode: form.mode,
-        files: smelt
-            .files
-            .iter()
-            .map(|f| f.to_dto())
-            .collect::<Result<_, _>>()?,
+        files: smelt.files.iter().map(|f| f.to_dto()).collect(),
         default_prompt_names: form.prompt_names.clone(),
         user_prompt_id: form.user_prompt_id,
         created_at: smelt.row.created_at,

@@ -70,7 +70,7 @@ impl PgBroker {
                 let next = tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = health.tick() => {
-                        let probe = sqlx::query("select 1").execute(&mut listener);
+                        let probe = db::health::ping(&mut listener);
                         match tokio::time::timeout(HEALTH_CHECK_TIMEOUT, probe).await {
                             Ok(Ok(_)) => continue,
                             _ => {
@@ -117,12 +117,12 @@ impl PgBroker {
         if !hub.has_subscribers(announcement.smelt_id) {
             return;
         }
-        match announcement.frame {
+        match announcement.frame() {
             Some(text) => {
                 let frame = Frame {
                     seq: announcement.seq,
                     kind: announcement.kind,
-                    text: Utf8Bytes::from(text.to_owned()),
+                    text: Utf8Bytes::from(text),
                     appended_us: Some(announcement.appended_us),
                 };
                 hub.publish(announcement.smelt_id, &frame);
