@@ -283,6 +283,12 @@ pub struct Settings {
     #[arg(long, env = "SMELT_PROVIDER_RETRY_BASE_MS", default_value_t = 1_000)]
     pub provider_retry_base_ms: u64,
 
+    /// Longest audio sent in one hosted transcription request, in seconds (10 minutes of
+    /// 16 kHz 16-bit WAV is ~19 MB, under the usual 25 MiB limit). Requests are cut in a pause
+    /// and never lose or repeat a word at the cut.
+    #[arg(long, env = "SMELT_PROVIDER_CHUNK_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u16).range(10..=780))]
+    pub provider_chunk_seconds: u16,
+
     /// Timeout of one provider request, in seconds.
     #[arg(long, env = "SMELT_PROVIDER_TIMEOUT_SECS", default_value_t = 300)]
     pub provider_timeout_secs: u64,
@@ -299,6 +305,16 @@ pub struct Settings {
     /// CPU threads used by one local transcription.
     #[arg(long, env = "SMELT_WHISPER_THREADS", default_value_t = 2)]
     pub whisper_threads: usize,
+
+    /// Beam width of local transcription (1: greedy, the fastest; 5: the reference's beam
+    /// search).
+    #[arg(long, env = "SMELT_WHISPER_BEAM_SIZE", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=10))]
+    pub whisper_beam_size: u16,
+
+    /// Prompt each 30 s window of local transcription with the text decoded before it (the
+    /// reference's `condition_on_previous_text`).
+    #[arg(long, env = "SMELT_WHISPER_CONDITION_ON_PREVIOUS_TEXT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub whisper_condition_on_previous_text: bool,
 
     /// Minimum milliseconds between two in-stage progress events of one smelt (stage changes
     /// and terminal events are never held back).

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use crate::engines::hosted::{HostedSynthesizer, HostedTranscriber};
 use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
 use crate::engines::openai::OpenAiClient;
+use crate::engines::whisper::DecodeOptions;
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::progress::ProgressSink;
 use smelt_core::crypto::SecretBox;
@@ -84,6 +85,11 @@ impl Worker {
             transcriber: Arc::new(LocalTranscriber::new(
                 settings.whisper_model_dir.clone(),
                 settings.whisper_threads,
+                DecodeOptions {
+                    beam_size: usize::from(settings.whisper_beam_size),
+                    word_timestamps: false,
+                    condition_on_previous_text: settings.whisper_condition_on_previous_text,
+                },
             )),
             synthesizer: Arc::new(ExtractiveSynthesizer),
         };
@@ -331,6 +337,7 @@ fn hosted_engines(
             client: client.clone(),
             model: settings.transcription_model.clone(),
             account,
+            chunk_seconds: usize::from(settings.provider_chunk_seconds),
         }),
         synthesizer: Arc::new(HostedSynthesizer {
             client,

@@ -16,6 +16,7 @@ mod health;
 mod helpers;
 mod hosted;
 mod logs;
+mod long_speech;
 mod metrics;
 mod multiplex;
 mod object_store;
