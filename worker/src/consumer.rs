@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::engines::hosted::{HostedSynthesizer, HostedTranscriber};
 use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
 use crate::engines::openai::OpenAiClient;
+use crate::engines::whisper::DecodeOptions;
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::settings::Settings;
 use smelt_core::crypto::SecretBox;
@@ -84,6 +85,11 @@ impl Worker {
             transcriber: Arc::new(LocalTranscriber::new(
                 settings.whisper.whisper_model_dir.clone(),
                 settings.whisper.whisper_threads,
+                DecodeOptions {
+                    beam_size: usize::from(settings.whisper.whisper_beam_size),
+                    word_timestamps: false,
+                    condition_on_previous_text: settings.whisper.whisper_condition_on_previous_text,
+                },
             )),
             synthesizer: Arc::new(ExtractiveSynthesizer),
         };
@@ -360,6 +366,7 @@ fn hosted_engines(
             client: client.clone(),
             model: settings.hosted.transcription_model.clone(),
             account,
+            chunk_seconds: usize::from(settings.hosted.provider_chunk_seconds),
         }),
         synthesizer: Arc::new(HostedSynthesizer {
             client,

@@ -11,7 +11,7 @@ use std::time::Instant;
 use common::{speech_wav, transcode, transcribe, wav_header_duration, word_recall};
 use smelt_worker::audio::{decode_file, DecodeError, TARGET_SAMPLE_RATE};
 use smelt_worker::engines::whisper::features::{LogMelExtractor, HOP_LENGTH, N_FRAMES, N_MELS};
-use smelt_worker::engines::whisper::{split_windows, WhisperError, WINDOW_SECONDS};
+use smelt_worker::engines::whisper::{DecodeOptions, WhisperError, WINDOW_SECONDS};
 
 const SENTENCE: &str = "The quick brown fox jumps over the lazy dog while the farmer \
     walks slowly across the green field to feed his hungry horses before the evening rain.";
@@ -111,48 +111,74 @@ fn stereo_flac_and_vorbis_give_the_same_features_as_the_wav() {
 }
 
 #[test]
-fn long_clip_is_transcribed_across_windows() {
-    let text = [
-        "Good morning everyone and thank you for joining the weekly planning meeting.",
-        "Today we will review the progress of the mobile application and the new website.",
-        "The design team finished the first version of the login screen last Tuesday.",
-        "Several customers asked for a dark mode, so we should consider it for the next release.",
-        "The backend engineers are still working on the payment service and expect to finish soon.",
-        "We also need to decide who will present the results to the board at the end of the month.",
-        "Please remember to update your tasks in the tracker before Friday afternoon.",
-        "If anyone has questions about the budget, send them to the finance department by email.",
-        "Our support team reported fewer complaints this week, which is very good news for everyone.",
-        "Finally, the office will be closed next Monday because of the public holiday.",
-        "Next quarter we plan to hire two designers and one more engineer for the data team.",
-        "The new coffee machine in the kitchen is working again after the repair last week.",
-        "Remember that the security training is mandatory and must be completed by everyone.",
-        "The marketing campaign for the spring collection will start in the first week of April.",
-        "Thank you all for your hard work, and have a wonderful and productive week.",
-    ]
-    .join(" ");
+fn continuous_speech_across_window_boundaries_is_transcribed_whole_and_once() {
+    let sentences = common::reading(12);
     let dir = tempfile::tempdir().unwrap();
-    let wav = speech_wav(dir.path(), "long", &text);
+    let wav = common::continuous_speech_wav(dir.path(), "reading", &sentences);
     let audio = decode_file(&wav, 600.0, &mut |_| {}).expect("decode");
-    let windows = split_windows(&audio.samples);
-    println!(
-        "long clip: {:.1} s in windows {windows:?}",
+    assert!(
+        audio.duration_secs > 3.0 * WINDOW_SECONDS as f64,
+        "{:.1} s is at least three windows",
         audio.duration_secs
     );
-    assert!((60.0..100.0).contains(&audio.duration_secs));
-    assert!(windows.len() >= 3);
 
     common::model(); // load outside the timed section
     let started = Instant::now();
-    let transcript = transcribe(&audio.samples);
+    let segments = common::transcribe_with(&audio.samples, DecodeOptions::default());
     let wall = started.elapsed().as_secs_f64();
-    let recall = word_recall(&text, &transcript);
+    let transcript = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let coverage = common::Coverage::of(&sentences, &transcript);
     println!(
-        "long clip: {:.1} s of audio in {wall:.2} s = {:.1}x realtime, recall {:.0}%\n{transcript}",
+        "{:.1} s of audio in {wall:.2} s ({:.1}x real time), WER {:.3}\n{transcript}",
         audio.duration_secs,
         audio.duration_secs / wall,
-        recall * 100.0
+        coverage.word_error_rate
     );
-    assert!(recall >= 0.7, "recall {recall:.2}");
+    assert!(
+        coverage.missing(0.5).is_empty(),
+        "sentences not heard: {:?} ({:?})",
+        coverage.missing(0.5),
+        coverage.sentence_recall
+    );
+    assert!(
+        coverage.doubled.is_empty(),
+        "heard twice: {:?}",
+        coverage.doubled
+    );
+    assert_segments_tile(
+        &segments
+            .iter()
+            .map(|s| (s.start_secs, s.end_secs))
+            .collect::<Vec<_>>(),
+        audio.duration_secs,
+        common::longest_pause_secs(&audio.samples),
+    );
+}
+
+/// Segments in order that cover `duration_secs` of speech with no gap longer than the
+/// audio's longest pause (plus 1 s for Whisper's timestamp precision).
+fn assert_segments_tile(spans: &[(f64, f64)], duration_secs: f64, pause_secs: f64) {
+    let slack = pause_secs + 1.0;
+    let first = spans.first().expect("segments");
+    assert!(first.0 <= slack, "starts at {:.2} s", first.0);
+    for pair in spans.windows(2) {
+        assert!(pair[1].0 >= pair[0].0, "out of order: {pair:?}");
+        assert!(
+            pair[1].0 - pair[0].1 <= slack,
+            "gap of {:.2} s between {pair:?} (longest pause {pause_secs:.2} s)",
+            pair[1].0 - pair[0].1
+        );
+    }
+    let last = spans.last().unwrap();
+    assert!(
+        last.1 >= duration_secs - slack,
+        "ends at {:.2} s of {duration_secs:.2} s",
+        last.1
+    );
 }
 
 /// The service shares one model behind an `Arc` across a blocking thread pool.
@@ -179,7 +205,7 @@ fn silence_is_empty_and_long_windows_are_refused() {
     assert_eq!(common::window_text(model, &silence), "");
     let too_long = vec![0.1f32; WINDOW_SECONDS * TARGET_SAMPLE_RATE as usize + 1];
     assert!(matches!(
-        model.transcribe_window(&too_long, false),
+        model.transcribe_window(&too_long, &[], &DecodeOptions::default()),
         Err(WhisperError::WindowTooLong { .. })
     ));
 }

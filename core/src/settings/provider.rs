@@ -56,6 +56,12 @@ pub struct HostedSettings {
     #[arg(long, env = "SMELT_PROVIDER_RETRY_BASE_MS", default_value_t = 1_000)]
     pub provider_retry_base_ms: u64,
 
+    /// Longest audio sent in one hosted transcription request, in seconds (10 minutes of
+    /// 16 kHz 16-bit WAV is ~19 MB, under the usual 25 MiB limit). Requests are cut in a pause
+    /// and never lose or repeat a word at the cut.
+    #[arg(long, env = "SMELT_PROVIDER_CHUNK_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u16).range(10..=780))]
+    pub provider_chunk_seconds: u16,
+
     /// Timeout of one provider request, in seconds.
     #[arg(long, env = "SMELT_PROVIDER_TIMEOUT_SECS", default_value_t = 300)]
     pub provider_timeout_secs: u64,

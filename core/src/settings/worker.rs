@@ -57,6 +57,16 @@ pub struct WhisperSettings {
     /// CPU threads used by one local transcription.
     #[arg(long, env = "SMELT_WHISPER_THREADS", default_value_t = 2)]
     pub whisper_threads: usize,
+
+    /// Beam width of local transcription (1: greedy, the fastest; 5: the reference's beam
+    /// search).
+    #[arg(long, env = "SMELT_WHISPER_BEAM_SIZE", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=10))]
+    pub whisper_beam_size: u16,
+
+    /// Prompt each 30 s window of local transcription with the text decoded before it (the
+    /// reference's `condition_on_previous_text`).
+    #[arg(long, env = "SMELT_WHISPER_CONDITION_ON_PREVIOUS_TEXT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub whisper_condition_on_previous_text: bool,
 }
 
 /// `$XDG_CACHE_HOME/smelt/models/whisper-tiny.en`, or `~/.cache/...`, where

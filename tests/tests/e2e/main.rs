@@ -18,6 +18,7 @@ mod helpers;
 mod hosted;
 mod lifecycle;
 mod logs;
+mod long_speech;
 mod metrics;
 mod multiplex;
 mod object_store;

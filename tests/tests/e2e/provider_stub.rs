@@ -8,6 +8,9 @@
 //! - `sk-test-flaky-…` — 500 on the first call, then success;
 //! - `sk-test-down-…` — 500 always;
 //! - `sk-test-chatdown-…` — transcriptions succeed, chat completions answer 500 always;
+//! - [`WHISPER_KEY`] — everything succeeds, and transcriptions are real: the WAV sent is
+//!   transcribed by the local Whisper model, as a self-hosted OpenAI-compatible Whisper
+//!   server would, and answered as `verbose_json` segments;
 //! - any other key — 401 everywhere.
 //!
 //! It counts the calls made with each key (besides `/models`), in all and per endpoint.
@@ -25,6 +28,8 @@ use serde_json::{json, Value};
 
 /// The key the stub accepts for everything.
 pub const GOOD_KEY: &str = "sk-test-GOODKEY-a1b2c3d4e5f6-9z8y";
+/// The key whose transcriptions are made by the local Whisper model.
+pub const WHISPER_KEY: &str = "sk-test-whisper-a1b2c3d4e5f6-9z8y";
 /// Transcript the stub returns.
 pub const STUB_TRANSCRIPT: &str = "Hello from the stub provider transcript";
 
@@ -103,7 +108,10 @@ async fn models(State(stub): State<Stub>, headers: HeaderMap) -> Response {
 
 /// The failure a key calls for on its `n`th call (1-based) to `endpoint`, if any.
 fn failure(key: &str, n: usize, endpoint: &str) -> Option<Response> {
-    if key == GOOD_KEY || (key.starts_with("sk-test-chatdown") && endpoint != "chat") {
+    if key == GOOD_KEY
+        || key == WHISPER_KEY
+        || (key.starts_with("sk-test-chatdown") && endpoint != "chat")
+    {
         return None;
     }
     if key.starts_with("sk-test-revoked") {
@@ -193,16 +201,12 @@ async fn transcriptions(
     mut form: Multipart,
 ) -> Response {
     let key = key_of(&headers);
-    let mut has_audio = false;
+    let mut audio = None;
     let mut words = false;
     while let Ok(Some(field)) = form.next_field().await {
         match field.name() {
             Some("file") => {
-                has_audio = field
-                    .bytes()
-                    .await
-                    .map(|b| b.starts_with(b"RIFF"))
-                    .unwrap_or(false);
+                audio = field.bytes().await.ok().filter(|b| b.starts_with(b"RIFF"));
             }
             Some("timestamp_granularities[]") => {
                 words |= field.text().await.is_ok_and(|t| t == "word");
@@ -210,19 +214,22 @@ async fn transcriptions(
             _ => {}
         }
     }
-    if !has_audio {
+    let Some(audio) = audio else {
         return error(
             StatusCode::BAD_REQUEST,
             "invalid_file",
             "invalid_request_error",
             "No audio file.",
         );
-    }
+    };
     let n = count(&stub, &key, "transcriptions");
     if let Some(failed) =
         failure(&key, n, "transcriptions").filter(|_| !stub.recovered.load(Ordering::SeqCst))
     {
         return failed;
+    }
+    if key == WHISPER_KEY {
+        return Json(whisper_transcription(audio).await).into_response();
     }
     let mut body = json!({"text": STUB_TRANSCRIPT, "segments": [{"id": 0, "start": 0.0, "end": 2.0, "text": STUB_TRANSCRIPT}]});
     if words {
@@ -238,6 +245,36 @@ async fn transcriptions(
             .collect();
     }
     Json(body).into_response()
+}
+
+/// OpenAI's `verbose_json` answer for a 16 kHz mono 16-bit WAV, transcribed by the local
+/// Whisper model.
+async fn whisper_transcription(wav: bytes::Bytes) -> Value {
+    let segments = tokio::task::spawn_blocking(move || {
+        let reader = hound::WavReader::new(std::io::Cursor::new(wav)).expect("a WAV");
+        let samples: Vec<f32> = reader
+            .into_samples::<i16>()
+            .map(|s| f32::from(s.expect("a sample")) / f32::from(i16::MAX))
+            .collect();
+        crate::audio_support::transcribe_with(&samples, Default::default())
+    })
+    .await
+    .unwrap();
+    let text = segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    json!({
+        "task": "transcribe",
+        "language": "english",
+        "text": text,
+        "segments": segments
+            .iter()
+            .enumerate()
+            .map(|(id, s)| json!({"id": id, "start": s.start_secs, "end": s.end_secs, "text": s.text}))
+            .collect::<Vec<_>>(),
+    })
 }
 
 /// Starts the stub.

@@ -11,13 +11,13 @@ use tokio::sync::mpsc;
 
 use super::openai::{OpenAiClient, ProviderError, ProviderTranscript};
 use super::{
-    Chunk, EngineError, Instruction, Segment, SynthesisRequest, Synthesizer, Transcriber,
+    chunking, Chunk, EngineError, Instruction, Segment, SynthesisRequest, Synthesizer, Transcriber,
     TranscriptionRequest,
 };
 use crate::audio::TARGET_SAMPLE_RATE;
 
-/// Seconds of audio per transcription request: 10 minutes of 16 kHz 16-bit mono WAV is
-/// ~19 MB, under the 25 MiB request limit of OpenAI's endpoint.
+/// Longest audio per transcription request, in seconds, by default: 10 minutes of 16 kHz
+/// 16-bit mono WAV is ~19 MB, under the 25 MiB request limit of OpenAI's endpoint.
 pub const CHUNK_SECONDS: usize = 600;
 
 impl From<ProviderError> for EngineError {
@@ -61,6 +61,8 @@ pub struct HostedTranscriber {
     pub model: String,
     /// Who pays: `own-key` or `operator`, recorded in the engine name.
     pub account: &'static str,
+    /// Longest audio per request, in seconds ([`CHUNK_SECONDS`] unless configured).
+    pub chunk_seconds: usize,
 }
 
 #[async_trait::async_trait]
@@ -69,17 +71,19 @@ impl Transcriber for HostedTranscriber {
         format!("hosted:{}:{}", self.account, self.model)
     }
 
+    /// Request after request, each cut where [`chunking`] says so that no word is lost or
+    /// doubled at a cut; each request's final segments go out as one [`Chunk`].
     async fn transcribe(
         &self,
         request: TranscriptionRequest,
         chunks: mpsc::Sender<Chunk>,
     ) -> Result<(), EngineError> {
         let samples = &request.samples;
-        let chunk = CHUNK_SECONDS * SAMPLES_PER_SECOND;
-        let first = (request.start_ms as usize * SAMPLES_PER_SECOND / 1000).min(samples.len());
-        for start in (first..samples.len()).step_by(chunk) {
-            let end = (start + chunk).min(samples.len());
-            let offset_ms = (start * 1000 / SAMPLES_PER_SECOND) as u32;
+        let max_len = self.chunk_seconds.max(1) * SAMPLES_PER_SECOND;
+        let mut start = (request.start_ms as usize * SAMPLES_PER_SECOND / 1000).min(samples.len());
+        while start < samples.len() {
+            let end = chunking::chunk_end(samples, start, max_len);
+            let (start_ms, end_ms) = (ms_at(start), ms_at(end));
             let transcript = self
                 .client
                 .transcribe(
@@ -88,20 +92,32 @@ impl Transcriber for HostedTranscriber {
                     request.word_timestamps,
                 )
                 .await?;
-            let found = Chunk {
-                segments: segments_of(
-                    transcript,
-                    offset_ms,
-                    (end - start) * 1000 / SAMPLES_PER_SECOND,
-                ),
-                end_ms: (end * 1000 / SAMPLES_PER_SECOND) as u32,
-            };
-            if chunks.send(found).await.is_err() {
+            let segments = segments_of(transcript, start_ms, (end_ms - start_ms) as usize);
+            let (segments, next_ms) =
+                chunking::settle(segments, start_ms, end_ms, end == samples.len());
+            if chunks
+                .send(Chunk {
+                    segments,
+                    end_ms: next_ms,
+                })
+                .await
+                .is_err()
+            {
                 return Ok(());
             }
+            start = if next_ms >= end_ms {
+                end
+            } else {
+                (next_ms as usize * SAMPLES_PER_SECOND / 1000).clamp(start + 1, end)
+            };
         }
         Ok(())
     }
+}
+
+/// Milliseconds from the start of the recording of a sample index.
+fn ms_at(sample: usize) -> u32 {
+    (sample * 1000 / SAMPLES_PER_SECOND) as u32
 }
 
 /// 16 kHz mono.

@@ -8,7 +8,8 @@ use smelt_core::dto::WordDto;
 use tokio::sync::{mpsc, OnceCell};
 
 use super::extractive::{self, PromptFormat, SynthesisInput};
-use super::whisper::{split_windows, LocalWhisper, WindowSegment};
+use super::whisper::long_form::LongForm;
+use super::whisper::{DecodeOptions, LocalWhisper, WhisperError, WindowSegment};
 use super::{
     Chunk, EngineError, Instruction, Segment, SynthesisRequest, Synthesizer, Transcriber,
     TranscriptionRequest,
@@ -20,15 +21,18 @@ use crate::audio::TARGET_SAMPLE_RATE;
 pub struct LocalTranscriber {
     model_dir: PathBuf,
     threads: usize,
+    options: DecodeOptions,
     model: OnceCell<Arc<LocalWhisper>>,
 }
 
 impl LocalTranscriber {
-    /// A transcriber for the model directory, using `threads` CPU threads per window.
-    pub fn new(model_dir: PathBuf, threads: usize) -> Self {
+    /// A transcriber for the model directory, using `threads` CPU threads per window and
+    /// decoding with `options` (its `word_timestamps` is taken from each request instead).
+    pub fn new(model_dir: PathBuf, threads: usize, options: DecodeOptions) -> Self {
         LocalTranscriber {
             model_dir,
             threads,
+            options,
             model: OnceCell::new(),
         }
     }
@@ -59,40 +63,56 @@ impl Transcriber for LocalTranscriber {
         format!("local:{}", model.unwrap_or_else(|| "whisper".into()))
     }
 
+    /// Window after window by the seek rule ([`super::whisper::seek`]): each window starts
+    /// where the final text of the one before ended, so no speech is skipped or doubled at a
+    /// window's end. Each window's segments go out as one [`Chunk`] as soon as it is decoded;
+    /// `Chunk::end_ms` is where the next window starts, which is where a redelivered job
+    /// resumes.
     async fn transcribe(
         &self,
         request: TranscriptionRequest,
         chunks: mpsc::Sender<Chunk>,
     ) -> Result<(), EngineError> {
         let model = self.model().await?;
-        let samples = request.samples;
-        let start = (request.start_ms as usize * SAMPLES_PER_MS).min(samples.len());
-        for window in split_windows(&samples[start..]) {
-            let range = window.start + start..window.end + start;
+        let failed = |e: WhisperError| EngineError::Failed(e.to_string());
+        let previous = match request.previous_text.trim() {
+            "" => Vec::new(),
+            text => model.text_tokens(text).map_err(failed)?,
+        };
+        let options = DecodeOptions {
+            word_timestamps: request.word_timestamps,
+            ..self.options
+        };
+        let start = (request.start_ms as usize * SAMPLES_PER_MS).min(request.samples.len());
+        let mut long_form = LongForm::new(request.samples, start, previous, options);
+        loop {
             // Inference is CPU-bound: it runs on the blocking pool, one window at a time, so
             // each window's segments go out as soon as they exist.
-            let (model, audio, words) = (model.clone(), samples.clone(), request.word_timestamps);
-            let window_range = range.clone();
-            let found = tokio::task::spawn_blocking(move || {
-                model.transcribe_window(&audio[window_range], words)
+            let model = model.clone();
+            let (returned, window) = tokio::task::spawn_blocking(move || {
+                let window = long_form.next_window(&model);
+                (long_form, window)
             })
             .await
-            .map_err(|e| EngineError::Failed(e.to_string()))?
             .map_err(|e| EngineError::Failed(e.to_string()))?;
-            let offset_ms = (range.start / SAMPLES_PER_MS) as u32;
+            long_form = returned;
+            let Some(window) = window.map_err(failed)? else {
+                return Ok(());
+            };
+            let offset_ms = (window.start / SAMPLES_PER_MS) as u32;
             let chunk = Chunk {
-                segments: found
+                segments: window
+                    .segments
                     .into_iter()
                     .map(|s| window_segment(s, offset_ms))
                     .collect(),
-                end_ms: (range.end / SAMPLES_PER_MS) as u32,
+                end_ms: (window.next / SAMPLES_PER_MS) as u32,
             };
             if chunks.send(chunk).await.is_err() {
                 // Nobody is listening: the smelt was cancelled.
                 return Ok(());
             }
         }
-        Ok(())
     }
 }
 

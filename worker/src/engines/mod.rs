@@ -8,6 +8,7 @@
 //! extractive note-maker ([`extractive`]). The [`hosted`] engines call any OpenAI-compatible
 //! API through [`openai`].
 
+pub mod chunking;
 pub mod extractive;
 pub mod hosted;
 pub mod local;
@@ -50,6 +51,9 @@ pub struct TranscriptionRequest {
     pub samples: Arc<Vec<f32>>,
     /// Where to start, in ms (a redelivered job resumes after what is already stored).
     pub start_ms: u32,
+    /// The transcript of the audio before `start_ms` (empty when starting from the
+    /// beginning): a resumed transcription continues the text as the uninterrupted one would.
+    pub previous_text: String,
     /// Also time each word (slower).
     pub word_timestamps: bool,
 }

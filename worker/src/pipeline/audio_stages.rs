@@ -248,9 +248,13 @@ async fn transcribe(
         let resume_ms = u64::try_from(file.transcribed_ms.max(0))
             .unwrap_or(0)
             .min(file_ms);
-        let next_index = transcripts::file_segments(ctx.pool, file.smelt_file_id)
-            .await?
-            .len() as u32;
+        let stored = transcripts::file_segments(ctx.pool, file.smelt_file_id).await?;
+        let next_index = stored.len() as u32;
+        let previous_text = stored
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut batch = Batch {
             file_id: file.smelt_file_id,
             file_index: index,
@@ -262,6 +266,7 @@ async fn transcribe(
         let request = TranscriptionRequest {
             samples,
             start_ms: resume_ms as u32,
+            previous_text,
             word_timestamps: smelt.row.word_timestamps,
         };
         let (tx, mut rx) = mpsc::channel::<Chunk>(CHUNK_QUEUE);

@@ -1,11 +1,12 @@
 //! Test fixtures: real speech from espeak-ng, re-encoded with ffmpeg, and the model.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use smelt_worker::engines::whisper::{split_windows, LocalWhisper};
+use smelt_worker::engines::whisper::long_form;
+use smelt_worker::engines::whisper::{DecodeOptions, LocalWhisper, WindowSegment};
 
 /// Runs an external tool, failing the test with its stderr if it does not succeed.
 pub fn run(cmd: &mut Command) {
@@ -75,25 +76,150 @@ pub fn model_dir() -> PathBuf {
         })
 }
 
-/// Transcribes 16 kHz audio window by window, as the service does.
+/// Transcribes 16 kHz audio window after window, as the service does.
 pub fn transcribe(samples: &[f32]) -> String {
-    let model = model();
-    split_windows(samples)
-        .into_iter()
-        .map(|w| window_text(model, &samples[w]))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The text of one window: its segments' texts joined by spaces.
-pub fn window_text(model: &LocalWhisper, samples: &[f32]) -> String {
-    model
-        .transcribe_window(samples, false)
-        .expect("transcribe")
+    transcribe_with(samples, DecodeOptions::default())
         .iter()
         .map(|s| s.text.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Every segment of 16 kHz audio, times in seconds from its start.
+pub fn transcribe_with(samples: &[f32], options: DecodeOptions) -> Vec<WindowSegment> {
+    long_form::transcribe(model(), Arc::new(samples.to_vec()), options).expect("transcribe")
+}
+
+/// The text of one window on its own: its segments' texts joined by spaces.
+pub fn window_text(model: &LocalWhisper, samples: &[f32]) -> String {
+    model
+        .transcribe_window(samples, &[], &DecodeOptions::default())
+        .expect("transcribe")
+        .segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A long reading without pauses between sentences: the first `count` sentences of the
+/// fixture `reading.txt` (one per line).
+pub fn reading(count: usize) -> Vec<String> {
+    include_str!("../fixtures/reading.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(count)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Speaks `sentences` into `dir/name.wav` as one stream without a breath: the sentence ends
+/// lose their full stops, so espeak-ng pauses only between words. At this deliberate pace
+/// (130 words a minute) a window cut in the quietest moment before each 30 s mark still falls
+/// inside an utterance, which Whisper then declines to transcribe: speech a fixed-window
+/// transcriber loses (8.8 s of the first twelve sentences of `reading.txt`).
+pub fn continuous_speech_wav(dir: &Path, name: &str, sentences: &[String]) -> PathBuf {
+    let text = sentences
+        .iter()
+        .map(|s| s.trim().trim_end_matches('.'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let wav = dir.join(format!("{name}.wav"));
+    run(Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "130", "-w"])
+        .arg(&wav)
+        .arg(text));
+    wav
+}
+
+/// How a transcript covers a text that was read aloud, found by aligning its words with the
+/// text's (a longest-common-subsequence diff).
+#[derive(Debug)]
+pub struct Coverage {
+    /// For each sentence of the text, the share of its words found in the transcript, at
+    /// their place in the alignment.
+    pub sentence_recall: Vec<f64>,
+    /// Runs of four words of the text heard more often than they were read: speech
+    /// transcribed twice (words the model invented do not count).
+    pub doubled: Vec<String>,
+    /// Word error rate of the transcript against the whole text.
+    pub word_error_rate: f64,
+}
+
+impl Coverage {
+    /// Aligns `transcript` with `sentences` (normalised words, see [`words`]).
+    pub fn of(sentences: &[String], transcript: &str) -> Coverage {
+        let mut expected = Vec::new();
+        let mut sentence_of = Vec::new();
+        for (i, sentence) in sentences.iter().enumerate() {
+            for w in words(sentence) {
+                expected.push(w);
+                sentence_of.push(i);
+            }
+        }
+        let heard = words(transcript);
+        let mut found = vec![false; expected.len()];
+        for op in similar::capture_diff_slices(similar::Algorithm::Myers, &expected, &heard) {
+            if let similar::DiffOp::Equal { old_index, len, .. } = op {
+                found[old_index..old_index + len].fill(true);
+            }
+        }
+        let count = |list: &[String]| {
+            let mut counts: HashMap<String, usize> = HashMap::new();
+            for gram in list.windows(4) {
+                *counts.entry(gram.join(" ")).or_default() += 1;
+            }
+            counts
+        };
+        let read = count(&expected);
+        let mut doubled: Vec<String> = count(&heard)
+            .into_iter()
+            .filter(|(gram, n)| read.get(gram).is_some_and(|r| n > r))
+            .map(|(gram, _)| gram)
+            .collect();
+        doubled.sort();
+        let mut totals = vec![(0usize, 0usize); sentences.len()];
+        for (k, &sentence) in sentence_of.iter().enumerate() {
+            totals[sentence].1 += 1;
+            if found[k] {
+                totals[sentence].0 += 1;
+            }
+        }
+        Coverage {
+            sentence_recall: totals
+                .iter()
+                .map(|&(hit, all)| hit as f64 / all.max(1) as f64)
+                .collect(),
+            doubled,
+            word_error_rate: strsim::generic_levenshtein(&expected, &heard) as f64
+                / expected.len().max(1) as f64,
+        }
+    }
+
+    /// Indexes of the sentences with less than `min_recall` of their words heard.
+    pub fn missing(&self, min_recall: f64) -> Vec<usize> {
+        (0..self.sentence_recall.len())
+            .filter(|&i| self.sentence_recall[i] < min_recall)
+            .collect()
+    }
+}
+
+/// Longest stretch, in seconds, in which every 20 ms frame of 16 kHz `samples` is quieter than
+/// 1 % of the loudest frame: the longest pause of a recording.
+pub fn longest_pause_secs(samples: &[f32]) -> f64 {
+    const FRAME: usize = 320;
+    let energies: Vec<f32> = samples
+        .chunks(FRAME)
+        .map(|f| f.iter().map(|s| s * s).sum::<f32>() / f.len() as f32)
+        .collect();
+    let loudest = energies.iter().copied().fold(0.0f32, f32::max);
+    let mut longest = 0;
+    let mut run = 0;
+    for e in energies {
+        run = if e < loudest * 0.01 { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest as f64 * FRAME as f64 / 16_000.0
 }
 
 /// Lowercased words with punctuation stripped.

@@ -5,26 +5,22 @@
 //! models) and normalises the log-mel per frame instead of per 30 s window, which produced
 //! garbage on clean speech. Features come from [`features`] instead.
 
-use std::ops::Range;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ct2rs::sys::{ComputeType, Config, Device, StorageView, Whisper, WhisperOptions};
 use tokenizers::Tokenizer;
 
 pub mod features;
+pub mod long_form;
+pub mod seek;
 pub mod words;
 use features::{LogMelExtractor, N_FRAMES, N_MELS, N_SAMPLES, SAMPLE_RATE};
+use seek::{Vocabulary, TIMESTAMP_SECS};
 
 /// Longest window [`LocalWhisper::transcribe_window`] accepts, in seconds: the fixed
 /// input length of Whisper's encoder.
 pub const WINDOW_SECONDS: usize = 30;
-
-/// How far before each 30 s boundary [`split_windows`] looks for a pause.
-const CUT_SEARCH_SECONDS: usize = 5;
-/// Length of the stretch whose energy is compared when choosing a cut (100 ms).
-const CUT_STRETCH: usize = SAMPLE_RATE / 10;
-/// Step between candidate stretches (10 ms); finer buys nothing for word boundaries.
-const CUT_STEP: usize = SAMPLE_RATE / 100;
 
 /// faster-whisper's silence rule: a window whose no-speech probability is above this and
 /// whose average token log-probability is below [`LOW_LOGPROB`] is treated as silent,
@@ -76,17 +72,74 @@ pub struct LocalWhisper {
     model: Whisper,
     tokenizer: Tokenizer,
     features: LogMelExtractor,
-    /// Ids at or above this are special tokens (`<|endoftext|>` and everything after).
-    first_special_id: u32,
-    /// Id of `<|0.00|>`: timestamp tokens follow it, one per 20 ms.
-    timestamp_begin: u32,
+    /// Where special and timestamp tokens start.
+    vocabulary: Vocabulary,
 }
 
-/// Seconds between two timestamp tokens.
-const TIMESTAMP_SECS: f64 = 0.02;
+/// The decoder's output for one window.
+struct Decoded {
+    /// Generated ids, without the prompt and `<|endoftext|>`.
+    ids: Vec<u32>,
+    /// Mean log-probability of the generated tokens.
+    avg_logprob: f32,
+    /// Probability of `<|nospeech|>` at the first step.
+    no_speech_prob: f32,
+}
+
+impl Decoded {
+    /// faster-whisper's silence rule (see [`NO_SPEECH_THRESHOLD`]).
+    fn is_silence(&self) -> bool {
+        self.no_speech_prob > NO_SPEECH_THRESHOLD && self.avg_logprob < LOW_LOGPROB
+    }
+
+    /// Length of the text over its zlib-compressed length: high for text that repeats itself
+    /// (the reference's `get_compression_ratio`).
+    fn compression_ratio(&self, model: &LocalWhisper) -> Result<f64, WhisperError> {
+        let text = model.decode_raw(&model.vocabulary.text_tokens(&self.ids))?;
+        if text.is_empty() {
+            return Ok(0.0);
+        }
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder
+            .write_all(text.as_bytes())
+            .and_then(|()| encoder.finish())
+            .map(|compressed| text.len() as f64 / compressed.len().max(1) as f64)
+            .map_err(|e| WhisperError::Inference(format!("compressing the text: {e}")))
+    }
+}
+
 /// Width of the median filter smoothing the attention weights before the alignment (the value
 /// Whisper's `timing.py` and faster-whisper use).
 const MEDIAN_FILTER_WIDTH: i64 = 7;
+/// Most previous-text tokens put in a window's prompt: half the decoder's 448-token context,
+/// minus `<|startofprev|>` (the reference's `max_length // 2 - 1`).
+pub const MAX_PROMPT_TOKENS: usize = 223;
+/// A window whose text compresses better than this (zlib) is a repetition loop, the reference's
+/// `compression_ratio_threshold`; it is decoded again without the previous text.
+const COMPRESSION_RATIO_THRESHOLD: f64 = 2.4;
+
+/// How windows are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Beam width (1: greedy).
+    pub beam_size: usize,
+    /// Time every word (CTranslate2's alignment; slower).
+    pub word_timestamps: bool,
+    /// Put the text decoded so far in each window's prompt (`<|startofprev|>`), as the
+    /// reference's `condition_on_previous_text` does.
+    pub condition_on_previous_text: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            beam_size: 1,
+            word_timestamps: false,
+            condition_on_previous_text: false,
+        }
+    }
+}
 
 /// One transcribed segment of a window. Times are seconds from the window's start.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +152,27 @@ pub struct WindowSegment {
     pub words: Option<Vec<WindowWord>>,
 }
 
+impl WindowSegment {
+    /// The segment with every time moved `offset_secs` later.
+    pub fn shifted(self, offset_secs: f64) -> WindowSegment {
+        WindowSegment {
+            start_secs: self.start_secs + offset_secs,
+            end_secs: self.end_secs + offset_secs,
+            text: self.text,
+            words: self.words.map(|words| {
+                words
+                    .into_iter()
+                    .map(|w| WindowWord {
+                        start_secs: w.start_secs + offset_secs,
+                        end_secs: w.end_secs + offset_secs,
+                        ..w
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
 /// One timed word of a window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowWord {
@@ -109,23 +183,23 @@ pub struct WindowWord {
     pub probability: f32,
 }
 
-/// Text tokens between two timestamps, before decoding.
-struct Piece {
-    start_secs: f64,
-    end_secs: f64,
-    tokens: Vec<u32>,
-    words: Option<Vec<WindowWord>>,
+/// What one window gave: its final segments and where the next window starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowTranscript {
+    /// Final segments, in order; times in seconds from the window's start.
+    pub segments: Vec<WindowSegment>,
+    /// Seconds from the window's start where the next window must start (see [`seek`]):
+    /// the window's length when everything in it is final, else the end of its last complete
+    /// segment. Always `> 0`.
+    pub advance_secs: f64,
+    /// Text token ids of `segments`, for the next window's prompt.
+    pub tokens: Vec<u32>,
 }
 
-impl Piece {
-    fn new(start_secs: f64, end_secs: f64, tokens: Vec<u32>) -> Self {
-        Piece {
-            start_secs,
-            end_secs,
-            tokens,
-            words: None,
-        }
-    }
+/// A final segment's tokens and times, before decoding to text.
+struct Piece {
+    span: seek::Piece,
+    words: Option<Vec<WindowWord>>,
 }
 
 impl LocalWhisper {
@@ -169,7 +243,7 @@ impl LocalWhisper {
         }
         let tokenizer = Tokenizer::from_file(model_dir.join("tokenizer.json"))
             .map_err(|e| unloadable(format!("tokenizer.json: {e}")))?;
-        let first_special_id = tokenizer
+        let first_special = tokenizer
             .token_to_id("<|endoftext|>")
             .ok_or_else(|| unloadable("tokenizer.json has no <|endoftext|> token".into()))?;
         // Timestamp tokens are numbered right after `<|notimestamps|>` (faster-whisper's
@@ -182,87 +256,105 @@ impl LocalWhisper {
             model,
             tokenizer,
             features: LogMelExtractor::new(),
-            first_special_id,
-            timestamp_begin,
+            vocabulary: Vocabulary {
+                first_special,
+                timestamp_begin,
+            },
         })
     }
 
-    /// Transcribes one window of at most 30 s of 16 kHz mono audio into segments, with times
-    /// in seconds from the window's start, cut where the model places its timestamp tokens
-    /// (`<|0.00|>` … `<|30.00|>`, 20 ms apart, numbered from the token after
-    /// `<|notimestamps|>`). With `word_timestamps`, each segment also gets its words, timed
-    /// by CTranslate2's alignment ([`words`]).
+    /// Token ids of `text` (no special tokens), for the prompt of a window that continues a
+    /// transcript decoded earlier (a resumed job).
     ///
-    /// Decoding is greedy (beam 1). Returns no segment for silence.
+    /// # Errors
+    /// [`WhisperError::Inference`] if the tokenizer fails.
+    pub fn text_tokens(&self, text: &str) -> Result<Vec<u32>, WhisperError> {
+        let encoding = self
+            .tokenizer
+            .encode(format!(" {}", text.trim()), false)
+            .map_err(|e| WhisperError::Inference(format!("tokenizing the previous text: {e}")))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    /// Transcribes one window of at most 30 s of 16 kHz mono audio into its final segments
+    /// (times in seconds from the window's start, cut where the model places its timestamp
+    /// tokens) and tells where the next window starts ([`seek`]). `previous` is the text
+    /// decoded before this window (token ids), put in the prompt when
+    /// `options.condition_on_previous_text` is set. With `options.word_timestamps`, each
+    /// segment also gets its words, timed by CTranslate2's alignment ([`words`]).
+    ///
+    /// A window whose text is a repetition loop (zlib compression ratio above 2.4) is decoded
+    /// again without the previous text and with a beam of at least 5. A silent window gives no
+    /// segment and is passed whole.
     ///
     /// # Errors
     /// [`WhisperError::WindowTooLong`] past 30 s, [`WhisperError::Inference`] if CTranslate2 fails.
     pub fn transcribe_window(
         &self,
         samples: &[f32],
-        word_timestamps: bool,
-    ) -> Result<Vec<WindowSegment>, WhisperError> {
+        previous: &[u32],
+        options: &DecodeOptions,
+    ) -> Result<WindowTranscript, WhisperError> {
         if samples.len() > N_SAMPLES {
             return Err(WhisperError::WindowTooLong {
                 samples: samples.len(),
             });
         }
+        let window_secs = samples.len() as f64 / SAMPLE_RATE as f64;
+        let silent = WindowTranscript {
+            segments: Vec::new(),
+            advance_secs: window_secs.max(TIMESTAMP_SECS),
+            tokens: Vec::new(),
+        };
         // Digital silence: skip a model run that could only hallucinate.
         if samples.iter().all(|s| s.abs() < 1e-4) {
-            return Ok(Vec::new());
+            return Ok(silent);
         }
         let inference = |e: anyhow::Error| WhisperError::Inference(format!("{e:#}"));
         let mut mel = self.features.compute(samples);
         let input =
             StorageView::new(&[1, N_MELS, N_FRAMES], &mut mel, Device::CPU).map_err(inference)?;
-        let prompt = self.prompt(&input)?;
-        let options = WhisperOptions {
-            beam_size: 1,
-            return_scores: true,
-            return_no_speech_prob: true,
-            ..WhisperOptions::default()
-        };
-        // Word timings align against the encoder output, which `generate` also accepts, so
-        // the encoder runs once either way.
-        let encoded = if word_timestamps {
-            Some(self.model.encode(&input, false).map_err(inference)?)
+        // The encoder runs once per window; the decoder (and the word alignment) take its output.
+        let encoded = self.model.encode(&input, false).map_err(inference)?;
+        let sot = self.start_of_transcript(&input)?;
+        let previous = if options.condition_on_previous_text {
+            &previous[previous.len().saturating_sub(MAX_PROMPT_TOKENS)..]
         } else {
-            None
+            &[]
         };
-        let features = encoded.as_ref().unwrap_or(&input);
-        let result = self
-            .model
-            .generate(features, std::slice::from_ref(&prompt), &options)
-            .map_err(inference)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| WhisperError::Inference("no result for the window".into()))?;
-        let avg_logprob = result.scores.first().copied().unwrap_or(0.0);
-        if result.no_speech_prob > NO_SPEECH_THRESHOLD && avg_logprob < LOW_LOGPROB {
-            return Ok(Vec::new());
+        let mut decoded = self.generate(&encoded, &sot, previous, options.beam_size)?;
+        if decoded.is_silence() {
+            return Ok(silent);
         }
-        let ids: Vec<u32> = result
-            .sequences_ids
-            .first()
-            .map(|seq| seq.iter().map(|&id| id as u32).collect())
-            .unwrap_or_default();
-        let window_secs = samples.len() as f64 / SAMPLE_RATE as f64;
-        let mut pieces = self.split_at_timestamps(&ids, window_secs);
-        if let Some(encoded) = &encoded {
+        if decoded.compression_ratio(self)? > COMPRESSION_RATIO_THRESHOLD {
+            let again = self.generate(&encoded, &sot, &[], options.beam_size.max(5))?;
+            if again.compression_ratio(self)? < decoded.compression_ratio(self)? {
+                decoded = again;
+            }
+        }
+        let cut = seek::cut(&decoded.ids, self.vocabulary, window_secs);
+        let mut pieces: Vec<Piece> = cut
+            .pieces
+            .into_iter()
+            .map(|span| Piece { span, words: None })
+            .collect();
+        if options.word_timestamps {
             let frames = samples.len().div_ceil(features::HOP_LENGTH);
-            self.add_words(encoded, &prompt, &mut pieces, frames, window_secs)?;
+            self.add_words(&encoded, &sot, &mut pieces, frames, window_secs)?;
         }
         let mut segments = Vec::with_capacity(pieces.len());
+        let mut tokens = Vec::new();
         for piece in pieces {
-            let text = self.decode(&piece.tokens)?;
+            let text = self.decode(&piece.span.tokens)?;
             if text.is_empty() {
                 continue;
             }
+            tokens.extend_from_slice(&piece.span.tokens);
             let (start_secs, end_secs) = match piece.words.as_deref() {
                 // With words, the segment spans exactly its words.
                 Some([first, .., last]) => (first.start_secs, last.end_secs),
                 Some([only]) => (only.start_secs, only.end_secs),
-                _ => (piece.start_secs, piece.end_secs),
+                _ => (piece.span.start_secs, piece.span.end_secs),
             };
             segments.push(WindowSegment {
                 start_secs,
@@ -271,60 +363,76 @@ impl LocalWhisper {
                 words: piece.words,
             });
         }
-        Ok(segments)
+        Ok(WindowTranscript {
+            segments,
+            advance_secs: cut.advance_secs,
+            tokens,
+        })
     }
 
-    /// Cuts the generated ids into pieces at timestamp tokens. A piece opens at a timestamp
-    /// and closes at the next one after some text; text with no closing timestamp runs to the
-    /// end of the window.
-    fn split_at_timestamps(&self, ids: &[u32], window_secs: f64) -> Vec<Piece> {
-        let time_of =
-            |id: u32| (f64::from(id - self.timestamp_begin) * TIMESTAMP_SECS).min(window_secs);
-        let mut pieces = Vec::new();
-        let mut tokens = Vec::new();
-        let mut start: Option<f64> = None;
-        let mut last_end = 0.0f64;
-        for &id in ids {
-            if id >= self.timestamp_begin {
-                let t = time_of(id);
-                if tokens.is_empty() {
-                    start = Some(t);
-                } else {
-                    let from = start.unwrap_or(last_end).min(t);
-                    pieces.push(Piece::new(from, t, std::mem::take(&mut tokens)));
-                    last_end = t;
-                    start = None;
-                }
-            } else if id < self.first_special_id {
-                tokens.push(id);
-            }
+    /// Runs the decoder on one encoded window: `<|startofprev|>` and `previous` when there is
+    /// previous text, then the start-of-transcript sequence `sot`.
+    fn generate(
+        &self,
+        encoded: &StorageView,
+        sot: &[String],
+        previous: &[u32],
+        beam_size: usize,
+    ) -> Result<Decoded, WhisperError> {
+        let mut prompt: Vec<String> = Vec::with_capacity(previous.len() + sot.len() + 1);
+        if !previous.is_empty() {
+            prompt.push("<|startofprev|>".to_owned());
+            prompt.extend(
+                previous
+                    .iter()
+                    .filter_map(|&id| self.tokenizer.id_to_token(id)),
+            );
         }
-        if !tokens.is_empty() {
-            let from = start.unwrap_or(last_end).min(window_secs);
-            pieces.push(Piece::new(from, window_secs, tokens));
-        }
-        pieces
+        prompt.extend(sot.iter().cloned());
+        let options = WhisperOptions {
+            beam_size: beam_size.max(1),
+            return_scores: true,
+            return_no_speech_prob: true,
+            ..WhisperOptions::default()
+        };
+        let result = self
+            .model
+            .generate(encoded, std::slice::from_ref(&prompt), &options)
+            .map_err(|e| WhisperError::Inference(format!("{e:#}")))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| WhisperError::Inference("no result for the window".into()))?;
+        Ok(Decoded {
+            ids: result
+                .sequences_ids
+                .first()
+                .map(|seq| seq.iter().map(|&id| id as u32).collect())
+                .unwrap_or_default(),
+            avg_logprob: result.scores.first().copied().unwrap_or(0.0),
+            no_speech_prob: result.no_speech_prob,
+        })
     }
 
     /// Times every word of the window's pieces from CTranslate2's alignment of their text
-    /// tokens against the encoder output.
+    /// tokens against the encoder output. `sot` is the start-of-transcript sequence.
     fn add_words(
         &self,
         encoded: &StorageView,
-        prompt: &[String],
+        sot: &[String],
         pieces: &mut [Piece],
         frames: usize,
         window_secs: f64,
     ) -> Result<(), WhisperError> {
         let text_tokens: Vec<usize> = pieces
             .iter()
-            .flat_map(|p| p.tokens.iter().map(|&t| t as usize))
+            .flat_map(|p| p.span.tokens.iter().map(|&t| t as usize))
             .collect();
         if text_tokens.is_empty() {
             return Ok(());
         }
-        // The alignment's start sequence is the prompt without `<|notimestamps|>`.
-        let start: Vec<usize> = prompt
+        // The alignment's start sequence is the start-of-transcript sequence without
+        // `<|notimestamps|>` (the previous text is not part of it, as in the reference).
+        let start: Vec<usize> = sot
             .iter()
             .filter_map(|t| self.tokenizer.token_to_id(t))
             .map(|id| id as usize)
@@ -357,7 +465,7 @@ impl LocalWhisper {
         let mut offset = 0;
         let mut next_word = timed.into_iter().peekable();
         for piece in pieces.iter_mut() {
-            let end = offset + piece.tokens.len();
+            let end = offset + piece.span.tokens.len();
             let mut list = Vec::new();
             while let Some(word) = next_word.next_if(|w| w.tokens.start < end) {
                 let ids: Vec<u32> = text_tokens[word.tokens.clone()]
@@ -392,10 +500,10 @@ impl LocalWhisper {
             .map_err(|e| WhisperError::Inference(format!("token decoding: {e}")))
     }
 
-    /// The decoder prompt: `<|startoftranscript|>` for English-only models, which predict
-    /// timestamps after it; the multilingual ones also need the language and task tokens, so
-    /// the language is detected first.
-    fn prompt(&self, input: &StorageView) -> Result<Vec<String>, WhisperError> {
+    /// The start-of-transcript sequence: `<|startoftranscript|>` for English-only models,
+    /// which predict timestamps after it; the multilingual ones also need the language and task
+    /// tokens, so the language is detected first.
+    fn start_of_transcript(&self, input: &StorageView) -> Result<Vec<String>, WhisperError> {
         let mut prompt = vec!["<|startoftranscript|>".to_string()];
         if self.model.is_multilingual() {
             let detected = self
@@ -411,102 +519,5 @@ impl LocalWhisper {
             prompt.push("<|transcribe|>".to_string());
         }
         Ok(prompt)
-    }
-}
-
-/// Splits audio into windows of at most 30 s, cutting at the quietest ~100 ms stretch in the last few seconds before each 30 s boundary so words are not cut in half. Returns sample ranges covering the whole input in order.
-///
-/// `samples` is 16 kHz mono. Ranges are contiguous and non-empty; empty input gives none.
-/// Only the last 5 s before each boundary are searched, so every window but the last is
-/// 25–30 s long.
-pub fn split_windows(samples: &[f32]) -> Vec<Range<usize>> {
-    let mut windows = Vec::new();
-    let mut start = 0;
-    while samples.len() - start > N_SAMPLES {
-        let end = start + N_SAMPLES;
-        let search_from = end - CUT_SEARCH_SECONDS * SAMPLE_RATE;
-        let cut = quietest_cut(&samples[search_from..end]) + search_from;
-        windows.push(start..cut);
-        start = cut;
-    }
-    if start < samples.len() {
-        windows.push(start..samples.len());
-    }
-    windows
-}
-
-/// Returns the offset of the middle of the lowest-energy [`CUT_STRETCH`] in `region`,
-/// preferring the latest on ties so windows stay long (fewer model runs).
-fn quietest_cut(region: &[f32]) -> usize {
-    let mut prefix = Vec::with_capacity(region.len() + 1);
-    prefix.push(0.0f64);
-    let mut acc = 0.0f64;
-    for &s in region {
-        acc += f64::from(s) * f64::from(s);
-        prefix.push(acc);
-    }
-    let mut best = (f64::INFINITY, region.len());
-    let mut offset = 0;
-    while offset + CUT_STRETCH <= region.len() {
-        let energy = prefix[offset + CUT_STRETCH] - prefix[offset];
-        // Tolerance: prefix sums of f64 differ in the last bits for identical silences.
-        if energy <= best.0 + 1e-9 {
-            best = (energy.min(best.0), offset + CUT_STRETCH / 2);
-        }
-        offset += CUT_STEP;
-    }
-    best.1
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Noise-like "speech" with silent gaps at the given sample ranges.
-    fn speech_with_gaps(len: usize, gaps: &[Range<usize>]) -> Vec<f32> {
-        (0..len)
-            .map(|i| {
-                if gaps.iter().any(|g| g.contains(&i)) {
-                    0.0
-                } else {
-                    0.3 * ((i as f32 * 0.37).sin() + (i as f32 * 0.011).sin()) / 2.0
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn short_and_empty_inputs() {
-        assert!(split_windows(&[]).is_empty());
-        assert_eq!(split_windows(&[0.1; 1000]), vec![0..1000]);
-        assert_eq!(split_windows(&vec![0.1; N_SAMPLES]), vec![0..N_SAMPLES]);
-    }
-
-    #[test]
-    fn cuts_in_the_pause_before_each_boundary() {
-        let s = SAMPLE_RATE;
-        let gaps = [27 * s..27 * s + s / 5, 54 * s..54 * s + s / 5];
-        let audio = speech_with_gaps(75 * s, &gaps);
-        let windows = split_windows(&audio);
-        assert_eq!(windows.len(), 3, "{windows:?}");
-        assert_eq!(windows[0].start, 0);
-        assert_eq!(windows.last().unwrap().end, audio.len());
-        for pair in windows.windows(2) {
-            assert_eq!(pair[0].end, pair[1].start);
-        }
-        for (w, gap) in windows.iter().zip(&gaps) {
-            assert!(w.len() <= N_SAMPLES);
-            assert!(gap.contains(&w.end), "cut {} outside {gap:?}", w.end);
-        }
-    }
-
-    #[test]
-    fn continuous_sound_still_respects_the_window_limit() {
-        let audio = vec![0.5f32; 95 * SAMPLE_RATE];
-        let windows = split_windows(&audio);
-        assert!(windows
-            .iter()
-            .all(|w| !w.is_empty() && w.len() <= N_SAMPLES));
-        assert_eq!(windows.iter().map(|w| w.len()).sum::<usize>(), audio.len());
     }
 }

@@ -1,0 +1,103 @@
+//! A whole recording, window after window, each starting where the last one's final text
+//! ended ([`super::seek`]).
+
+use std::sync::Arc;
+
+use super::features::{N_SAMPLES, SAMPLE_RATE};
+use super::{DecodeOptions, LocalWhisper, WhisperError, WindowSegment, MAX_PROMPT_TOKENS};
+
+/// One decoded window of a recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// Where the window started, in 16 kHz samples from the start of the recording.
+    pub start: usize,
+    /// Where the next window starts (how far the transcript is final), in samples.
+    pub next: usize,
+    /// The window's final segments; times in seconds from `start`.
+    pub segments: Vec<WindowSegment>,
+}
+
+/// Transcribes a recording window by window. Holds only plain data, so it can move into a
+/// blocking task for each window and back.
+#[derive(Debug, Clone)]
+pub struct LongForm {
+    samples: Arc<Vec<f32>>,
+    position: usize,
+    /// Text tokens decoded so far (the last [`MAX_PROMPT_TOKENS`]), for the next prompt.
+    previous: Vec<u32>,
+    options: DecodeOptions,
+}
+
+impl LongForm {
+    /// Starts at sample `start` of `samples` (16 kHz mono). `previous` is the text already
+    /// transcribed before `start` as token ids ([`LocalWhisper::text_tokens`]), so that a
+    /// resumed transcription is prompted as the uninterrupted one would have been.
+    pub fn new(
+        samples: Arc<Vec<f32>>,
+        start: usize,
+        previous: Vec<u32>,
+        options: DecodeOptions,
+    ) -> Self {
+        let mut long_form = LongForm {
+            position: start.min(samples.len()),
+            samples,
+            previous: Vec::new(),
+            options,
+        };
+        long_form.remember(&previous);
+        long_form
+    }
+
+    /// Where the next window starts, in samples.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// Decodes the next window, or `None` once the whole recording is transcribed.
+    ///
+    /// # Errors
+    /// What [`LocalWhisper::transcribe_window`] returns.
+    pub fn next_window(&mut self, model: &LocalWhisper) -> Result<Option<Window>, WhisperError> {
+        let start = self.position;
+        if start >= self.samples.len() {
+            return Ok(None);
+        }
+        let end = (start + N_SAMPLES).min(self.samples.len());
+        let decoded =
+            model.transcribe_window(&self.samples[start..end], &self.previous, &self.options)?;
+        let advance = (decoded.advance_secs * SAMPLE_RATE as f64).round() as usize;
+        self.position = start + advance.clamp(1, end - start);
+        self.remember(&decoded.tokens);
+        Ok(Some(Window {
+            start,
+            next: self.position,
+            segments: decoded.segments,
+        }))
+    }
+
+    fn remember(&mut self, tokens: &[u32]) {
+        self.previous.extend_from_slice(tokens);
+        let excess = self.previous.len().saturating_sub(MAX_PROMPT_TOKENS);
+        self.previous.drain(..excess);
+    }
+}
+
+/// The whole transcript of `samples` (16 kHz mono), window after window: every final segment
+/// with times in seconds from the start. For tools and tests; the service publishes each
+/// window as it is done instead.
+///
+/// # Errors
+/// What [`LocalWhisper::transcribe_window`] returns.
+pub fn transcribe(
+    model: &LocalWhisper,
+    samples: Arc<Vec<f32>>,
+    options: DecodeOptions,
+) -> Result<Vec<WindowSegment>, WhisperError> {
+    let mut long_form = LongForm::new(samples, 0, Vec::new(), options);
+    let mut segments = Vec::new();
+    while let Some(window) = long_form.next_window(model)? {
+        let offset = window.start as f64 / SAMPLE_RATE as f64;
+        segments.extend(window.segments.into_iter().map(|s| s.shifted(offset)));
+    }
+    Ok(segments)
+}
