@@ -6,6 +6,7 @@
 //! - [`events`]: the realtime event model and its wire encoding.
 //! - [`lifecycle`]: every status change of a smelt, and the progress sink of a running one.
 //! - [`limits`]: files, sizes, durations and credits allowed (settings).
+//! - [`listener`]: the one LISTEN loop (reconnects, health checks, catch-up) and its routes.
 //! - [`media`]: audio containers read without decoding (track, duration).
 //! - [`db`]: connection, migrations and the SQL queries.
 //! - [`queue`]: the pgmq job queue.
@@ -29,6 +30,7 @@ pub mod dto;
 pub mod events;
 pub mod lifecycle;
 pub mod limits;
+pub mod listener;
 pub mod media;
 pub mod metrics;
 pub mod outbound;

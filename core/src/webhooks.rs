@@ -29,8 +29,8 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use futures::future::join_all;
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ use crate::crypto::{self, SecretBox};
 use crate::db::webhooks::{self as store, Attempt};
 use crate::metrics::WEBHOOK_ATTEMPTS;
 use crate::outbound::{self, OutboundGuard};
-use crate::queue::{WebhookQueue, WEBHOOK_INSERT_CHANNEL};
+use crate::queue::WebhookQueue;
 use crate::settings::WebhookSettings;
 
 /// What each secret starts with.
@@ -126,11 +126,13 @@ impl Dispatcher {
         }
     }
 
-    /// Reads and attempts deliveries until `stop` is cancelled. Database errors are logged
-    /// and retried after a pause; they never end the loop.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        let mut listener = self.listen().await;
+    /// Reads and attempts deliveries until `stop` is cancelled, waking at each new delivery
+    /// (`wake_ups`, fed by the server's LISTEN connection) or after [`IDLE_POLL`] (retries
+    /// become visible without a notification). Database errors are logged and retried after a
+    /// pause; they never end the loop.
+    pub async fn run(self: Arc<Self>, mut wake_ups: watch::Receiver<u64>, stop: CancellationToken) {
         while !stop.is_cancelled() {
+            wake_ups.mark_unchanged();
             let read = self.queue.read(self.visibility_secs, CONCURRENCY).await;
             match read {
                 Ok(messages) if !messages.is_empty() => {
@@ -146,35 +148,10 @@ impl Dispatcher {
                 Err(e) => tracing::warn!(error = %e, "could not read webhook deliveries"),
             }
             // Nothing visible: wait for a new delivery, a retry coming due, or stop.
-            let woken = async {
-                match listener.as_mut() {
-                    Some(l) => {
-                        let _ = tokio::time::timeout(IDLE_POLL, l.try_recv()).await;
-                    }
-                    None => tokio::time::sleep(IDLE_POLL).await,
-                }
-            };
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = woken => {}
-            }
-            if listener.is_none() {
-                listener = self.listen().await;
-            }
-        }
-    }
-
-    async fn listen(&self) -> Option<PgListener> {
-        let connect = async {
-            let mut listener = PgListener::connect_with(&self.pool).await?;
-            listener.listen(WEBHOOK_INSERT_CHANNEL).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        match connect.await {
-            Ok(listener) => Some(listener),
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook dispatcher polls without notifications");
-                None
+                _ = wake_ups.changed() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
             }
         }
     }

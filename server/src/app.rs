@@ -8,9 +8,11 @@ use std::time::Duration;
 use smelt_core::blob::{self, DownloadSigner};
 use smelt_core::clock::{Clock, SystemClock};
 use smelt_core::db;
+use smelt_core::events::NOTIFY_CHANNEL;
 use smelt_core::limits::Limits;
+use smelt_core::listener::{Listener, WakeUps};
 use smelt_core::outbound::OutboundGuard;
-use smelt_core::queue::JobQueue;
+use smelt_core::queue::{JobQueue, WEBHOOK_INSERT_CHANNEL};
 use smelt_core::tokens::TokenKeys;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
@@ -22,6 +24,7 @@ use crate::http;
 use crate::limits::RateLimits;
 use crate::realtime::broker::PgBroker;
 use crate::realtime::hub::Hub;
+use crate::realtime::revocations::{Revocations, REVOKED_CHANNEL};
 use crate::settings::Settings;
 use crate::state::AppState;
 use smelt_core::secrets;
@@ -101,6 +104,12 @@ impl Application {
         let blobs = blob::open(&settings.storage, Some(downloads.clone()), clock.clone()).await?;
         let hub = Arc::new(Hub::new());
         let broker = PgBroker::new(pool.clone());
+        // One LISTEN connection serves the hub's events, key revocations and webhook wake-ups.
+        let webhook_wake_ups = WakeUps::new();
+        let listener = Listener::new(pool.clone())
+            .route(NOTIFY_CHANNEL, broker.feed(hub.clone()))
+            .route(REVOKED_CHANNEL, Revocations::new(pool.clone(), hub.clone()))
+            .route(WEBHOOK_INSERT_CHANNEL, webhook_wake_ups.clone());
         let state = AppState {
             settings: settings.clone(),
             pool: pool.clone(),
@@ -109,8 +118,8 @@ impl Application {
             downloads,
             tokens: TokenKeys::new(jwt_secret.as_bytes()),
             hub: hub.clone(),
-            broker: Arc::new(broker.clone()),
-            listener: broker.clone(),
+            broker: Arc::new(broker),
+            listener: listener.status(),
             clock,
             secret_box,
             outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
@@ -135,13 +144,8 @@ impl Application {
             .await,
         );
         let background = vec![
-            tokio::spawn(webhooks.run(stop.clone())),
-            tokio::spawn(crate::realtime::revocations::run(
-                pool.clone(),
-                hub.clone(),
-                stop.clone(),
-            )),
-            tokio::spawn(broker.run_listener(hub, stop.clone())),
+            tokio::spawn(webhooks.run(webhook_wake_ups.subscribe(), stop.clone())),
+            tokio::spawn(listener.run(stop.clone())),
             tokio::spawn(state.rate_limits.clone().prune_until(
                 Duration::from_secs(settings.rate_limits.rate_limit_prune_secs.max(1)),
                 stop.clone(),

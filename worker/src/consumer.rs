@@ -7,10 +7,11 @@ use smelt_core::blob::BlobStore;
 use smelt_core::db::{smelts, users, workers};
 use smelt_core::domain::ErrorCode;
 use smelt_core::limits::Limits;
+use smelt_core::listener::{Listener, WakeUps};
 use smelt_core::queue::{Delivery, Job, JobQueue, INSERT_CHANNEL};
 use smelt_core::{retention, uploads};
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -22,7 +23,7 @@ use crate::engines::whisper::DecodeOptions;
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::settings::Settings;
 use smelt_core::crypto::SecretBox;
-use smelt_core::lifecycle::{ProgressSink, ReportError};
+use smelt_core::lifecycle::{self, ProgressSink, ReportError};
 use smelt_core::outbound::OutboundGuard;
 use smelt_core::secrets;
 
@@ -282,9 +283,7 @@ impl Worker {
                 tracing::info!("smelt deleted or cancelled while running; stopped");
                 // The deletion or cancellation removed the blobs it knew of; documents this
                 // run stored after that would otherwise stay behind.
-                if let Err(e) = smelt_core::blob::purge_smelt(self.blobs.as_ref(), smelt_id).await {
-                    tracing::warn!(error = %e, "could not remove the blobs of a stopped smelt");
-                }
+                lifecycle::release_blobs(&self.pool, self.blobs.as_ref(), smelt_id).await;
                 Outcome::Skipped(smelt_id)
             }
             Err(StageError::Transient { error, .. })
@@ -415,15 +414,22 @@ impl Worker {
     pub async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
         let worker = Arc::new(self);
         let heartbeat = tokio::spawn(worker.clone().beat(stop.clone()));
+        // One LISTEN connection wakes every loop of this worker when a job is queued.
+        let wake_ups = WakeUps::new();
+        let listener = Listener::new(worker.pool.clone()).route(INSERT_CHANNEL, wake_ups.clone());
+        let listening = tokio::spawn(listener.run(stop.clone()));
         let mut loops = Vec::new();
         for _ in 0..worker.settings.worker.worker_concurrency.max(1) {
-            let (worker, stop) = (worker.clone(), stop.clone());
-            loops.push(tokio::spawn(async move { worker.run_loop(stop).await }));
+            let (worker, stop, wake_up) = (worker.clone(), stop.clone(), wake_ups.subscribe());
+            loops.push(tokio::spawn(
+                async move { worker.run_loop(wake_up, stop).await },
+            ));
         }
         for l in loops {
             l.await??;
         }
         heartbeat.await?;
+        listening.await?;
         Ok(())
     }
 
@@ -448,14 +454,18 @@ impl Worker {
         }
     }
 
-    async fn run_loop(&self, stop: CancellationToken) -> anyhow::Result<()> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(INSERT_CHANNEL).await?;
+    async fn run_loop(
+        &self,
+        mut wake_up: watch::Receiver<u64>,
+        stop: CancellationToken,
+    ) -> anyhow::Result<()> {
         let poll = Duration::from_secs(self.settings.worker.queue_poll_secs.max(1));
         let mut backoff = Duration::from_millis(200);
         let grace = Duration::from_secs(self.settings.worker.shutdown_grace_secs);
         let mut last_cleanup: Option<std::time::Instant> = None;
         while !stop.is_cancelled() {
+            // A job queued from now on wakes the wait below, even while this read runs.
+            wake_up.mark_unchanged();
             // A stop lets the job in hand finish for `grace`; after that it is abandoned and
             // redelivered to another worker once its visibility timeout runs out.
             let job = self.try_process_one();
@@ -469,7 +479,7 @@ impl Worker {
             };
             match result {
                 Ok(Outcome::Idle) => {
-                    // 0 turns the periodic cleanup off (run `smelt-cleanup` instead).
+                    // 0 turns the periodic cleanup off (run `smelt-admin cleanup` instead).
                     let every = Duration::from_secs(self.settings.retention.cleanup_interval_secs);
                     let due = last_cleanup.is_none_or(|t| t.elapsed() >= every);
                     if !every.is_zero() && due {
@@ -478,7 +488,7 @@ impl Worker {
                     }
                     tokio::select! {
                         _ = stop.cancelled() => break,
-                        _ = listener.recv() => {}
+                        _ = wake_up.changed() => {}
                         _ = tokio::time::sleep(poll) => {}
                     }
                 }

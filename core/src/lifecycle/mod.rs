@@ -206,8 +206,9 @@ pub async fn cancel(
 
 /// Deletes every blob of a stopped smelt (its uploads, and any document a running delivery
 /// wrote) and forgets its uploads' keys; failures are logged, and the retention cleanup finds
-/// what is left.
-async fn release_blobs(pool: &PgPool, blobs: &dyn BlobStore, smelt_id: Uuid) {
+/// what is left. The worker calls it too when its run stops, for documents it stored after
+/// the cancellation.
+pub async fn release_blobs(pool: &PgPool, blobs: &dyn BlobStore, smelt_id: Uuid) {
     if let Err(e) = uploads::release(pool, blobs, smelt_id).await {
         tracing::warn!(%smelt_id, error = %e, "could not delete the uploads of a stopped smelt");
     }

@@ -77,7 +77,7 @@ pub async fn create(
     match insert(&state, smelt_id, user_id, ip, &form).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created))),
         Err(e) => {
-            form::discard(state.blobs.as_ref(), &form.files).await;
+            form::discard(state.blobs.as_ref(), smelt_id).await;
             Err(e)
         }
     }
