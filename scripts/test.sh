@@ -7,7 +7,7 @@
 # database and drops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 # The end-to-end tests start the server, worker and cleanup binaries as real processes and
 # build them on first use (a no-op when fresh); building them first keeps that build out of the
 # tests' time.
