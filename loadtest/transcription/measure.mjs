@@ -10,7 +10,8 @@
 //   transcribed_s        from the 201 to the last `segment` event
 //   finished_s           from the 201 to the terminal event
 //   segments             `segment` events received
-//   realtime_factor      audio_seconds / (last segment − first progress of `transcribing`)
+//   real_time_factor     (last segment − first progress of `transcribing`) / audio_seconds:
+//                        processing time per second of audio (below 1: faster than real time)
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
@@ -75,5 +76,5 @@ console.log(JSON.stringify({
   transcribed_s: lastSegment,
   finished_s: finished,
   segments,
-  realtime_factor: transcribing ? audioSeconds / transcribing : null,
+  real_time_factor: transcribing && audioSeconds ? transcribing / audioSeconds : null,
 }));

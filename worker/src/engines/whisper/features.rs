@@ -65,15 +65,35 @@ impl LogMelExtractor {
         let mut audio = vec![0.0f32; N_SAMPLES];
         let n = samples.len().min(N_SAMPLES);
         audio[..n].copy_from_slice(&samples[..n]);
-        let padded = reflect_pad(&audio, N_FFT / 2);
+        let mut mel = self.log_mel(&audio, N_FRAMES);
+        normalise(&mut mel);
+        mel
+    }
 
-        let mut mel = vec![0.0f32; N_MELS * N_FRAMES];
+    /// The log-mel spectrogram of a whole recording, normalised over all of it, as the
+    /// reference long-form loop computes it once before cutting windows out of it
+    /// (faster-whisper's `FeatureExtractor`: the audio gets 160 zero samples at its end, the
+    /// last STFT frame is dropped; one frame per 10 ms).
+    pub fn compute_all(&self, samples: &[f32]) -> Mel {
+        let mut audio = Vec::with_capacity(samples.len() + HOP_LENGTH);
+        audio.extend_from_slice(samples);
+        audio.resize(samples.len() + HOP_LENGTH, 0.0);
+        let frames = audio.len() / HOP_LENGTH;
+        let mut data = self.log_mel(&audio, frames);
+        normalise(&mut data);
+        Mel { frames, data }
+    }
+
+    /// `log10` of the mel energies of `frames` centred STFT frames of `audio`, band major.
+    fn log_mel(&self, audio: &[f32], frames: usize) -> Vec<f32> {
+        let padded = reflect_pad(audio, N_FFT / 2);
+        let mut mel = vec![0.0f32; N_MELS * frames];
         let mut frame = self.fft.make_input_vec();
         let mut spectrum: Vec<Complex<f32>> = self.fft.make_output_vec();
         let mut scratch = self.fft.make_scratch_vec();
         let mut power = [0.0f32; N_BINS];
-        // torch.stft yields N_FRAMES + 1 frames; Whisper drops the last one.
-        for t in 0..N_FRAMES {
+        // torch.stft yields one frame more than `frames`; Whisper drops the last one.
+        for t in 0..frames {
             let start = t * HOP_LENGTH;
             for ((dst, &x), &w) in frame
                 .iter_mut()
@@ -95,16 +115,44 @@ impl LogMelExtractor {
                     .zip(&power[filter.first_bin..])
                     .map(|(w, p)| w * p)
                     .sum();
-                mel[m * N_FRAMES + t] = energy.max(1e-10).log10();
+                mel[m * frames + t] = energy.max(1e-10).log10();
             }
         }
-
-        let max = mel.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let floor = max - 8.0;
-        for v in &mut mel {
-            *v = (v.max(floor) + 4.0) / 4.0;
-        }
         mel
+    }
+}
+
+/// Whisper's normalisation: a floor 8 decades under the loudest value, then `(x + 4) / 4`.
+fn normalise(mel: &mut [f32]) {
+    let max = mel.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let floor = max - 8.0;
+    for v in mel {
+        *v = (v.max(floor) + 4.0) / 4.0;
+    }
+}
+
+/// The normalised log-mel spectrogram of a whole recording ([`LogMelExtractor::compute_all`]).
+#[derive(Debug, Clone)]
+pub struct Mel {
+    /// Frames of audio (10 ms each).
+    pub frames: usize,
+    /// `[N_MELS, frames]`, band major.
+    data: Vec<f32>,
+}
+
+impl Mel {
+    /// The `[N_MELS, N_FRAMES]` model input of the window starting at frame `start`: the next
+    /// 30 s of features, padded with zeros past the end of the recording (the reference's
+    /// `pad_or_trim` of the features).
+    pub fn window(&self, start: usize) -> Vec<f32> {
+        let mut window = vec![0.0f32; N_MELS * N_FRAMES];
+        let start = start.min(self.frames);
+        let len = (self.frames - start).min(N_FRAMES);
+        for m in 0..N_MELS {
+            let band = &self.data[m * self.frames..(m + 1) * self.frames];
+            window[m * N_FRAMES..m * N_FRAMES + len].copy_from_slice(&band[start..start + len]);
+        }
+        window
     }
 }
 

@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
-use super::features::{N_SAMPLES, SAMPLE_RATE};
-use super::{DecodeOptions, LocalWhisper, WhisperError, WindowSegment, MAX_PROMPT_TOKENS};
+use super::features::{Mel, HOP_LENGTH, N_SAMPLES, SAMPLE_RATE};
+use super::{
+    is_digital_silence, DecodeOptions, LocalWhisper, WhisperError, WindowSegment, WindowTranscript,
+    MAX_PROMPT_TOKENS,
+};
 
 /// One decoded window of a recording.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,9 +22,15 @@ pub struct Window {
 
 /// Transcribes a recording window by window. Holds only plain data, so it can move into a
 /// blocking task for each window and back.
+///
+/// The features of the whole recording are computed once, on the first window, and each
+/// window is cut out of them, as the reference does: the normalisation (a floor 8 decades
+/// under the loudest sound) then holds for the whole recording, not each window.
 #[derive(Debug, Clone)]
 pub struct LongForm {
     samples: Arc<Vec<f32>>,
+    mel: Option<Arc<Mel>>,
+    /// Where the next window starts, in samples (a whole number of 10 ms frames).
     position: usize,
     /// Text tokens decoded so far (the last [`MAX_PROMPT_TOKENS`]), for the next prompt.
     previous: Vec<u32>,
@@ -39,8 +48,9 @@ impl LongForm {
         options: DecodeOptions,
     ) -> Self {
         let mut long_form = LongForm {
-            position: start.min(samples.len()),
+            position: (start - start % HOP_LENGTH).min(samples.len()),
             samples,
+            mel: None,
             previous: Vec::new(),
             options,
         };
@@ -63,11 +73,26 @@ impl LongForm {
             return Ok(None);
         }
         let end = (start + N_SAMPLES).min(self.samples.len());
-        let decoded =
-            model.transcribe_window(&self.samples[start..end], &self.previous, &self.options)?;
+        let decoded = if is_digital_silence(&self.samples[start..end]) {
+            WindowTranscript::silent(end - start)
+        } else {
+            let mel = self
+                .mel
+                .get_or_insert_with(|| Arc::new(model.features.compute_all(&self.samples)));
+            model.transcribe_features(
+                mel.window(start / HOP_LENGTH),
+                end - start,
+                &self.previous,
+                &self.options,
+            )?
+        };
         let advance = (decoded.advance_secs * SAMPLE_RATE as f64).round() as usize;
         self.position = start + advance.clamp(1, end - start);
-        self.remember(&decoded.tokens);
+        if decoded.prompt_reset {
+            self.previous.clear();
+        } else {
+            self.remember(&decoded.tokens);
+        }
         Ok(Some(Window {
             start,
             next: self.position,

@@ -80,10 +80,15 @@ pub struct LocalWhisper {
 struct Decoded {
     /// Generated ids, without the prompt and `<|endoftext|>`.
     ids: Vec<u32>,
-    /// Mean log-probability of the generated tokens.
+    /// Sum of the generated tokens' log-probabilities over their count plus one (the
+    /// reference's `avg_logprob`).
     avg_logprob: f32,
     /// Probability of `<|nospeech|>` at the first step.
     no_speech_prob: f32,
+    /// The text's zlib compression ratio (see [`compression_ratio`]).
+    compression_ratio: f64,
+    /// The sampling temperature that produced it (0: beam search or greedy).
+    temperature: f32,
 }
 
 impl Decoded {
@@ -92,20 +97,27 @@ impl Decoded {
         self.no_speech_prob > NO_SPEECH_THRESHOLD && self.avg_logprob < LOW_LOGPROB
     }
 
-    /// Length of the text over its zlib-compressed length: high for text that repeats itself
-    /// (the reference's `get_compression_ratio`).
-    fn compression_ratio(&self, model: &LocalWhisper) -> Result<f64, WhisperError> {
-        let text = model.decode_raw(&model.vocabulary.text_tokens(&self.ids))?;
-        if text.is_empty() {
-            return Ok(0.0);
-        }
-        let mut encoder =
-            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-        encoder
-            .write_all(text.as_bytes())
-            .and_then(|()| encoder.finish())
-            .map(|compressed| text.len() as f64 / compressed.len().max(1) as f64)
-            .map_err(|e| WhisperError::Inference(format!("compressing the text: {e}")))
+    /// Whether the reference would decode this window again at a higher temperature.
+    fn needs_fallback(&self) -> bool {
+        (self.compression_ratio > COMPRESSION_RATIO_THRESHOLD || self.avg_logprob < LOW_LOGPROB)
+            && !self.is_silence()
+    }
+}
+
+/// Length of `text` over its zlib-compressed length: high for text that repeats itself (the
+/// reference's `get_compression_ratio`).
+fn compression_ratio(text: &str) -> f64 {
+    if text.is_empty() {
+        return 0.0;
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    match encoder
+        .write_all(text.as_bytes())
+        .and_then(|()| encoder.finish())
+    {
+        Ok(compressed) => text.len() as f64 / compressed.len().max(1) as f64,
+        // Writing to memory does not fail.
+        Err(_) => 0.0,
     }
 }
 
@@ -115,9 +127,18 @@ const MEDIAN_FILTER_WIDTH: i64 = 7;
 /// Most previous-text tokens put in a window's prompt: half the decoder's 448-token context,
 /// minus `<|startofprev|>` (the reference's `max_length // 2 - 1`).
 pub const MAX_PROMPT_TOKENS: usize = 223;
-/// A window whose text compresses better than this (zlib) is a repetition loop, the reference's
-/// `compression_ratio_threshold`; it is decoded again without the previous text.
+/// A window whose text compresses better than this (zlib) is a repetition loop: it is decoded
+/// again at the next temperature (the reference's `compression_ratio_threshold`).
 const COMPRESSION_RATIO_THRESHOLD: f64 = 2.4;
+/// The reference's temperature fallback: a window whose decoding repeats itself or is
+/// improbable (mean log-probability under [`LOW_LOGPROB`]) is decoded again by sampling at the
+/// next temperature, best of [`BEST_OF`] samples.
+const TEMPERATURES: [f32; 6] = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
+/// Samples drawn per temperature above 0 (the reference's `best_of`).
+const BEST_OF: usize = 5;
+/// A window decoded above this temperature does not prompt the next one: its text is too
+/// uncertain to lean on (the reference's `prompt_reset_on_temperature`).
+const PROMPT_RESET_ON_TEMPERATURE: f32 = 0.5;
 
 /// How windows are decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +215,26 @@ pub struct WindowTranscript {
     pub advance_secs: f64,
     /// Text token ids of `segments`, for the next window's prompt.
     pub tokens: Vec<u32>,
+    /// The window was decoded at a high temperature: the next window is not prompted with the
+    /// text so far (the reference's `prompt_reset_on_temperature`).
+    pub prompt_reset: bool,
+}
+
+impl WindowTranscript {
+    /// Nothing heard in a window of `len` samples: no segment, the next window after it.
+    fn silent(len: usize) -> Self {
+        WindowTranscript {
+            segments: Vec::new(),
+            advance_secs: (len as f64 / SAMPLE_RATE as f64).max(TIMESTAMP_SECS),
+            tokens: Vec::new(),
+            prompt_reset: false,
+        }
+    }
+}
+
+/// Digital silence: a model run on it could only hallucinate.
+pub(crate) fn is_digital_silence(samples: &[f32]) -> bool {
+    samples.iter().all(|s| s.abs() < 1e-4)
 }
 
 /// A final segment's tokens and times, before decoding to text.
@@ -283,9 +324,10 @@ impl LocalWhisper {
     /// `options.condition_on_previous_text` is set. With `options.word_timestamps`, each
     /// segment also gets its words, timed by CTranslate2's alignment ([`words`]).
     ///
-    /// A window whose text is a repetition loop (zlib compression ratio above 2.4) is decoded
-    /// again without the previous text and with a beam of at least 5. A silent window gives no
-    /// segment and is passed whole.
+    /// A window whose text repeats itself (zlib compression ratio above 2.4) or is improbable
+    /// is decoded again at higher temperatures, as the reference does
+    /// ([`LocalWhisper::decode_with_fallback`]). A silent window gives no segment and is passed
+    /// whole.
     ///
     /// # Errors
     /// [`WhisperError::WindowTooLong`] past 30 s, [`WhisperError::Inference`] if CTranslate2 fails.
@@ -300,18 +342,28 @@ impl LocalWhisper {
                 samples: samples.len(),
             });
         }
-        let window_secs = samples.len() as f64 / SAMPLE_RATE as f64;
-        let silent = WindowTranscript {
-            segments: Vec::new(),
-            advance_secs: window_secs.max(TIMESTAMP_SECS),
-            tokens: Vec::new(),
-        };
-        // Digital silence: skip a model run that could only hallucinate.
-        if samples.iter().all(|s| s.abs() < 1e-4) {
-            return Ok(silent);
+        if is_digital_silence(samples) {
+            return Ok(WindowTranscript::silent(samples.len()));
         }
+        self.transcribe_features(
+            self.features.compute(samples),
+            samples.len(),
+            previous,
+            options,
+        )
+    }
+
+    /// [`LocalWhisper::transcribe_window`] on the window's features (`[N_MELS, N_FRAMES]`,
+    /// see [`features`]); the window holds `len` samples of audio.
+    pub(crate) fn transcribe_features(
+        &self,
+        mut mel: Vec<f32>,
+        len: usize,
+        previous: &[u32],
+        options: &DecodeOptions,
+    ) -> Result<WindowTranscript, WhisperError> {
+        let window_secs = len as f64 / SAMPLE_RATE as f64;
         let inference = |e: anyhow::Error| WhisperError::Inference(format!("{e:#}"));
-        let mut mel = self.features.compute(samples);
         let input =
             StorageView::new(&[1, N_MELS, N_FRAMES], &mut mel, Device::CPU).map_err(inference)?;
         // The encoder runs once per window; the decoder (and the word alignment) take its output.
@@ -322,15 +374,9 @@ impl LocalWhisper {
         } else {
             &[]
         };
-        let mut decoded = self.generate(&encoded, &sot, previous, options.beam_size)?;
+        let decoded = self.decode_with_fallback(&encoded, &sot, previous, options.beam_size)?;
         if decoded.is_silence() {
-            return Ok(silent);
-        }
-        if decoded.compression_ratio(self)? > COMPRESSION_RATIO_THRESHOLD {
-            let again = self.generate(&encoded, &sot, &[], options.beam_size.max(5))?;
-            if again.compression_ratio(self)? < decoded.compression_ratio(self)? {
-                decoded = again;
-            }
+            return Ok(WindowTranscript::silent(len));
         }
         let cut = seek::cut(&decoded.ids, self.vocabulary, window_secs);
         let mut pieces: Vec<Piece> = cut
@@ -339,7 +385,7 @@ impl LocalWhisper {
             .map(|span| Piece { span, words: None })
             .collect();
         if options.word_timestamps {
-            let frames = samples.len().div_ceil(features::HOP_LENGTH);
+            let frames = len.div_ceil(features::HOP_LENGTH);
             self.add_words(&encoded, &sot, &mut pieces, frames, window_secs)?;
         }
         let mut segments = Vec::with_capacity(pieces.len());
@@ -367,17 +413,54 @@ impl LocalWhisper {
             segments,
             advance_secs: cut.advance_secs,
             tokens,
+            prompt_reset: decoded.temperature > PROMPT_RESET_ON_TEMPERATURE,
+        })
+    }
+
+    /// The reference's `generate_with_fallback`: the window is decoded with `beam_size` at
+    /// temperature 0, and again by sampling at each higher temperature of [`TEMPERATURES`]
+    /// while the result repeats itself or is improbable; when every temperature fails, the
+    /// most probable result that does not repeat itself wins.
+    fn decode_with_fallback(
+        &self,
+        encoded: &StorageView,
+        sot: &[String],
+        previous: &[u32],
+        beam_size: usize,
+    ) -> Result<Decoded, WhisperError> {
+        let mut tried: Vec<Decoded> = Vec::new();
+        for temperature in TEMPERATURES {
+            let decoded = self.generate(encoded, sot, previous, beam_size, temperature)?;
+            if !decoded.needs_fallback() {
+                return Ok(decoded);
+            }
+            tried.push(decoded);
+        }
+        let last_temperature = TEMPERATURES[TEMPERATURES.len() - 1];
+        let not_repeating = tried
+            .iter()
+            .any(|d| d.compression_ratio <= COMPRESSION_RATIO_THRESHOLD);
+        let best = tried
+            .into_iter()
+            .filter(|d| !not_repeating || d.compression_ratio <= COMPRESSION_RATIO_THRESHOLD)
+            .max_by(|a, b| a.avg_logprob.total_cmp(&b.avg_logprob))
+            .expect("one decoding per temperature");
+        Ok(Decoded {
+            temperature: last_temperature,
+            ..best
         })
     }
 
     /// Runs the decoder on one encoded window: `<|startofprev|>` and `previous` when there is
-    /// previous text, then the start-of-transcript sequence `sot`.
+    /// previous text, then the start-of-transcript sequence `sot`. At temperature 0 it searches
+    /// with `beam_size`; above, it keeps the best of [`BEST_OF`] samples.
     fn generate(
         &self,
         encoded: &StorageView,
         sot: &[String],
         previous: &[u32],
         beam_size: usize,
+        temperature: f32,
     ) -> Result<Decoded, WhisperError> {
         let mut prompt: Vec<String> = Vec::with_capacity(previous.len() + sot.len() + 1);
         if !previous.is_empty() {
@@ -389,11 +472,23 @@ impl LocalWhisper {
             );
         }
         prompt.extend(sot.iter().cloned());
-        let options = WhisperOptions {
-            beam_size: beam_size.max(1),
-            return_scores: true,
-            return_no_speech_prob: true,
-            ..WhisperOptions::default()
+        let options = if temperature > 0.0 {
+            WhisperOptions {
+                beam_size: 1,
+                num_hypotheses: BEST_OF,
+                sampling_topk: 0,
+                sampling_temperature: temperature,
+                return_scores: true,
+                return_no_speech_prob: true,
+                ..WhisperOptions::default()
+            }
+        } else {
+            WhisperOptions {
+                beam_size: beam_size.max(1),
+                return_scores: true,
+                return_no_speech_prob: true,
+                ..WhisperOptions::default()
+            }
         };
         let result = self
             .model
@@ -402,14 +497,22 @@ impl LocalWhisper {
             .into_iter()
             .next()
             .ok_or_else(|| WhisperError::Inference("no result for the window".into()))?;
+        let ids: Vec<u32> = result
+            .sequences_ids
+            .first()
+            .map(|seq| seq.iter().map(|&id| id as u32).collect())
+            .unwrap_or_default();
+        // CTranslate2 scores a sequence by its summed log-probability over its length (length
+        // penalty 1); the reference averages over the length plus one.
+        let score = result.scores.first().copied().unwrap_or(0.0);
+        let avg_logprob = score * ids.len() as f32 / (ids.len() + 1) as f32;
+        let text = self.decode_raw(&self.vocabulary.text_tokens(&ids))?;
         Ok(Decoded {
-            ids: result
-                .sequences_ids
-                .first()
-                .map(|seq| seq.iter().map(|&id| id as u32).collect())
-                .unwrap_or_default(),
-            avg_logprob: result.scores.first().copied().unwrap_or(0.0),
+            compression_ratio: compression_ratio(text.trim()),
+            ids,
+            avg_logprob,
             no_speech_prob: result.no_speech_prob,
+            temperature,
         })
     }
 
