@@ -1,19 +1,41 @@
 #!/usr/bin/env bash
-# Prepares a machine to build, run and test Smelt, skipping whatever is already there:
-#   - Debian packages: cmake and a C++ compiler (CTranslate2 is built from source by ct2rs),
-#     espeak-ng, ffmpeg and lame (the tests synthesise real speech and encode it);
-#     curl, jq and openssl (the API reference's examples, docs/api.md, run in a test);
-#   - chromium (the web app's browser tests drive it through playwright-core);
-#   - s3s-fs, a small S3-compatible server the storage tests run against;
-#   - the Whisper model (scripts/fetch-model.sh);
-#   - the client library (npm ci + npm run build in client/) and the web app, which bundles it
-#     (npm ci + npm run build in web/).
+# Prepares a machine to build and run Smelt (and, with --tests, to test it), skipping
+# whatever is already there.
+#
+#   scripts/setup.sh           what running needs (scripts/run.sh calls this):
+#     - Debian packages cmake and a C++ compiler (CTranslate2 is built from source by ct2rs);
+#     - the Whisper model (scripts/fetch-model.sh);
+#     - the client library (npm ci + npm run build in client/) and the web app, which
+#       bundles it (npm ci + npm run build in web/).
+#   scripts/setup.sh --tests   also what only the tests need (scripts/test.sh calls this):
+#     - espeak-ng, ffmpeg and lame (the tests synthesise real speech and encode it);
+#       curl, jq and openssl (the API reference's examples, docs/api.md, run in a test);
+#       chromium (the web app's browser tests drive it through playwright-core);
+#       promtool (Debian package prometheus; the alert rules are checked with it);
+#     - s3s-fs, a small S3-compatible server the storage tests run against.
 # Installing packages needs root (or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+tests=false
+for arg in "$@"; do
+    case "$arg" in
+    --tests) tests=true ;;
+    *)
+        echo "usage: scripts/setup.sh [--tests]" >&2
+        exit 2
+        ;;
+    esac
+done
+
+# command:package pairs.
+needed=(cmake:cmake g++:g++)
+if $tests; then
+    needed+=(espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame chromium:chromium promtool:prometheus
+        curl:curl jq:jq openssl:openssl)
+fi
 missing=()
-for tool in cmake:cmake g++:g++ espeak-ng:espeak-ng ffmpeg:ffmpeg lame:lame chromium:chromium promtool:prometheus curl:curl jq:jq openssl:openssl; do
+for tool in "${needed[@]}"; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if ((${#missing[@]})); then
@@ -25,7 +47,7 @@ if ((${#missing[@]})); then
 fi
 
 # Pinned: later releases need a newer Rust than this toolchain.
-if ! command -v s3s-fs >/dev/null 2>&1; then
+if $tests && ! command -v s3s-fs >/dev/null 2>&1; then
     echo "Installing s3s-fs..." >&2
     cargo install s3s-fs --version 0.14.1 --features binary --locked --quiet
 fi

@@ -7,7 +7,7 @@
 # database and drops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 # The end-to-end tests start the server, worker and cleanup binaries as real processes and
 # build them on first use (a no-op when fresh); building them first keeps that build out of the
 # tests' time.
@@ -16,9 +16,10 @@ cargo test --workspace --no-fail-fast
 (cd client && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm test --silent)
 (cd web && npm test --silent)
 
-# The browser tests start the server binary themselves, one per test file.
-cargo build --quiet --bin smelt-server
+# The browser tests start the all-in-one binary (server and worker) themselves, one per test
+# file.
+cargo build --quiet --bin smelt
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-(cd client && SMELT_SERVER_BIN="$target_dir/debug/smelt-server" npm run --silent test:e2e)
-(cd web && SMELT_SERVER_BIN="$target_dir/debug/smelt-server" npm run --silent test:e2e)
+(cd client && SMELT_SERVER_BIN="$target_dir/debug/smelt" npm run --silent test:e2e)
+(cd web && SMELT_SERVER_BIN="$target_dir/debug/smelt" npm run --silent test:e2e)

@@ -1,28 +1,13 @@
-//! `smelt-admin`: operator commands that need the database and the settings but not the
-//! speech engine.
-//!
-//! - `smelt-admin dead-letters list [--json]`: the dead-letter queue, each letter with its
-//!   smelt, deliveries and last error;
-//! - `smelt-admin dead-letters requeue (<msg-id>… | --all)`: puts jobs back in the queue (the
-//!   smelt goes back to `pending`; its credit is taken again only if it was refunded);
-//! - `smelt-admin dead-letters purge --older-than-days N`: removes old letters and the audio
-//!   their smelts kept for a requeue;
-//! - `smelt-admin secrets`: fingerprints of this host's secrets (never the secrets), to check
-//!   that every process uses the same ones.
-
-use std::sync::Arc;
+//! `smelt-admin`: operator commands (dead letters, secrets, retention cleanup); see the
+//! library's documentation for each.
 
 use clap::{Parser, Subcommand};
-use smelt_core::clock::SystemClock;
-use smelt_core::db::dead_letters::{self, Requeued};
-use smelt_core::limits::Limits;
-use smelt_core::queue::JobQueue;
-use smelt_core::settings::Settings;
-use smelt_core::{blob, crypto, db, retention, secrets, telemetry};
+use smelt_admin::{commands, Settings};
+use smelt_core::telemetry;
 
-/// Command line: a command plus every Smelt setting.
+/// Command line: a command plus the settings the commands read.
 #[derive(Debug, Parser)]
-#[command(version, about = "Smelt's operator commands")]
+#[command(name = "smelt-admin", version, about = "Smelt's operator commands")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -38,6 +23,13 @@ enum Command {
     /// Print the fingerprints of the secrets this host uses (configured or generated under
     /// the data directory), generating the missing ones as a server would.
     Secrets,
+    /// Delete expired anonymous smelts, expired uploads and old queue archives now (workers
+    /// do it every `SMELT_CLEANUP_INTERVAL_SECS`), and print what was deleted as JSON.
+    Cleanup {
+        /// Report what would be deleted and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,106 +60,34 @@ enum DeadLetterCommand {
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    telemetry::init(&cli.settings);
     let settings = cli.settings;
+    telemetry::init(&settings.log);
     match cli.command {
-        Command::Secrets => print_secrets(&settings),
+        Command::Secrets => commands::print_secrets(&settings),
+        Command::Cleanup { dry_run } => commands::cleanup(&settings, dry_run).await,
         Command::DeadLetters(command) => {
-            let pool = db::bootstrap(&settings.database_url, 2).await?;
+            let pool = commands::connect(&settings).await?;
             match command {
-                DeadLetterCommand::List { json } => list(&pool, json).await,
+                DeadLetterCommand::List { json } => commands::list(&pool, json).await,
                 DeadLetterCommand::Requeue { msg_ids, all } => {
-                    requeue(&pool, &settings, msg_ids, all).await
+                    commands::requeue(&pool, &settings, msg_ids, all).await
                 }
                 DeadLetterCommand::Purge { older_than_days } => {
-                    purge(&pool, &settings, older_than_days).await
+                    commands::purge(&pool, &settings, older_than_days).await
                 }
             }
         }
     }
 }
 
-fn print_secrets(settings: &Settings) -> anyhow::Result<()> {
-    let dir = &settings.data_dir;
-    for (name, configured) in [
-        ("jwt_secret", &settings.jwt_secret),
-        ("encryption_key", &settings.encryption_key),
-        ("ip_hash_secret", &settings.ip_hash_secret),
-    ] {
-        let secret = secrets::resolve(configured.as_deref(), dir, name)?;
-        let fingerprint = crypto::hmac_hex(secret.as_bytes(), b"smelt secret fingerprint");
-        println!("{name} {}", &fingerprint[..16]);
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
 
-async fn list(pool: &sqlx::PgPool, json: bool) -> anyhow::Result<()> {
-    let letters = dead_letters::list(pool).await?;
-    if json {
-        for letter in &letters {
-            println!("{}", serde_json::to_string(letter)?);
-        }
-        return Ok(());
-    }
-    println!("msg_id\tsmelt_id\tdead_lettered_at\tdeliveries\tstatus\tlast_error");
-    for l in &letters {
-        println!(
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            l.msg_id,
-            l.smelt_id,
-            l.dead_lettered_at.to_rfc3339(),
-            l.deliveries,
-            l.smelt_status.as_deref().unwrap_or("deleted"),
-            l.last_error
-        );
-    }
-    Ok(())
-}
+    use super::Cli;
 
-async fn requeue(
-    pool: &sqlx::PgPool,
-    settings: &Settings,
-    msg_ids: Vec<i64>,
-    all: bool,
-) -> anyhow::Result<()> {
-    let ids = if all {
-        dead_letters::list(pool)
-            .await?
-            .into_iter()
-            .map(|l| l.msg_id)
-            .collect()
-    } else {
-        msg_ids
-    };
-    if ids.is_empty() {
-        anyhow::bail!("name the letters to requeue, or pass --all");
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
     }
-    let queue = JobQueue::new(pool.clone()).await;
-    let weekly = Limits::from_settings(settings).weekly_credits;
-    let mut refused = 0;
-    for id in ids {
-        let outcome = dead_letters::requeue(pool, &queue, id, chrono::Utc::now(), weekly).await?;
-        println!(
-            "{id}\t{}",
-            serde_json::to_value(outcome)?.as_str().unwrap_or_default()
-        );
-        if matches!(outcome, Requeued::NoCredit | Requeued::NotFound) {
-            refused += 1;
-        }
-    }
-    if refused > 0 {
-        anyhow::bail!("{refused} letter(s) could not be requeued");
-    }
-    Ok(())
-}
-
-async fn purge(pool: &sqlx::PgPool, settings: &Settings, days: u32) -> anyhow::Result<()> {
-    let cutoff = chrono::Utc::now() - chrono::TimeDelta::days(days.into());
-    let smelts = dead_letters::purge(pool, cutoff).await?;
-    let blobs = blob::open(settings, None, Arc::new(SystemClock)).await?;
-    for smelt_id in &smelts {
-        retention::release_smelt_uploads(pool, blobs.as_ref(), *smelt_id).await?;
-    }
-    println!("purged {} letter(s)", smelts.len());
-    Ok(())
 }

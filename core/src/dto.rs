@@ -24,8 +24,9 @@ pub struct SmeltFileDto {
     pub status: FileStatus,
     /// 0-based order of the file within its smelt.
     pub position: i32,
+    /// Why the file failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
 }
 
 /// Overall progress (`SmeltProgressDTO`), plus an optional estimate of the seconds left.

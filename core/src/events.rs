@@ -14,10 +14,9 @@ use crate::domain::UnknownValue;
 /// Postgres `LISTEN`/`NOTIFY` channel carrying event announcements.
 pub const NOTIFY_CHANNEL: &str = "smelt_events";
 
-/// NOTIFY payloads must stay under Postgres's 8000-byte limit; an event whose frame is longer
-/// than this is announced without it and read from the table. The database function
-/// `smelt_append_events` (migrations) builds the announcements with this limit.
-pub const MAX_INLINE_FRAME_BYTES: usize = 7_000;
+/// NOTIFY payloads must stay under Postgres's 8000-byte limit; an event whose payload is longer
+/// than this (in bytes) is announced without it and read from the table.
+pub const MAX_INLINE_PAYLOAD_BYTES: usize = 6_900;
 
 /// Kind of a stored or live event. `snapshot` is never stored: it is built on subscribe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -59,6 +58,8 @@ impl EventKind {
     }
 }
 
+crate::domain::status::sqlx_text!(EventKind);
+
 impl std::str::FromStr for EventKind {
     type Err = UnknownValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -89,15 +90,49 @@ pub struct WireEvent {
 }
 
 impl WireEvent {
-    /// The JSON text frame.
+    /// The JSON text frame (see [`encode_frame`]).
     pub fn encode(&self) -> String {
-        serde_json::to_string(self).expect("a JSON value always serialises")
+        encode_frame(self.event, self.seq, &self.payload.to_string())
+    }
+}
+
+/// The wire frame of an event, `{"event": …, "seq": …, "payload": …}`, from its payload's
+/// JSON text. The one encoder of frames: events read back from the table and events announced
+/// live both pass through it, so every frame has one shape whatever its path.
+pub fn encode_frame(kind: EventKind, seq: i64, payload_json: &str) -> String {
+    format!(
+        r#"{{"event":"{}","seq":{seq},"payload":{payload_json}}}"#,
+        kind.as_str()
+    )
+}
+
+/// An event to append: its kind and its payload, encoded once as JSON text (stored in the
+/// table, announced as it is, and framed by [`encode_frame`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    /// The payload's JSON text.
+    pub payload: String,
+}
+
+impl NewEvent {
+    /// An event of `kind` carrying `payload` (one of the payload DTOs).
+    pub fn new<P: Serialize>(kind: EventKind, payload: &P) -> Self {
+        NewEvent {
+            kind,
+            payload: serde_json::to_string(payload).expect("payload DTOs serialise"),
+        }
+    }
+
+    /// True when the payload travels inside the NOTIFY (see [`MAX_INLINE_PAYLOAD_BYTES`]).
+    pub fn fits_inline(&self) -> bool {
+        self.payload.len() <= MAX_INLINE_PAYLOAD_BYTES
     }
 }
 
 /// A parsed `NOTIFY smelt_events` payload: `"{smelt_id} {seq} {kind} {appended_us}"` or
-/// `"{smelt_id} {seq} {kind} {appended_us} {frame}"` where `frame` is the event's wire frame,
-/// verbatim, so the server forwards it without re-encoding.
+/// `"{smelt_id} {seq} {kind} {appended_us} {payload}"` where `payload` is the event's payload
+/// JSON, verbatim, so the server frames it without parsing it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Announcement<'a> {
     pub smelt_id: Uuid,
@@ -106,8 +141,8 @@ pub struct Announcement<'a> {
     /// When the writer appended the event (Unix time in µs, the writer's clock), moments
     /// before its transaction committed: the start of the delivery latency.
     pub appended_us: i64,
-    /// The encoded frame, when it was small enough to travel inside the notification.
-    pub frame: Option<&'a str>,
+    /// The payload's JSON text, when it was small enough to travel inside the notification.
+    pub payload: Option<&'a str>,
 }
 
 impl<'a> Announcement<'a> {
@@ -123,8 +158,14 @@ impl<'a> Announcement<'a> {
             seq,
             kind,
             appended_us,
-            frame: parts.next(),
+            payload: parts.next(),
         })
+    }
+
+    /// The event's wire frame, when its payload came with the announcement.
+    pub fn frame(&self) -> Option<String> {
+        self.payload
+            .map(|payload| encode_frame(self.kind, self.seq, payload))
     }
 }
 
@@ -133,19 +174,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn announcements_parse_with_and_without_their_frame() {
+    fn announcements_parse_with_and_without_their_payload() {
         let id = Uuid::new_v4();
-        let small = format!(r#"{id} 3 progress 1764520000000000 {{"event":"progress","seq":3}}"#);
+        let small = format!(r#"{id} 3 progress 1764520000000000 {{"percentage": 40}}"#);
         let parsed = Announcement::parse(&small).unwrap();
         assert_eq!(
             (parsed.smelt_id, parsed.seq, parsed.kind, parsed.appended_us),
             (id, 3, EventKind::Progress, 1_764_520_000_000_000)
         );
-        assert_eq!(parsed.frame, Some(r#"{"event":"progress","seq":3}"#));
+        assert_eq!(parsed.payload, Some(r#"{"percentage": 40}"#));
+        assert_eq!(
+            parsed.frame().as_deref(),
+            Some(r#"{"event":"progress","seq":3,"payload":{"percentage": 40}}"#)
+        );
 
         let big = format!("{id} 4 completed 1764520000000000");
-        assert_eq!(Announcement::parse(&big).unwrap().frame, None);
+        assert_eq!(Announcement::parse(&big).unwrap().frame(), None);
         assert!(Announcement::parse("garbage").is_none());
         assert!(Announcement::parse(&format!("{id} 5 bogus 1")).is_none());
+    }
+
+    #[test]
+    fn a_frame_encoded_from_text_reads_back_as_the_event() {
+        let event = WireEvent {
+            event: EventKind::Failed,
+            seq: 9,
+            payload: serde_json::json!({"error_code": "cancelled", "results": []}),
+        };
+        let decoded: WireEvent = serde_json::from_str(&event.encode()).unwrap();
+        assert_eq!(decoded, event);
     }
 }

@@ -4,7 +4,9 @@
 //! - [`domain`]: parsed domain types (status, mode, prompt names, error codes, stages).
 //! - [`dto`]: the JSON shapes of `docs/api.md`.
 //! - [`events`]: the realtime event model and its wire encoding.
+//! - [`lifecycle`]: every status change of a smelt, and the progress sink of a running one.
 //! - [`limits`]: files, sizes, durations and credits allowed (settings).
+//! - [`listener`]: the one LISTEN loop (reconnects, health checks, catch-up) and its routes.
 //! - [`media`]: audio containers read without decoding (track, duration).
 //! - [`db`]: connection, migrations and the SQL queries.
 //! - [`queue`]: the pgmq job queue.
@@ -14,6 +16,7 @@
 //! - [`retention`]: how long things are kept, and the cleanup that enforces it.
 //! - [`tokens`]: HS256 access tokens and per-smelt subscription tokens.
 //! - [`transcript`]: transcript exports (text, SubRip, WebVTT, JSON).
+//! - [`uploads`]: the one way to delete a smelt's raw uploads.
 //! - [`credits`], [`clock`], [`crypto`]: credit rules, injectable time, secrets at rest.
 //! - [`telemetry`]: logging setup and shutdown signals for the binaries.
 
@@ -25,7 +28,9 @@ pub mod db;
 pub mod domain;
 pub mod dto;
 pub mod events;
+pub mod lifecycle;
 pub mod limits;
+pub mod listener;
 pub mod media;
 pub mod metrics;
 pub mod outbound;
@@ -37,4 +42,5 @@ pub mod settings;
 pub mod telemetry;
 pub mod tokens;
 pub mod transcript;
+pub mod uploads;
 pub mod webhooks;

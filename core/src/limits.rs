@@ -4,7 +4,7 @@
 //! `docs/api.md#credits-and-limits`, and the messages that name them.
 
 use crate::domain::{MAX_DURATION_SECS, MAX_FILES, MAX_FILE_BYTES, MAX_TEXT_CHARS};
-use crate::settings::Settings;
+use crate::settings::LimitSettings;
 
 /// The limits in force.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,7 +36,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The limits the settings set.
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub fn from_settings(settings: &LimitSettings) -> Self {
         Limits {
             max_files: settings.max_files.max(1),
             max_file_bytes: u64::from(settings.max_file_mb.max(1)) * 1024 * 1024,
@@ -83,7 +83,16 @@ impl Limits {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    /// The limit settings as a command of their own, to read their defaults.
+    #[derive(Parser)]
+    struct LimitSettingsOnly {
+        #[command(flatten)]
+        limits: LimitSettings,
+    }
 
     #[test]
     fn the_default_limits_speak_the_specs_messages() {
@@ -94,6 +103,7 @@ mod tests {
             "FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 26.1MB"
         );
         assert_eq!(limits.duration_message(), "AUDIO TOO LONG. MAX 30 MINUTES");
-        assert_eq!(Limits::from_settings(&Settings::from_env()), limits);
+        let defaults = LimitSettingsOnly::parse_from(["smelt"]).limits;
+        assert_eq!(Limits::from_settings(&defaults), limits);
     }
 }

@@ -35,14 +35,25 @@ pub const STAGE_DURATION: &str = "smelt_stage_duration_seconds";
 pub const SMELTS_FINISHED: &str = "smelt_smelts_finished_total";
 /// Counter: creations refused for lack of credits, by `account` (`anonymous`, `user`).
 pub const CREDIT_REFUSALS: &str = "smelt_credit_refusals_total";
-/// Counter: requests refused by a rate limit, by `limit` (`create`, `login`, `socket`).
+/// Counter: requests refused by a rate limit, by `limit` (one of [`RATE_LIMITS`]).
 pub const RATE_LIMITED: &str = "smelt_rate_limited_total";
+/// The `limit` labels of [`RATE_LIMITED`].
+pub const RATE_LIMITS: [&str; 4] = ["create", "login", "socket", "service_key"];
 /// Counter: bytes of audio uploads stored.
 pub const UPLOAD_BYTES: &str = "smelt_upload_bytes_total";
 /// Counter: connections closed at once because their address already held its share.
 pub const CONNECTIONS_REFUSED: &str = "smelt_connections_refused_total";
-/// Gauge: keys (addresses, users) the rate limiters remember, by `limit`.
+/// Gauge: keys (addresses, users) the rate limiters remember, by `limit` (one of
+/// [`RATE_LIMITERS`]).
 pub const RATE_LIMITER_KEYS: &str = "smelt_rate_limiter_keys";
+/// The `limit` labels of [`RATE_LIMITER_KEYS`].
+pub const RATE_LIMITERS: [&str; 5] = [
+    "create_by_address",
+    "create_by_user",
+    "login",
+    "socket",
+    "service_key",
+];
 
 /// Counter: jobs put in the queue (one per smelt created).
 pub const JOBS_ENQUEUED: &str = "smelt_jobs_enqueued_total";
@@ -153,10 +164,10 @@ fn register_series() {
     for account in ["anonymous", "user"] {
         ::metrics::counter!(CREDIT_REFUSALS, "account" => account).absolute(0);
     }
-    for limit in ["create", "login", "socket"] {
+    for limit in RATE_LIMITS {
         ::metrics::counter!(RATE_LIMITED, "limit" => limit).absolute(0);
     }
-    for limit in ["create_by_address", "create_by_user", "login", "socket"] {
+    for limit in RATE_LIMITERS {
         ::metrics::gauge!(RATE_LIMITER_KEYS, "limit" => limit).set(0.0);
     }
     ::metrics::counter!(UPLOAD_BYTES).absolute(0);

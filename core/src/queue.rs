@@ -1,42 +1,83 @@
-//! The job queue: one pgmq queue, `smelt_jobs`, holding `{"smelt_id": …}` messages.
+//! The queues, on pgmq: [`Queue`] is one queue of one kind of message, read with a
+//! visibility timeout. A message read but not acknowledged (its reader died) becomes visible
+//! again when the timeout expires and is delivered again.
 //!
-//! A job is enqueued in the transaction that creates its smelt, so a smelt exists if and only
-//! if its job does. Workers read with a visibility timeout: a message read but not deleted
-//! (the worker died) becomes visible again when the timeout expires and is redelivered.
+//! - [`JobQueue`] (`smelt_jobs`): `{"smelt_id": …}`, one per smelt to process. A job is
+//!   enqueued in the transaction that creates its smelt, so a smelt exists if and only if its
+//!   job does. Jobs that fail every delivery move to the dead-letter queue `smelt_jobs_dlq`.
+//! - [`WebhookQueue`] (`smelt_webhooks`): `{"delivery_id": …}`, one per webhook delivery,
+//!   enqueued in the transaction that ends the smelt.
+
+use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// Name of the pgmq queue.
+use crate::db::queues;
+
+/// Name of the job queue.
 pub const QUEUE_NAME: &str = "smelt_jobs";
 
 /// The dead-letter queue: jobs that failed every delivery, kept for inspection.
 pub const DEAD_LETTER_QUEUE: &str = "smelt_jobs_dlq";
 
-/// Queues whose archives the retention cleanup prunes.
-const ARCHIVED_QUEUES: [&str; 2] = [QUEUE_NAME, crate::webhooks::QUEUE_NAME];
+/// Name of the webhook delivery queue.
+pub const WEBHOOK_QUEUE_NAME: &str = "smelt_webhooks";
 
-/// Channel on which pgmq announces inserts into the queue (its `enable_notify_insert`).
+/// Queues whose archives the retention cleanup prunes.
+const ARCHIVED_QUEUES: [&str; 2] = [QUEUE_NAME, WEBHOOK_QUEUE_NAME];
+
+/// Channel on which pgmq announces inserts into the job queue (its `enable_notify_insert`).
 pub const INSERT_CHANNEL: &str = "pgmq.q_smelt_jobs.INSERT";
+
+/// Channel on which pgmq announces inserts into the webhook queue.
+pub const WEBHOOK_INSERT_CHANNEL: &str = "pgmq.q_smelt_webhooks.INSERT";
 
 /// Queue failure (database or message encoding).
 pub type QueueError = pgmq::PgmqError;
 
-/// What a message asks for: process this smelt.
+/// A kind of message and the queue that holds it.
+pub trait QueueMessage: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The pgmq queue of this kind of message.
+    const QUEUE: &'static str;
+}
+
+/// What a job message asks for: process this smelt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub smelt_id: Uuid,
 }
 
-/// A message handed to a worker.
+impl QueueMessage for Job {
+    const QUEUE: &'static str = QUEUE_NAME;
+}
+
+/// What a webhook message asks for: attempt this delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub delivery_id: Uuid,
+}
+
+impl QueueMessage for WebhookDelivery {
+    const QUEUE: &'static str = WEBHOOK_QUEUE_NAME;
+}
+
+/// The job queue.
+pub type JobQueue = Queue<Job>;
+
+/// The webhook delivery queue.
+pub type WebhookQueue = Queue<WebhookDelivery>;
+
+/// A message handed to a reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
+pub struct Delivery<M> {
     pub msg_id: i64,
     /// How many times the message has been read, this delivery included (1 on the first).
     pub read_count: i32,
-    pub job: Job,
+    pub message: M,
 }
 
 /// How full a queue is.
@@ -48,67 +89,127 @@ pub struct QueueMetrics {
     pub oldest_age_secs: i64,
 }
 
-/// Handle on the queue (cheap to clone).
-#[derive(Clone)]
-pub struct JobQueue {
+/// Handle on the queue of `M` messages (cheap to clone).
+pub struct Queue<M> {
     pgmq: pgmq::PGMQueueExt,
+    pool: PgPool,
+    message: PhantomData<fn() -> M>,
 }
 
-impl JobQueue {
-    /// Installs pgmq's SQL (embedded in the pgmq crate; idempotent and guarded by an advisory
-    /// lock), creates the queue and turns on its insert notifications.
-    pub async fn install(pool: &PgPool) -> Result<(), QueueError> {
-        let pgmq = pgmq::PGMQueueExt::new_with_pool(pool.clone()).await;
-        pgmq.install_sql_from_embedded().await?;
-        pgmq.create(QUEUE_NAME).await?;
-        pgmq.create(DEAD_LETTER_QUEUE).await?;
-        pgmq.create(crate::webhooks::QUEUE_NAME).await?;
-        pgmq.enable_notify_insert(crate::webhooks::QUEUE_NAME, std::time::Duration::ZERO)
-            .await?;
-        pgmq.enable_notify_insert(QUEUE_NAME, std::time::Duration::ZERO)
-            .await?;
-        Ok(())
+impl<M> Clone for Queue<M> {
+    fn clone(&self) -> Self {
+        Queue {
+            pgmq: self.pgmq.clone(),
+            pool: self.pool.clone(),
+            message: PhantomData,
+        }
     }
+}
 
+/// Installs pgmq's SQL (embedded in the pgmq crate; idempotent and guarded by an advisory
+/// lock), creates the queues and turns on their insert notifications.
+pub async fn install(pool: &PgPool) -> Result<(), QueueError> {
+    let pgmq = pgmq::PGMQueueExt::new_with_pool(pool.clone()).await;
+    pgmq.install_sql_from_embedded().await?;
+    for queue in [QUEUE_NAME, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE_NAME] {
+        pgmq.create(queue).await?;
+    }
+    for queue in [QUEUE_NAME, WEBHOOK_QUEUE_NAME] {
+        pgmq.enable_notify_insert(queue, std::time::Duration::ZERO)
+            .await?;
+    }
+    Ok(())
+}
+
+impl<M: QueueMessage> Queue<M> {
     /// A handle on the installed queue.
     pub async fn new(pool: PgPool) -> Self {
-        JobQueue {
-            pgmq: pgmq::PGMQueueExt::new_with_pool(pool).await,
+        Queue {
+            pgmq: pgmq::PGMQueueExt::new_with_pool(pool.clone()).await,
+            pool,
+            message: PhantomData,
         }
     }
 
-    /// Enqueues a job inside the caller's transaction. Returns the message id.
-    pub async fn enqueue(&self, conn: &mut PgConnection, job: Job) -> Result<i64, QueueError> {
-        self.pgmq.send_with_cxn(QUEUE_NAME, &job, conn).await
+    /// Sends a message inside the caller's transaction. Returns its id.
+    pub async fn send(&self, conn: &mut PgConnection, message: &M) -> Result<i64, QueueError> {
+        self.pgmq.send_with_cxn(M::QUEUE, message, conn).await
+    }
+
+    /// Sends messages inside the caller's transaction. Returns their ids.
+    pub async fn send_all(
+        &self,
+        conn: &mut PgConnection,
+        messages: &[M],
+    ) -> Result<Vec<i64>, QueueError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.pgmq
+            .send_batch_with_cxn(M::QUEUE, messages, conn)
+            .await
+    }
+
+    /// Reads up to `limit` visible messages, hiding them from other readers for
+    /// `visibility_secs`.
+    pub async fn read(
+        &self,
+        visibility_secs: i32,
+        limit: i32,
+    ) -> Result<Vec<Delivery<M>>, QueueError> {
+        let messages = self
+            .pgmq
+            .read_batch::<M>(M::QUEUE, visibility_secs, limit)
+            .await?;
+        Ok(messages
+            .into_iter()
+            .map(|m| Delivery {
+                msg_id: m.msg_id,
+                read_count: m.read_ct,
+                message: m.message,
+            })
+            .collect())
     }
 
     /// Reads the next visible message, hiding it from other readers for `visibility_secs`.
-    pub async fn read(&self, visibility_secs: i32) -> Result<Option<Delivery>, QueueError> {
-        let message = self.pgmq.read::<Job>(QUEUE_NAME, visibility_secs).await?;
-        Ok(message.map(|m| Delivery {
-            msg_id: m.msg_id,
-            read_count: m.read_ct,
-            job: m.message,
-        }))
+    pub async fn read_one(&self, visibility_secs: i32) -> Result<Option<Delivery<M>>, QueueError> {
+        Ok(self.read(visibility_secs, 1).await?.into_iter().next())
     }
 
-    /// Extends a message's invisibility to `visibility_secs` from now (a long stage is running).
-    pub async fn extend(&self, msg_id: i64, visibility_secs: i32) -> Result<(), QueueError> {
+    /// Hides a message for `visibility_secs` from now: a long job extends its hold, a failed
+    /// one comes back after its backoff.
+    pub async fn hide_for(&self, msg_id: i64, visibility_secs: i32) -> Result<(), QueueError> {
         self.pgmq
-            .set_vt::<Job>(QUEUE_NAME, msg_id, visibility_secs)
+            .set_vt::<M>(M::QUEUE, msg_id, visibility_secs)
             .await
             .map(|_| ())
     }
 
-    /// Makes a message visible again in `delay_secs` (a retry with backoff).
-    pub async fn retry_in(&self, msg_id: i64, delay_secs: i32) -> Result<(), QueueError> {
-        self.extend(msg_id, delay_secs).await
+    /// Acknowledges a message: it is moved to the queue's archive (kept for inspection).
+    pub async fn archive(&self, msg_id: i64) -> Result<(), QueueError> {
+        self.pgmq.archive(M::QUEUE, msg_id).await.map(|_| ())
+    }
+
+    /// Depth and oldest message's age of the queue.
+    pub async fn metrics(&self) -> Result<QueueMetrics, QueueError> {
+        Ok(queues::metrics(&self.pool, M::QUEUE).await?)
+    }
+}
+
+impl JobQueue {
+    /// Enqueues a job inside the caller's transaction. Returns the message id.
+    pub async fn enqueue(&self, conn: &mut PgConnection, job: Job) -> Result<i64, QueueError> {
+        self.send(conn, &job).await
     }
 
     /// Moves a message to the dead-letter queue (with its delivery count) and archives it.
-    pub async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), QueueError> {
+    pub async fn dead_letter(
+        &self,
+        delivery: &Delivery<Job>,
+        reason: &str,
+    ) -> Result<(), QueueError> {
         let body = serde_json::json!({
-            "smelt_id": delivery.job.smelt_id,
+            "smelt_id": delivery.message.smelt_id,
             "deliveries": delivery.read_count,
             "reason": reason,
         });
@@ -116,18 +217,29 @@ impl JobQueue {
         self.archive(delivery.msg_id).await
     }
 
+    /// Removes a letter from the dead-letter queue inside the caller's transaction.
+    pub async fn delete_letter(
+        &self,
+        conn: &mut PgConnection,
+        msg_id: i64,
+    ) -> Result<(), QueueError> {
+        self.pgmq
+            .delete_with_cxn(DEAD_LETTER_QUEUE, msg_id, conn)
+            .await
+            .map(|_| ())
+    }
+
+    /// Depth and oldest message's age of the dead-letter queue.
+    pub async fn dead_letter_metrics(&self) -> Result<QueueMetrics, QueueError> {
+        Ok(queues::metrics(&self.pool, DEAD_LETTER_QUEUE).await?)
+    }
+
     /// Deletes messages archived before `cutoff` from the archives of the job queue and the
     /// webhook queue; returns how many.
     pub async fn prune_archive(&self, cutoff: DateTime<Utc>) -> Result<u64, QueueError> {
         let mut deleted = 0;
         for queue in ARCHIVED_QUEUES {
-            let done = sqlx::query(&format!(
-                "delete from pgmq.a_{queue} where archived_at < $1"
-            ))
-            .bind(cutoff)
-            .execute(&self.pgmq.connection)
-            .await?;
-            deleted += done.rows_affected();
+            deleted += queues::prune_archive(&self.pool, queue, cutoff).await?;
         }
         Ok(deleted)
     }
@@ -136,33 +248,8 @@ impl JobQueue {
     pub async fn count_archive_before(&self, cutoff: DateTime<Utc>) -> Result<u64, QueueError> {
         let mut count = 0;
         for queue in ARCHIVED_QUEUES {
-            let n: i64 = sqlx::query_scalar(&format!(
-                "select count(*) from pgmq.a_{queue} where archived_at < $1"
-            ))
-            .bind(cutoff)
-            .fetch_one(&self.pgmq.connection)
-            .await?;
-            count += n as u64;
+            count += queues::count_archive_before(&self.pool, queue, cutoff).await?;
         }
         Ok(count)
-    }
-
-    /// Depth and oldest message's age of `queue` (this queue or its dead-letter queue), from
-    /// pgmq's own `pgmq.metrics`.
-    pub async fn metrics(&self, queue: &str) -> Result<QueueMetrics, QueueError> {
-        let (depth, oldest): (i64, Option<i32>) =
-            sqlx::query_as("select queue_length, oldest_msg_age_sec from pgmq.metrics($1)")
-                .bind(queue)
-                .fetch_one(&self.pgmq.connection)
-                .await?;
-        Ok(QueueMetrics {
-            depth,
-            oldest_age_secs: i64::from(oldest.unwrap_or(0)),
-        })
-    }
-
-    /// Acknowledges a message: it is moved to the queue's archive (kept for inspection).
-    pub async fn archive(&self, msg_id: i64) -> Result<(), QueueError> {
-        self.pgmq.archive(QUEUE_NAME, msg_id).await.map(|_| ())
     }
 }

@@ -1,10 +1,11 @@
 //! Retention: how long Smelt keeps what people gave it, and the cleanup that enforces it.
 //!
 //! One cleanup run removes, in this order:
-//! 1. finished anonymous smelts created before `now − anonymous_ttl`, with their files,
-//!    results and events (rows) and their uploads and result documents (blobs);
-//! 2. raw uploads of finished smelts that completed before `now − upload_ttl` (the smelt
-//!    itself stays; only the audio goes);
+//! 1. finished anonymous smelts (completed, failed or cancelled) created before
+//!    `now − anonymous_ttl`, with their files, results and events (rows) and their uploads
+//!    and result documents (blobs);
+//! 2. raw uploads of finished smelts that ended before `now − upload_ttl` (the smelt itself
+//!    stays; only the audio goes);
 //! 3. acknowledged queue messages archived before `now − archive_ttl`.
 //!
 //! Deletions are paced at `rate_per_sec` so that a large backlog never floods the database or
@@ -20,7 +21,8 @@ use uuid::Uuid;
 
 use crate::blob::{self, BlobStore};
 use crate::queue::JobQueue;
-use crate::settings::Settings;
+use crate::settings::RetentionSettings;
+use crate::{db, uploads};
 
 /// Rows read per query while walking the expired items.
 const BATCH: i64 = 100;
@@ -37,7 +39,7 @@ pub struct RetentionPolicy {
     pub upload_ttl: TimeDelta,
     /// Age at which archived queue messages are deleted.
     pub archive_ttl: TimeDelta,
-    /// Most deletions per second.
+    /// Most deletions per second (a smelt's uploads count as one).
     pub rate_per_sec: NonZeroU32,
 }
 
@@ -45,7 +47,7 @@ impl RetentionPolicy {
     /// The policy the settings describe (`SMELT_ANONYMOUS_RETENTION_HOURS`,
     /// `SMELT_UPLOAD_RETENTION_HOURS`, `SMELT_ARCHIVE_RETENTION_DAYS`,
     /// `SMELT_CLEANUP_RATE_PER_SEC`).
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub fn from_settings(settings: &RetentionSettings) -> Self {
         RetentionPolicy {
             anonymous_ttl: TimeDelta::hours(settings.anonymous_retention_hours.into()),
             upload_ttl: TimeDelta::hours(settings.upload_retention_hours.into()),
@@ -136,18 +138,11 @@ pub async fn run_exclusive(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<CleanupReport>> {
     let mut lock = pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-        .bind(CLEANUP_LOCK_KEY)
-        .fetch_one(&mut *lock)
-        .await?;
-    if !locked {
+    if !db::retention::try_lock(&mut lock, CLEANUP_LOCK_KEY).await? {
         return Ok(None);
     }
     let result = run(pool, blobs, queue, policy, now, false).await;
-    sqlx::query("select pg_advisory_unlock($1)")
-        .bind(CLEANUP_LOCK_KEY)
-        .execute(&mut *lock)
-        .await?;
+    db::retention::unlock(&mut lock, CLEANUP_LOCK_KEY).await?;
     result.map(Some)
 }
 
@@ -162,39 +157,22 @@ async fn expire_anonymous_smelts(
     // Keyset pagination: a dry run deletes nothing, so each batch starts after the last one.
     let mut after = (DateTime::<Utc>::UNIX_EPOCH, Uuid::nil());
     loop {
-        let batch: Vec<(Uuid, DateTime<Utc>, i64)> = sqlx::query_as(
-            "select s.smelt_id, s.created_at,
-                    (select count(*) from smelt_event e where e.smelt_id = s.smelt_id)
-             from smelt s
-             where s.user_id is null and s.status in ('completed', 'failed')
-               and s.created_at < $1 and (s.created_at, s.smelt_id) > ($2, $3)
-             order by s.created_at, s.smelt_id
-             limit $4",
-        )
-        .bind(cutoff)
-        .bind(after.0)
-        .bind(after.1)
-        .bind(BATCH)
-        .fetch_all(pool)
-        .await?;
-        for &(smelt_id, created_at, events) in &batch {
-            after = (created_at, smelt_id);
+        let batch = db::retention::expired_anonymous(pool, cutoff, after, BATCH).await?;
+        for expired in &batch {
+            after = (expired.created_at, expired.smelt_id);
             if dry_run {
-                for prefix in blob::smelt_prefixes(smelt_id) {
+                for prefix in blob::smelt_prefixes(expired.smelt_id) {
                     report.smelt_blobs += blobs.list(&prefix).await?.len() as u64;
                 }
             } else {
                 pace.until_ready().await;
                 // Blobs before the row: if this run stops half-way, the row is still there
                 // for the next run to find, and no blob is left without one.
-                report.smelt_blobs += blob::purge_smelt(blobs, smelt_id).await?;
-                sqlx::query("delete from smelt where smelt_id = $1 and user_id is null")
-                    .bind(smelt_id)
-                    .execute(pool)
-                    .await?;
+                report.smelt_blobs += blob::purge_smelt(blobs, expired.smelt_id).await?;
+                db::retention::delete_anonymous(pool, expired.smelt_id).await?;
             }
-            report.anonymous_smelts.push(smelt_id);
-            report.events += events as u64;
+            report.anonymous_smelts.push(expired.smelt_id);
+            report.events += expired.events.max(0) as u64;
         }
         if (batch.len() as i64) < BATCH {
             return Ok(());
@@ -212,66 +190,18 @@ async fn expire_uploads(
 ) -> anyhow::Result<()> {
     let mut after = Uuid::nil();
     loop {
-        let batch: Vec<(Uuid, String)> = sqlx::query_as(
-            "select f.smelt_file_id, f.storage_key
-             from smelt_file f join smelt s using (smelt_id)
-             where f.storage_key is not null and s.status in ('completed', 'failed', 'cancelled')
-               and s.completed_at < $1 and f.smelt_file_id > $2
-               -- A dead-lettered smelt keeps its audio for a requeue, until its letter goes.
-               and not exists (select 1 from pgmq.q_smelt_jobs_dlq d
-                               where d.message ->> 'smelt_id' = s.smelt_id::text)
-             order by f.smelt_file_id
-             limit $3",
-        )
-        .bind(cutoff)
-        .bind(after)
-        .bind(BATCH)
-        .fetch_all(pool)
-        .await?;
-        for (file_id, key) in &batch {
-            after = *file_id;
-            if !dry_run {
+        let batch = db::retention::expired_uploads(pool, cutoff, after, BATCH).await?;
+        for &(smelt_id, uploads) in &batch {
+            after = smelt_id;
+            report.expired_uploads += if dry_run {
+                uploads.max(0) as u64
+            } else {
                 pace.until_ready().await;
-                release_upload(pool, blobs, *file_id, key).await?;
-            }
-            report.expired_uploads += 1;
+                uploads::release(pool, blobs, smelt_id).await?
+            };
         }
         if (batch.len() as i64) < BATCH {
             return Ok(());
         }
     }
-}
-
-/// Deletes every raw upload of a smelt that is still stored and forgets their keys.
-pub async fn release_smelt_uploads(
-    pool: &PgPool,
-    blobs: &dyn BlobStore,
-    smelt_id: Uuid,
-) -> anyhow::Result<()> {
-    let stored: Vec<(Uuid, String)> = sqlx::query_as(
-        "select smelt_file_id, storage_key from smelt_file
-         where smelt_id = $1 and storage_key is not null",
-    )
-    .bind(smelt_id)
-    .fetch_all(pool)
-    .await?;
-    for (file_id, key) in stored {
-        release_upload(pool, blobs, file_id, &key).await?;
-    }
-    Ok(())
-}
-
-/// Deletes one raw upload and forgets its key.
-pub async fn release_upload(
-    pool: &PgPool,
-    blobs: &dyn BlobStore,
-    file_id: Uuid,
-    key: &str,
-) -> anyhow::Result<()> {
-    blobs.delete(key).await?;
-    sqlx::query("update smelt_file set storage_key = null where smelt_file_id = $1")
-        .bind(file_id)
-        .execute(pool)
-        .await?;
-    Ok(())
 }

@@ -17,14 +17,15 @@ use rand::RngCore;
 use sqlx::PgPool;
 
 use crate::crypto::{self, SecretBox};
-use crate::settings::Settings;
+use crate::db;
+use crate::settings::{SecretSettings, SigningSettings};
 
 /// Production refuses the generated development secrets: every secret must be configured.
-pub fn require_explicit(settings: &Settings) -> anyhow::Result<()> {
+pub fn require_explicit(secrets: &SecretSettings, signing: &SigningSettings) -> anyhow::Result<()> {
     let missing: Vec<&str> = [
-        ("SMELT_JWT_SECRET", &settings.jwt_secret),
-        ("SMELT_ENCRYPTION_KEY", &settings.encryption_key),
-        ("SMELT_IP_HASH_SECRET", &settings.ip_hash_secret),
+        ("SMELT_JWT_SECRET", &signing.jwt_secret),
+        ("SMELT_ENCRYPTION_KEY", &secrets.encryption_key),
+        ("SMELT_IP_HASH_SECRET", &signing.ip_hash_secret),
     ]
     .into_iter()
     .filter(|(_, v)| v.as_deref().is_none_or(str::is_empty))
@@ -99,40 +100,15 @@ fn restrict(_file: &std::fs::File) -> std::io::Result<()> {
 /// Name of the encryption key's row in `secret_fingerprint`.
 const ENCRYPTION_KEY: &str = "encryption_key";
 
-/// The fingerprint the database holds for the encryption key, recording `ours` if it holds
-/// none yet.
-async fn recorded_fingerprint(pool: &PgPool, ours: &str) -> Result<String, sqlx::Error> {
-    sqlx::query(
-        "insert into secret_fingerprint (name, fingerprint) values ($1, $2)
-         on conflict (name) do nothing",
-    )
-    .bind(ENCRYPTION_KEY)
-    .bind(ours)
-    .execute(pool)
-    .await?;
-    sqlx::query_scalar("select fingerprint from secret_fingerprint where name = $1")
-        .bind(ENCRYPTION_KEY)
-        .fetch_one(pool)
-        .await
-}
-
 /// True when some user has an own API key stored (encrypted).
 pub async fn own_keys_stored(pool: &PgPool) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "select exists (select 1 from user_profile where api_key_ciphertext is not null)",
-    )
-    .fetch_one(pool)
-    .await
+    db::secrets::own_keys_stored(pool).await
 }
 
 /// The configured (or locally generated) encryption key, or why it cannot be used.
-fn usable_key(settings: &Settings) -> Result<[u8; 32], String> {
-    let text = resolve(
-        settings.encryption_key.as_deref(),
-        &settings.data_dir,
-        ENCRYPTION_KEY,
-    )
-    .map_err(|e| format!("the encryption key cannot be read: {e}"))?;
+fn usable_key(settings: &SecretSettings, data_dir: &Path) -> Result<[u8; 32], String> {
+    let text = resolve(settings.encryption_key.as_deref(), data_dir, ENCRYPTION_KEY)
+        .map_err(|e| format!("the encryption key cannot be read: {e}"))?;
     crypto::parse_key(&text).map_err(|e| format!("SMELT_ENCRYPTION_KEY is unusable: {e}"))
 }
 
@@ -150,7 +126,8 @@ fn usable_key(settings: &Settings) -> Result<[u8; 32], String> {
 /// The key is unusable or different while some user's key is stored, or in production; or
 /// the database cannot be read. The message names `SMELT_ENCRYPTION_KEY`.
 pub async fn encryption_box(
-    settings: &Settings,
+    settings: &SecretSettings,
+    data_dir: &Path,
     pool: &PgPool,
 ) -> anyhow::Result<Option<SecretBox>> {
     let refuse = |why: &str| {
@@ -159,7 +136,7 @@ pub async fn encryption_box(
              SMELT_ENCRYPTION_KEY to the key the other processes use."
         )
     };
-    let key = match usable_key(settings) {
+    let key = match usable_key(settings, data_dir) {
         Ok(key) => key,
         Err(why) => {
             if settings.is_production() || own_keys_stored(pool).await? {
@@ -170,7 +147,7 @@ pub async fn encryption_box(
         }
     };
     let ours = crypto::key_fingerprint(&key);
-    if recorded_fingerprint(pool, &ours).await? != ours {
+    if db::secrets::recorded_fingerprint(pool, ENCRYPTION_KEY, &ours).await? != ours {
         let why =
             "SMELT_ENCRYPTION_KEY differs from the key the stored API keys were encrypted with";
         if settings.is_production() || own_keys_stored(pool).await? {
@@ -178,11 +155,7 @@ pub async fn encryption_box(
         }
         // Nothing was sealed with the recorded key: this one takes its place.
         tracing::warn!("{why}; no API key is stored, so this key is recorded instead");
-        sqlx::query("update secret_fingerprint set fingerprint = $2 where name = $1")
-            .bind(ENCRYPTION_KEY)
-            .bind(&ours)
-            .execute(pool)
-            .await?;
+        db::secrets::replace_fingerprint(pool, ENCRYPTION_KEY, &ours).await?;
     }
     Ok(Some(SecretBox::new(&key)))
 }

@@ -12,9 +12,9 @@
 //! The body is the terminal event exactly as sockets carry it:
 //! `{"event": "completed"|"failed"|"cancelled", "seq": N, "payload": {…}}`.
 //!
-//! Deliveries are queued by a database trigger in the transaction that appends the terminal
-//! event (so none is lost), one message each on the `smelt_webhooks` pgmq queue. The
-//! [`Dispatcher`] reads them with a visibility timeout: a receiver that answers 2xx ends the
+//! Deliveries are queued by the lifecycle in the transaction that appends the terminal event
+//! (so none is lost), one message each on the [`WebhookQueue`]. The [`Dispatcher`] reads them
+//! through it, with a visibility timeout, as workers read jobs: a receiver that answers 2xx ends the
 //! delivery; any other answer, a timeout or an unreachable address makes the message visible
 //! again after an exponentially growing delay (with jitter, up to an hour), until the delivery
 //! is older than the give-up window (a day by default). A dispatcher that dies mid-attempt
@@ -29,9 +29,8 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
 use futures::future::join_all;
-use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -39,13 +38,8 @@ use crate::crypto::{self, SecretBox};
 use crate::db::webhooks::{self as store, Attempt};
 use crate::metrics::WEBHOOK_ATTEMPTS;
 use crate::outbound::{self, OutboundGuard};
-use crate::settings::Settings;
-
-/// The pgmq queue of deliveries (`{"delivery_id": …}` messages).
-pub const QUEUE_NAME: &str = "smelt_webhooks";
-
-/// Channel on which pgmq announces inserts into the queue (its `enable_notify_insert`).
-const INSERT_CHANNEL: &str = "pgmq.q_smelt_webhooks.INSERT";
+use crate::queue::WebhookQueue;
+use crate::settings::WebhookSettings;
 
 /// What each secret starts with.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -65,12 +59,6 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Longest error text kept in the delivery log, in characters.
 const MAX_ERROR_CHARS: usize = 300;
-
-/// A queue message.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Message {
-    delivery_id: Uuid,
-}
 
 /// A new random signing secret: `whsec_` and the base64 of 24 random bytes.
 pub fn new_secret() -> String {
@@ -107,7 +95,7 @@ pub fn sign(
 /// Delivers queued webhook deliveries until stopped.
 pub struct Dispatcher {
     pool: PgPool,
-    queue: pgmq::PGMQueueExt,
+    queue: WebhookQueue,
     secret_box: SecretBox,
     guard: OutboundGuard,
     client: reqwest::Client,
@@ -120,13 +108,13 @@ impl Dispatcher {
     /// A dispatcher with the webhook settings (`SMELT_WEBHOOK_*`), sealing key and guard.
     pub async fn new(
         pool: PgPool,
-        settings: &Settings,
+        settings: &WebhookSettings,
         secret_box: SecretBox,
         guard: &OutboundGuard,
     ) -> Self {
         let timeout = Duration::from_secs(settings.webhook_timeout_secs.max(1));
         Dispatcher {
-            queue: pgmq::PGMQueueExt::new_with_pool(pool.clone()).await,
+            queue: WebhookQueue::new(pool.clone()).await,
             pool,
             secret_box,
             client: guard.client(timeout),
@@ -138,15 +126,14 @@ impl Dispatcher {
         }
     }
 
-    /// Reads and attempts deliveries until `stop` is cancelled. Database errors are logged
-    /// and retried after a pause; they never end the loop.
-    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
-        let mut listener = self.listen().await;
+    /// Reads and attempts deliveries until `stop` is cancelled, waking at each new delivery
+    /// (`wake_ups`, fed by the server's LISTEN connection) or after [`IDLE_POLL`] (retries
+    /// become visible without a notification). Database errors are logged and retried after a
+    /// pause; they never end the loop.
+    pub async fn run(self: Arc<Self>, mut wake_ups: watch::Receiver<u64>, stop: CancellationToken) {
         while !stop.is_cancelled() {
-            let read = self
-                .queue
-                .read_batch::<Message>(QUEUE_NAME, self.visibility_secs, CONCURRENCY)
-                .await;
+            wake_ups.mark_unchanged();
+            let read = self.queue.read(self.visibility_secs, CONCURRENCY).await;
             match read {
                 Ok(messages) if !messages.is_empty() => {
                     join_all(
@@ -161,35 +148,10 @@ impl Dispatcher {
                 Err(e) => tracing::warn!(error = %e, "could not read webhook deliveries"),
             }
             // Nothing visible: wait for a new delivery, a retry coming due, or stop.
-            let woken = async {
-                match listener.as_mut() {
-                    Some(l) => {
-                        let _ = tokio::time::timeout(IDLE_POLL, l.try_recv()).await;
-                    }
-                    None => tokio::time::sleep(IDLE_POLL).await,
-                }
-            };
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = woken => {}
-            }
-            if listener.is_none() {
-                listener = self.listen().await;
-            }
-        }
-    }
-
-    async fn listen(&self) -> Option<PgListener> {
-        let connect = async {
-            let mut listener = PgListener::connect_with(&self.pool).await?;
-            listener.listen(INSERT_CHANNEL).await?;
-            Ok::<_, sqlx::Error>(listener)
-        };
-        match connect.await {
-            Ok(listener) => Some(listener),
-            Err(e) => {
-                tracing::warn!(error = %e, "webhook dispatcher polls without notifications");
-                None
+                _ = wake_ups.changed() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
             }
         }
     }
@@ -206,7 +168,7 @@ impl Dispatcher {
     async fn try_attempt(&self, msg_id: i64, delivery_id: Uuid) -> anyhow::Result<()> {
         let Some(delivery) = store::pending(&self.pool, delivery_id).await? else {
             // Delivered, given up, or its webhook was removed.
-            self.queue.archive(QUEUE_NAME, msg_id).await?;
+            self.queue.archive(msg_id).await?;
             return Ok(());
         };
         let outcome = self.post(&delivery).await;
@@ -227,20 +189,18 @@ impl Dispatcher {
         match attempt {
             Attempt::Delivered { .. } => {
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "delivered").increment(1);
-                self.queue.archive(QUEUE_NAME, msg_id).await?;
+                self.queue.archive(msg_id).await?;
             }
             Attempt::Failed { give_up: true, .. } => {
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "given_up").increment(1);
                 tracing::warn!(%delivery_id, "webhook delivery given up");
-                self.queue.archive(QUEUE_NAME, msg_id).await?;
+                self.queue.archive(msg_id).await?;
             }
             Attempt::Failed { .. } => {
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "retried").increment(1);
                 // pgmq's visibility timeout has a resolution of seconds.
                 let secs = delay.as_secs_f64().ceil().max(1.0) as i32;
-                self.queue
-                    .set_vt::<Message>(QUEUE_NAME, msg_id, secs)
-                    .await?;
+                self.queue.hide_for(msg_id, secs).await?;
             }
         }
         Ok(())

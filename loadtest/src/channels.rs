@@ -1,7 +1,8 @@
-//! The smelts a fan-out run drives: created in the server's database with the create
-//! endpoint's own insert (a pending text smelt and its file, no queue job, so no worker ever
-//! picks them up), each with the subscription token the create endpoint would have returned
-//! and the worker's progress sink for its events.
+//! The smelts a fan-out run drives: created in the server's database as the create endpoint
+//! creates them (a pending text smelt and its file, with its job; run the benchmark against a
+//! server without workers, `smelt-server`, so that the jobs stay queued and only the load
+//! client writes events), each with the subscription token the create endpoint would have
+//! returned and the lifecycle's progress sink for its events.
 
 use std::time::Duration;
 
@@ -9,8 +10,9 @@ use anyhow::Context;
 use smelt_core::db::credits::Charge;
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::{InputType, PromptName, SmeltMode};
+use smelt_core::lifecycle::{self, ProgressSink};
+use smelt_core::queue::JobQueue;
 use smelt_core::tokens::{TokenKeys, SUBSCRIPTION_AUDIENCE};
-use smelt_worker::progress::ProgressSink;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -44,6 +46,7 @@ pub async fn create(
     let bar = progress::bar("smelts", count as u64);
     let mut channels = Vec::with_capacity(count);
     let mut sinks = Vec::with_capacity(count);
+    let queue = JobQueue::new(pool.clone()).await;
     while channels.len() < count {
         let batch = BATCH.min(count - channels.len());
         let mut tx = pool.begin().await?;
@@ -70,10 +73,10 @@ pub async fn create(
                 storage_key: None,
                 duration_seconds: None,
             };
-            let smelt = smelts::insert(&mut tx, &new, &[file])
+            let smelt = lifecycle::create_in(&mut tx, &queue, &new, &[file])
                 .await
                 .context("inserting a smelt")?;
-            sinks.push(ProgressSink::new(pool.clone(), &smelt, Duration::ZERO)?);
+            sinks.push(ProgressSink::new(pool.clone(), &smelt, Duration::ZERO));
             channels.push(Channel {
                 smelt_id,
                 token: keys.sign(smelt_id, SUBSCRIPTION_AUDIENCE, token_ttl_secs, None),
@@ -90,10 +93,6 @@ pub async fn create(
 /// Sum of `last_seq` over the smelts: the events actually stored, to check the writers' count.
 pub async fn stored_events(pool: &PgPool, channels: &[Channel]) -> anyhow::Result<i64> {
     let ids: Vec<Uuid> = channels.iter().map(|c| c.smelt_id).collect();
-    let sum: Option<i64> =
-        sqlx::query_scalar("select sum(last_seq)::bigint from smelt where smelt_id = any($1)")
-            .bind(&ids)
-            .fetch_one(pool)
-            .await?;
-    Ok(sum.unwrap_or(0) - channels.iter().map(|c| c.base_seq).sum::<i64>())
+    let sum = smelts::events_written(pool, &ids).await?;
+    Ok(sum - channels.iter().map(|c| c.base_seq).sum::<i64>())
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smelt_core::domain::SmeltStatus;
-use smelt_worker::progress::ProgressSink;
+use smelt_core::lifecycle::ProgressSink;
 
 use crate::latency::Latencies;
 

@@ -8,7 +8,7 @@
 #
 # Environment: MINUTES, PORT (default 8097), DB (dropped and recreated; default
 # smelt_transcription_bench), SERVER_BIN (a binary that serves with embedded workers; default
-# the dev build of this tree). Needs Postgres on 127.0.0.1:5432, espeak-ng, ffmpeg, the model
+# the dev build of `smelt` in this tree). Needs Postgres on 127.0.0.1:5432, espeak-ng, ffmpeg, the model
 # (scripts/fetch-model.sh) and the built client library (client/dist).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,10 +20,10 @@ work=$(mktemp -d)
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 if [[ -z "${SERVER_BIN:-}" ]]; then
-    cargo build --quiet --bin smelt-server
+    cargo build --quiet --bin smelt
     target_dir=$(cargo metadata --format-version 1 --no-deps |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-    SERVER_BIN="$target_dir/debug/smelt-server"
+    SERVER_BIN="$target_dir/debug/smelt"
 fi
 
 # A meeting-like text, varied enough that the recogniser cannot coast, repeated until it is

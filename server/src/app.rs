@@ -8,10 +8,11 @@ use std::time::Duration;
 use smelt_core::blob::{self, DownloadSigner};
 use smelt_core::clock::{Clock, SystemClock};
 use smelt_core::db;
+use smelt_core::events::NOTIFY_CHANNEL;
 use smelt_core::limits::Limits;
+use smelt_core::listener::{Listener, WakeUps};
 use smelt_core::outbound::OutboundGuard;
-use smelt_core::queue::JobQueue;
-use smelt_core::settings::Settings;
+use smelt_core::queue::{JobQueue, WEBHOOK_INSERT_CHANNEL};
 use smelt_core::tokens::TokenKeys;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
@@ -23,6 +24,8 @@ use crate::http;
 use crate::limits::RateLimits;
 use crate::realtime::broker::PgBroker;
 use crate::realtime::hub::Hub;
+use crate::realtime::revocations::{Revocations, REVOKED_CHANNEL};
+use crate::settings::Settings;
 use crate::state::AppState;
 use smelt_core::secrets;
 
@@ -48,8 +51,8 @@ async fn bind(address: &str, send_buffer: Option<u32>) -> anyhow::Result<TcpList
     Ok(socket.listen(1024)?)
 }
 
-/// A built server: bound listener, state, and background tasks (LISTEN connection, embedded
-/// workers).
+/// A built server: bound listener, state, and background tasks (the LISTEN connections, the
+/// webhook dispatcher, the limiter pruning, and whatever [`Application::spawn`] added).
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
@@ -60,8 +63,7 @@ pub struct Application {
 
 impl Application {
     /// Bootstraps the database (create, migrate, install pgmq), resolves secrets, binds
-    /// `settings.bind` (port 0 picks a free port), starts the LISTEN connection and
-    /// `settings.embedded_workers` workers.
+    /// `settings.bind` (port 0 picks a free port) and starts the background tasks.
     ///
     /// Errors: unreachable database, failed migration, unusable data directory, bind failure.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
@@ -74,16 +76,18 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        if settings.is_production() {
-            secrets::require_explicit(&settings)?;
+        if settings.secrets.is_production() {
+            secrets::require_explicit(&settings.secrets, &settings.signing)?;
         }
-        http::cors::layer(&settings.cors_origins)?;
+        http::cors::layer(&settings.http.cors_origins)?;
         smelt_core::metrics::recorder();
-        let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
-        let dir = &settings.data_dir;
-        let jwt_secret = secrets::resolve(settings.jwt_secret.as_deref(), dir, "jwt_secret")?;
+        let database = &settings.database;
+        let pool = db::bootstrap(&database.database_url, database.db_pool_size).await?;
+        let dir = &settings.storage.data_dir;
+        let signing = &settings.signing;
+        let jwt_secret = secrets::resolve(signing.jwt_secret.as_deref(), dir, "jwt_secret")?;
         // The server seals users' keys, so it needs a usable key whatever else is stored.
-        let secret_box = secrets::encryption_box(&settings, &pool)
+        let secret_box = secrets::encryption_box(&settings.secrets, dir, &pool)
             .await?
             .ok_or_else(|| {
                 anyhow::anyhow!(
@@ -91,15 +95,21 @@ impl Application {
                 )
             })?;
         let ip_hash_secret =
-            secrets::resolve(settings.ip_hash_secret.as_deref(), dir, "ip_hash_secret")?;
+            secrets::resolve(signing.ip_hash_secret.as_deref(), dir, "ip_hash_secret")?;
         let downloads = DownloadSigner::derived_from(
             jwt_secret.as_bytes(),
-            settings.public_url.as_deref(),
+            settings.http.public_url.as_deref(),
             clock.clone(),
         );
-        let blobs = blob::open(&settings, Some(downloads.clone()), clock.clone()).await?;
+        let blobs = blob::open(&settings.storage, Some(downloads.clone()), clock.clone()).await?;
         let hub = Arc::new(Hub::new());
         let broker = PgBroker::new(pool.clone());
+        // One LISTEN connection serves the hub's events, key revocations and webhook wake-ups.
+        let webhook_wake_ups = WakeUps::new();
+        let listener = Listener::new(pool.clone())
+            .route(NOTIFY_CHANNEL, broker.feed(hub.clone()))
+            .route(REVOKED_CHANNEL, Revocations::new(pool.clone(), hub.clone()))
+            .route(WEBHOOK_INSERT_CHANNEL, webhook_wake_ups.clone());
         let state = AppState {
             settings: settings.clone(),
             pool: pool.clone(),
@@ -108,15 +118,15 @@ impl Application {
             downloads,
             tokens: TokenKeys::new(jwt_secret.as_bytes()),
             hub: hub.clone(),
-            broker: Arc::new(broker.clone()),
-            listener: broker.clone(),
+            broker: Arc::new(broker),
+            listener: listener.status(),
             clock,
             secret_box,
-            outbound: OutboundGuard::new(&settings.provider_allowed_hosts),
-            webhook_guard: OutboundGuard::new(&settings.webhook_allowed_hosts),
+            outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
+            webhook_guard: OutboundGuard::new(&settings.webhooks.webhook_allowed_hosts),
             ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),
-            rate_limits: RateLimits::new(&settings),
-            limits: Limits::from_settings(&settings),
+            rate_limits: RateLimits::new(&settings.rate_limits),
+            limits: Limits::from_settings(&settings.limits),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
                 .build()?,
@@ -127,37 +137,21 @@ impl Application {
         let webhooks = Arc::new(
             smelt_core::webhooks::Dispatcher::new(
                 pool.clone(),
-                &settings,
+                &settings.webhooks,
                 state.secret_box.clone(),
                 &state.webhook_guard,
             )
             .await,
         );
-        let mut background = vec![
-            tokio::spawn(webhooks.run(stop.clone())),
-            tokio::spawn(crate::realtime::revocations::run(
-                pool.clone(),
-                hub.clone(),
-                stop.clone(),
-            )),
-            tokio::spawn(broker.run_listener(hub, stop.clone())),
+        let background = vec![
+            tokio::spawn(webhooks.run(webhook_wake_ups.subscribe(), stop.clone())),
+            tokio::spawn(listener.run(stop.clone())),
             tokio::spawn(state.rate_limits.clone().prune_until(
-                Duration::from_secs(settings.rate_limit_prune_secs.max(1)),
+                Duration::from_secs(settings.rate_limits.rate_limit_prune_secs.max(1)),
                 stop.clone(),
             )),
         ];
-        for index in 0..settings.embedded_workers {
-            let worker =
-                smelt_worker::Worker::new(pool.clone(), settings.clone(), blobs.clone()).await?;
-            let stop = stop.clone();
-            background.push(tokio::spawn(async move {
-                if let Err(e) = worker.run(stop).await {
-                    tracing::error!(worker = index, error = ?e, "embedded worker stopped");
-                }
-            }));
-        }
-
-        let listener = bind(&settings.bind, settings.socket_send_buffer_bytes).await?;
+        let listener = bind(&settings.http.bind, settings.http.socket_send_buffer_bytes).await?;
         let address = listener.local_addr()?;
         Ok(Application {
             listener,
@@ -171,6 +165,17 @@ impl Application {
     /// The bound address (with the real port when 0 was asked for).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Runs `task` beside the server until it stops: the task gets the server's stop token,
+    /// cancelled at shutdown, and the server waits for it to return before it closes the
+    /// database pool. The all-in-one binary runs its embedded workers this way.
+    pub fn spawn<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.background.push(tokio::spawn(task(self.stop.clone())));
     }
 
     /// The shared state (tests use it to reach the pool and the hub).
@@ -203,10 +208,10 @@ impl Application {
         };
         let limits = ConnectionLimits {
             header_read_timeout: Duration::from_secs(
-                state.settings.header_read_timeout_secs.max(1),
+                state.settings.http.header_read_timeout_secs.max(1),
             ),
-            per_address: state.settings.max_connections_per_address,
-            exempt: state.settings.trusted_proxies.clone(),
+            per_address: state.settings.http.max_connections_per_address,
+            exempt: state.settings.http.trusted_proxies.clone(),
         };
         connections::serve(listener, router, limits, on_shutdown).await;
         state.sessions.close();

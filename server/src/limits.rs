@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use smelt_core::settings::Settings;
+use smelt_core::settings::RateLimitSettings;
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
@@ -53,7 +53,7 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(client_ip(
             peer,
             forwarded,
-            &state.settings.trusted_proxies,
+            &state.settings.http.trusted_proxies,
         )))
     }
 }
@@ -81,7 +81,7 @@ fn per_minute(n: u32) -> Quota {
 
 impl RateLimits {
     /// Limiters with the configured per-minute quotas (bursts of the same size).
-    pub fn new(settings: &Settings) -> Arc<Self> {
+    pub fn new(settings: &RateLimitSettings) -> Arc<Self> {
         Arc::new(RateLimits {
             create_by_ip: governor::RateLimiter::keyed(per_minute(settings.rate_create_per_min)),
             create_by_user: governor::RateLimiter::keyed(per_minute(settings.rate_create_per_min)),

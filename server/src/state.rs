@@ -2,19 +2,20 @@
 
 use std::sync::Arc;
 
+use crate::settings::Settings;
 use smelt_core::blob::{BlobStore, DownloadSigner};
 use smelt_core::clock::Clock;
 use smelt_core::crypto::SecretBox;
 use smelt_core::limits::Limits;
+use smelt_core::listener::ListenerStatus;
 use smelt_core::outbound::OutboundGuard;
 use smelt_core::queue::JobQueue;
-use smelt_core::settings::Settings;
 use smelt_core::tokens::TokenKeys;
 use sqlx::PgPool;
 use tokio_util::task::TaskTracker;
 
 use crate::limits::RateLimits;
-use crate::realtime::broker::{Broker, PgBroker};
+use crate::realtime::broker::Broker;
 use crate::realtime::hub::Hub;
 
 /// Everything a request handler may need; cheap to clone.
@@ -29,8 +30,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hub: Arc<Hub>,
     pub broker: Arc<dyn Broker>,
-    /// The Postgres broker itself, for readiness (is its LISTEN connection up?).
-    pub listener: PgBroker,
+    /// The LISTEN connection's status, for readiness.
+    pub listener: ListenerStatus,
     /// Current time (injectable for tests of credit resets).
     pub clock: Arc<dyn Clock>,
     /// Encrypts users' API keys at rest.

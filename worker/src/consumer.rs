@@ -7,11 +7,11 @@ use smelt_core::blob::BlobStore;
 use smelt_core::db::{smelts, users, workers};
 use smelt_core::domain::ErrorCode;
 use smelt_core::limits::Limits;
-use smelt_core::queue::{Delivery, JobQueue, INSERT_CHANNEL};
-use smelt_core::retention;
-use smelt_core::settings::Settings;
-use sqlx::postgres::PgListener;
+use smelt_core::listener::{Listener, WakeUps};
+use smelt_core::queue::{Delivery, Job, JobQueue, INSERT_CHANNEL};
+use smelt_core::{retention, uploads};
 use sqlx::PgPool;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -21,8 +21,9 @@ use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
 use crate::engines::openai::OpenAiClient;
 use crate::engines::whisper::DecodeOptions;
 use crate::pipeline::{self, Context, Engines, StageError};
-use crate::progress::ProgressSink;
+use crate::settings::Settings;
 use smelt_core::crypto::SecretBox;
+use smelt_core::lifecycle::{self, ProgressSink, ReportError};
 use smelt_core::outbound::OutboundGuard;
 use smelt_core::secrets;
 
@@ -83,12 +84,12 @@ impl Worker {
     ) -> anyhow::Result<Self> {
         let engines = Engines {
             transcriber: Arc::new(LocalTranscriber::new(
-                settings.whisper_model_dir.clone(),
-                settings.whisper_threads,
+                settings.whisper.whisper_model_dir.clone(),
+                settings.whisper.whisper_threads,
                 DecodeOptions {
-                    beam_size: usize::from(settings.whisper_beam_size),
+                    beam_size: usize::from(settings.whisper.whisper_beam_size),
                     word_timestamps: false,
-                    condition_on_previous_text: settings.whisper_condition_on_previous_text,
+                    condition_on_previous_text: settings.whisper.whisper_condition_on_previous_text,
                 },
             )),
             synthesizer: Arc::new(ExtractiveSynthesizer),
@@ -104,17 +105,25 @@ impl Worker {
         engines: Engines,
     ) -> anyhow::Result<Self> {
         let queue = JobQueue::new(pool.clone()).await;
-        let secret_box = secrets::encryption_box(&settings, &pool).await?;
+        let secret_box =
+            secrets::encryption_box(&settings.secrets, &settings.storage.data_dir, &pool).await?;
         let operator = settings
+            .hosted
             .hosted_api_key
             .as_deref()
             .filter(|k| !k.is_empty())
             .map(|k| {
                 let http = provider_client(&settings);
-                hosted_engines(&settings, http, &settings.hosted_base_url, k, "operator")
+                hosted_engines(
+                    &settings,
+                    http,
+                    &settings.hosted.hosted_base_url,
+                    k,
+                    "operator",
+                )
             });
         Ok(Worker {
-            outbound: OutboundGuard::new(&settings.provider_allowed_hosts),
+            outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
             pool,
             queue,
             settings,
@@ -149,15 +158,15 @@ impl Worker {
                             tracing::warn!(%user_id, reason = %refused, "a stored provider URL is not allowed");
                             return Ok(Err(ErrorCode::TranscriptionFailed));
                         }
-                        let http = self
-                            .outbound
-                            .client(Duration::from_secs(self.settings.provider_timeout_secs));
+                        let http = self.outbound.client(Duration::from_secs(
+                            self.settings.hosted.provider_timeout_secs,
+                        ));
                         hosted_engines(&self.settings, http, &base, &api_key, "own-key")
                     }
                     None => hosted_engines(
                         &self.settings,
                         provider_client(&self.settings),
-                        &self.settings.openai_base_url,
+                        &self.settings.provider.openai_base_url,
                         &api_key,
                         "own-key",
                     ),
@@ -176,19 +185,19 @@ impl Worker {
     pub async fn try_process_one(&self) -> anyhow::Result<Outcome> {
         let Some(delivery) = self
             .queue
-            .read(self.settings.visibility_timeout_secs)
+            .read_one(self.settings.worker.visibility_timeout_secs)
             .await?
         else {
             return Ok(Outcome::Idle);
         };
         metrics::counter!(smelt_core::metrics::JOBS_CLAIMED).increment(1);
-        let span = tracing::info_span!("smelt", smelt_id = %delivery.job.smelt_id, attempt = delivery.read_count);
+        let span = tracing::info_span!("smelt", smelt_id = %delivery.message.smelt_id, attempt = delivery.read_count);
         self.process(delivery).instrument(span).await
     }
 
     /// Processes one delivered message (see [`Worker::try_process_one`]).
-    async fn process(&self, delivery: Delivery) -> anyhow::Result<Outcome> {
-        let smelt_id = delivery.job.smelt_id;
+    async fn process(&self, delivery: Delivery<Job>) -> anyhow::Result<Outcome> {
+        let smelt_id = delivery.message.smelt_id;
         let mut conn = self.pool.acquire().await?;
         let Some(smelt) = smelts::fetch(&mut conn, smelt_id).await? else {
             self.queue.archive(delivery.msg_id).await?;
@@ -197,7 +206,7 @@ impl Worker {
         drop(conn);
         // A redelivery for a smelt that already finished (the previous worker died after the
         // final commit, before acknowledging) needs no work.
-        if smelt.row.status()?.is_terminal() {
+        if smelt.row.status.is_terminal() {
             self.queue.archive(delivery.msg_id).await?;
             return Ok(Outcome::Skipped(smelt_id));
         }
@@ -205,17 +214,21 @@ impl Worker {
         let mut sink = ProgressSink::new(
             self.pool.clone(),
             &smelt,
-            Duration::from_millis(self.settings.progress_interval_ms),
-        )?;
+            Duration::from_millis(self.settings.worker.progress_interval_ms),
+        );
         let scratch = tempfile::tempdir()?;
         let (engines, account) = match self.engines_for(&smelt).await? {
             Ok(chosen) => chosen,
             Err(code) => {
                 tracing::info!(%code, "smelt failed before it started");
-                sink.fail(code, &code.message(None)).await?;
+                let outcome = if recorded(sink.fail(code, &code.message(None)).await)? {
+                    Outcome::Failed(smelt_id, code)
+                } else {
+                    Outcome::Skipped(smelt_id)
+                };
                 self.queue.archive(delivery.msg_id).await?;
-                self.release_uploads(&smelt).await;
-                return Ok(Outcome::Failed(smelt_id, code));
+                self.release_uploads(smelt_id).await;
+                return Ok(outcome);
             }
         };
         let ctx = Context {
@@ -223,7 +236,7 @@ impl Worker {
             blobs: self.blobs.as_ref(),
             engines: &engines,
             scratch: scratch.path().to_owned(),
-            limits: Limits::from_settings(&self.settings),
+            limits: Limits::from_settings(&self.settings.limits),
         };
         let result = {
             let keep_alive = self.keep_invisible(&delivery);
@@ -237,7 +250,7 @@ impl Worker {
         };
         let outcome = match result {
             Ok(()) => {
-                if sink.complete().await? {
+                if recorded(sink.complete().await)? {
                     tracing::info!("smelt completed");
                     Outcome::Completed(smelt_id)
                 } else {
@@ -260,26 +273,27 @@ impl Worker {
                     ErrorCode::DurationExceeded => ctx.limits.duration_message(),
                     _ => code.message(retry_after_secs),
                 };
-                sink.fail(code, &message).await?;
-                Outcome::Failed(smelt_id, code)
+                if recorded(sink.fail(code, &message).await)? {
+                    Outcome::Failed(smelt_id, code)
+                } else {
+                    Outcome::Skipped(smelt_id)
+                }
             }
             Err(StageError::Cancelled) => {
                 tracing::info!("smelt deleted or cancelled while running; stopped");
                 // The deletion or cancellation removed the blobs it knew of; documents this
                 // run stored after that would otherwise stay behind.
-                if let Err(e) = smelt_core::blob::purge_smelt(self.blobs.as_ref(), smelt_id).await {
-                    tracing::warn!(error = %e, "could not remove the blobs of a stopped smelt");
-                }
+                lifecycle::release_blobs(&self.pool, self.blobs.as_ref(), smelt_id).await;
                 Outcome::Skipped(smelt_id)
             }
             Err(StageError::Transient { error, .. })
-                if delivery.read_count < self.settings.max_deliveries =>
+                if delivery.read_count < self.settings.worker.max_deliveries =>
             {
-                let delay = retry_delay(self.settings.retry_base_ms, delivery.read_count);
+                let delay = retry_delay(self.settings.worker.retry_base_ms, delivery.read_count);
                 tracing::warn!(error = ?error, retry_in = ?delay, "transient failure; retrying");
                 metrics::counter!(smelt_core::metrics::JOBS_RETRIED).increment(1);
                 self.queue
-                    .retry_in(
+                    .hide_for(
                         delivery.msg_id,
                         delay.as_secs().try_into().unwrap_or(i32::MAX),
                     )
@@ -287,32 +301,46 @@ impl Worker {
                 return Ok(Outcome::Retry(smelt_id));
             }
             Err(StageError::Transient { code, error }) => {
-                tracing::error!(error = ?error, %code, "failed every delivery; dead-lettering");
-                metrics::counter!(smelt_core::metrics::JOBS_DEAD_LETTERED).increment(1);
-                sink.fail(code, &code.message(None)).await?;
-                // The uploads stay while the letter does: an operator may requeue it.
-                self.queue
-                    .dead_letter(&delivery, &format!("{error:#}"))
-                    .await?;
-                return Ok(Outcome::Failed(smelt_id, code));
+                if !recorded(sink.fail(code, &code.message(None)).await)? {
+                    tracing::info!("smelt cancelled or deleted before its last delivery failed");
+                    Outcome::Skipped(smelt_id)
+                } else {
+                    tracing::error!(error = ?error, %code, "failed every delivery; dead-lettering");
+                    metrics::counter!(smelt_core::metrics::JOBS_DEAD_LETTERED).increment(1);
+                    // The uploads stay while the letter does: an operator may requeue it.
+                    self.queue
+                        .dead_letter(&delivery, &format!("{error:#}"))
+                        .await?;
+                    return Ok(Outcome::Failed(smelt_id, code));
+                }
             }
         };
         self.queue.archive(delivery.msg_id).await?;
         // Audio of a completed smelt may be kept for `upload_retention_hours` (the cleanup
         // deletes it then); a failed or cancelled smelt needs its audio no more.
-        let keep =
-            matches!(outcome, Outcome::Completed(_)) && self.settings.upload_retention_hours > 0;
+        let keep = matches!(outcome, Outcome::Completed(_))
+            && self.settings.retention.upload_retention_hours > 0;
         if !keep {
-            self.release_uploads(&smelt).await;
+            self.release_uploads(smelt_id).await;
         }
         Ok(outcome)
+    }
+}
+
+/// Whether a smelt's end was recorded: `false` when the smelt had stopped first (cancelled
+/// or deleted), which is no error.
+fn recorded(report: Result<(), ReportError>) -> anyhow::Result<bool> {
+    match report {
+        Ok(()) => Ok(true),
+        Err(ReportError::Stopped) => Ok(false),
+        Err(ReportError::Failed(e)) => Err(e.into()),
     }
 }
 
 /// An HTTP client for the operator's own provider URLs (trusted: the operator chose them).
 fn provider_client(settings: &Settings) -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(settings.provider_timeout_secs))
+        .timeout(Duration::from_secs(settings.hosted.provider_timeout_secs))
         .build()
         .expect("a TLS client builds")
 }
@@ -329,21 +357,21 @@ fn hosted_engines(
         http,
         base_url,
         api_key,
-        settings.provider_max_attempts,
-        Duration::from_millis(settings.provider_retry_base_ms),
+        settings.hosted.provider_max_attempts,
+        Duration::from_millis(settings.hosted.provider_retry_base_ms),
     ));
     Engines {
         transcriber: Arc::new(HostedTranscriber {
             client: client.clone(),
-            model: settings.transcription_model.clone(),
+            model: settings.hosted.transcription_model.clone(),
             account,
-            chunk_seconds: usize::from(settings.provider_chunk_seconds),
+            chunk_seconds: usize::from(settings.hosted.provider_chunk_seconds),
         }),
         synthesizer: Arc::new(HostedSynthesizer {
             client,
-            model: settings.chat_model.clone(),
+            model: settings.hosted.chat_model.clone(),
             account,
-            context_chars: settings.chat_context_chars,
+            context_chars: settings.hosted.chat_context_chars,
         }),
     }
 }
@@ -361,29 +389,22 @@ pub fn retry_delay(base_ms: u64, delivery: i32) -> Duration {
 impl Worker {
     /// Pushes the message's visibility timeout forward while the job runs, so a long stage is
     /// not redelivered to another worker. Never completes.
-    async fn keep_invisible(&self, delivery: &Delivery) -> std::convert::Infallible {
-        let vt = self.settings.visibility_timeout_secs.max(3);
+    async fn keep_invisible(&self, delivery: &Delivery<Job>) -> std::convert::Infallible {
+        let vt = self.settings.worker.visibility_timeout_secs.max(3);
         let every = Duration::from_secs((vt / 3) as u64);
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = self.queue.extend(delivery.msg_id, vt).await {
+            if let Err(e) = self.queue.hide_for(delivery.msg_id, vt).await {
                 tracing::warn!(error = %e, "could not extend the visibility timeout");
             }
         }
     }
 
-    /// Deletes the smelt's raw uploads and forgets their keys.
-    async fn release_uploads(&self, smelt: &smelts::Smelt) {
-        for file in &smelt.files {
-            let Some(key) = file.storage_key.as_deref() else {
-                continue;
-            };
-            if let Err(e) =
-                retention::release_upload(&self.pool, self.blobs.as_ref(), file.smelt_file_id, key)
-                    .await
-            {
-                tracing::warn!(%key, error = %e, "could not delete an upload");
-            }
+    /// Deletes the smelt's raw uploads and forgets their keys (a failure is logged; the
+    /// retention cleanup deletes what is left).
+    async fn release_uploads(&self, smelt_id: Uuid) {
+        if let Err(e) = uploads::release(&self.pool, self.blobs.as_ref(), smelt_id).await {
+            tracing::warn!(error = %e, "could not delete the uploads");
         }
     }
 
@@ -393,15 +414,22 @@ impl Worker {
     pub async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
         let worker = Arc::new(self);
         let heartbeat = tokio::spawn(worker.clone().beat(stop.clone()));
+        // One LISTEN connection wakes every loop of this worker when a job is queued.
+        let wake_ups = WakeUps::new();
+        let listener = Listener::new(worker.pool.clone()).route(INSERT_CHANNEL, wake_ups.clone());
+        let listening = tokio::spawn(listener.run(stop.clone()));
         let mut loops = Vec::new();
-        for _ in 0..worker.settings.worker_concurrency.max(1) {
-            let (worker, stop) = (worker.clone(), stop.clone());
-            loops.push(tokio::spawn(async move { worker.run_loop(stop).await }));
+        for _ in 0..worker.settings.worker.worker_concurrency.max(1) {
+            let (worker, stop, wake_up) = (worker.clone(), stop.clone(), wake_ups.subscribe());
+            loops.push(tokio::spawn(
+                async move { worker.run_loop(wake_up, stop).await },
+            ));
         }
         for l in loops {
             l.await??;
         }
         heartbeat.await?;
+        listening.await?;
         Ok(())
     }
 
@@ -409,7 +437,7 @@ impl Worker {
     /// it runs at once (for the waiting smelts' estimates), until `stop`; then says goodbye.
     async fn beat(self: Arc<Self>, stop: CancellationToken) {
         let id = Uuid::new_v4();
-        let slots = self.settings.worker_concurrency.max(1) as u32;
+        let slots = self.settings.worker.worker_concurrency.max(1) as u32;
         let mut every = tokio::time::interval(HEARTBEAT_EVERY);
         loop {
             tokio::select! {
@@ -426,14 +454,18 @@ impl Worker {
         }
     }
 
-    async fn run_loop(&self, stop: CancellationToken) -> anyhow::Result<()> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(INSERT_CHANNEL).await?;
-        let poll = Duration::from_secs(self.settings.queue_poll_secs.max(1));
+    async fn run_loop(
+        &self,
+        mut wake_up: watch::Receiver<u64>,
+        stop: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let poll = Duration::from_secs(self.settings.worker.queue_poll_secs.max(1));
         let mut backoff = Duration::from_millis(200);
-        let grace = Duration::from_secs(self.settings.shutdown_grace_secs);
+        let grace = Duration::from_secs(self.settings.worker.shutdown_grace_secs);
         let mut last_cleanup: Option<std::time::Instant> = None;
         while !stop.is_cancelled() {
+            // A job queued from now on wakes the wait below, even while this read runs.
+            wake_up.mark_unchanged();
             // A stop lets the job in hand finish for `grace`; after that it is abandoned and
             // redelivered to another worker once its visibility timeout runs out.
             let job = self.try_process_one();
@@ -447,8 +479,8 @@ impl Worker {
             };
             match result {
                 Ok(Outcome::Idle) => {
-                    // 0 turns the periodic cleanup off (run `smelt-cleanup` instead).
-                    let every = Duration::from_secs(self.settings.cleanup_interval_secs);
+                    // 0 turns the periodic cleanup off (run `smelt-admin cleanup` instead).
+                    let every = Duration::from_secs(self.settings.retention.cleanup_interval_secs);
                     let due = last_cleanup.is_none_or(|t| t.elapsed() >= every);
                     if !every.is_zero() && due {
                         last_cleanup = Some(std::time::Instant::now());
@@ -456,7 +488,7 @@ impl Worker {
                     }
                     tokio::select! {
                         _ = stop.cancelled() => break,
-                        _ = listener.recv() => {}
+                        _ = wake_up.changed() => {}
                         _ = tokio::time::sleep(poll) => {}
                     }
                 }
@@ -481,7 +513,7 @@ impl Worker {
 impl Worker {
     /// One retention cleanup (see [`retention`]), unless another process is running one.
     async fn clean_up(&self) {
-        let policy = retention::RetentionPolicy::from_settings(&self.settings);
+        let policy = retention::RetentionPolicy::from_settings(&self.settings.retention);
         match retention::run_exclusive(
             &self.pool,
             self.blobs.as_ref(),

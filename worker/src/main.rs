@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use smelt_core::clock::SystemClock;
-use smelt_core::settings::Settings;
 use smelt_core::{blob, db, telemetry};
+use smelt_worker::Settings;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -13,14 +13,15 @@ async fn main() -> anyhow::Result<()> {
     // Configuration from flags and environment (a `.env` file counts as environment).
     let _ = dotenvy::dotenv();
     let settings = Arc::new(Settings::parse());
-    telemetry::init(&settings);
-    if let Some(address) = settings.metrics_bind {
+    telemetry::init(&settings.log);
+    if let Some(address) = settings.worker.metrics_bind {
         smelt_core::metrics::serve(address)?;
     }
 
     // Database (created and migrated if needed) and storage.
-    let pool = db::bootstrap(&settings.database_url, settings.db_pool_size).await?;
-    let blobs = blob::open(&settings, None, Arc::new(SystemClock)).await?;
+    let database = &settings.database;
+    let pool = db::bootstrap(&database.database_url, database.db_pool_size).await?;
+    let blobs = blob::open(&settings.storage, None, Arc::new(SystemClock)).await?;
     let worker = smelt_worker::Worker::new(pool, settings, blobs).await?;
 
     // Run until Ctrl-C or SIGTERM; the job in hand gets the shutdown grace to finish.

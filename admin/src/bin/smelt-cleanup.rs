@@ -1,19 +1,16 @@
 //! `smelt-cleanup [--dry-run]`: one retention cleanup run (see `smelt_core::retention`),
-//! reported as JSON on stdout. Workers run the same cleanup every
-//! `SMELT_CLEANUP_INTERVAL_SECS`; this command runs it now, or shows what it would delete.
-
-use std::sync::Arc;
+//! reported as JSON on stdout; the same as `smelt-admin cleanup`. Workers run the same
+//! cleanup every `SMELT_CLEANUP_INTERVAL_SECS`; this command runs it now, or shows what it
+//! would delete.
 
 use clap::Parser;
-use smelt_core::clock::SystemClock;
-use smelt_core::queue::JobQueue;
-use smelt_core::retention::{self, RetentionPolicy};
-use smelt_core::settings::Settings;
-use smelt_core::{blob, db, telemetry};
+use smelt_admin::{commands, Settings};
+use smelt_core::telemetry;
 
-/// Command line: the cleanup's own flag plus every Smelt setting.
+/// Command line: the cleanup's own flag plus the operator commands' settings.
 #[derive(Debug, Parser)]
 #[command(
+    name = "smelt-cleanup",
     version,
     about = "Deletes expired anonymous smelts, expired uploads and old queue archives"
 )]
@@ -29,20 +26,6 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    telemetry::init(&cli.settings);
-    let pool = db::bootstrap(&cli.settings.database_url, 2).await?;
-    let blobs = blob::open(&cli.settings, None, Arc::new(SystemClock)).await?;
-    let queue = JobQueue::new(pool.clone()).await;
-    let policy = RetentionPolicy::from_settings(&cli.settings);
-    let report = retention::run(
-        &pool,
-        blobs.as_ref(),
-        &queue,
-        &policy,
-        chrono::Utc::now(),
-        cli.dry_run,
-    )
-    .await?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(())
+    telemetry::init(&cli.settings.log);
+    commands::cleanup(&cli.settings, cli.dry_run).await
 }

@@ -1,4 +1,4 @@
-// The library against a real smelt-server, real Postgres and real sockets, through a TCP proxy
+// The library against the real all-in-one smelt binary, real Postgres and real sockets, through a TCP proxy
 // that drops every connection in the middle of a smelt (and, in the second test, refuses
 // WebSocket upgrades). The operator's provider is a local stub that holds the notes back, so
 // the smelt is still running when the connections drop.

@@ -1,9 +1,10 @@
-// End-to-end harness: the real smelt-server (with its embedded worker) on a free port and a
+// End-to-end harness: the real all-in-one smelt binary (server and embedded worker) on a free port and a
 // fresh Postgres database, a TCP proxy between client and server whose connections a test can
 // cut, and a stub of an OpenAI-compatible provider whose answers a test can hold back.
 //
 // Environment:
-//   SMELT_SERVER_BIN      the server binary (default ${CARGO_TARGET_DIR:-<repo>/target}/debug/smelt-server)
+//   SMELT_SERVER_BIN      the all-in-one binary, server and worker (default
+//                         ${CARGO_TARGET_DIR:-<repo>/target}/debug/smelt)
 //   SMELT_E2E_DATABASE    maintenance database; test databases smelt_client_<random> are made
 //                         next to it (default postgres://postgres@127.0.0.1:5432/postgres)
 //   SMELT_E2E_KEEP_LOGS   print the server's log when it stops
@@ -27,8 +28,8 @@ const REPO_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
  */
 export function serverBinary() {
   const target = process.env.CARGO_TARGET_DIR ? resolve(REPO_DIR, process.env.CARGO_TARGET_DIR) : join(REPO_DIR, 'target');
-  const bin = process.env.SMELT_SERVER_BIN ? resolve(process.env.SMELT_SERVER_BIN) : join(target, 'debug', 'smelt-server');
-  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: build it (cargo build --bin smelt-server) or set SMELT_SERVER_BIN`);
+  const bin = process.env.SMELT_SERVER_BIN ? resolve(process.env.SMELT_SERVER_BIN) : join(target, 'debug', 'smelt');
+  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: build it (cargo build --bin smelt) or set SMELT_SERVER_BIN`);
   return bin;
 }
 
@@ -73,7 +74,7 @@ async function dropDatabase(name) {
 }
 
 /**
- * Starts smelt-server on a free port with a fresh database (the server creates it and applies
+ * Starts smelt on a free port with a fresh database (the server creates it and applies
  * its migrations) and an empty data directory, and waits until GET /readyz answers 200.
  * @param {Record<string, string>} [env] extra settings
  * @returns {Promise<{baseUrl: string, port: number, database: string, logs: () => string, stop: () => Promise<void>}>}
@@ -139,7 +140,7 @@ export async function startServer(env = {}) {
   };
   if (!ready) {
     await stop();
-    throw new Error(`smelt-server not ready (${gone ? `exited ${JSON.stringify(gone)}` : 'timeout'}):\n${log}`);
+    throw new Error(`smelt not ready (${gone ? `exited ${JSON.stringify(gone)}` : 'timeout'}):\n${log}`);
   }
   return { baseUrl, port, database, logs: () => log, stop };
 }

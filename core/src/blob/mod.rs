@@ -26,7 +26,7 @@ pub use s3::{S3BlobStore, S3Config};
 pub use signed_url::{DownloadSigner, SignedUrlRefused, DOWNLOAD_ROUTE};
 
 use crate::clock::Clock;
-use crate::settings::Settings;
+use crate::settings::{BlobStoreKind, StorageSettings};
 
 /// A body streamed into or out of the store chunk by chunk; an `Err` item aborts a write.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
@@ -137,26 +137,24 @@ pub async fn purge_smelt(store: &dyn BlobStore, smelt_id: Uuid) -> Result<u64, B
 /// The store the settings ask for (`SMELT_BLOB_STORE`: `fs` or `s3`). `signer` makes fs
 /// download URLs (the server passes one; workers need none). `clock` dates S3 presigned URLs.
 ///
-/// Errors: an unknown store kind, missing S3 bucket setting, or an S3 bucket that cannot be
-/// reached.
+/// Errors: a missing S3 bucket setting, or an S3 bucket that cannot be reached.
 pub async fn open(
-    settings: &Settings,
+    settings: &StorageSettings,
     signer: Option<DownloadSigner>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<dyn BlobStore>> {
-    match settings.blob_store.as_str() {
-        "fs" => {
+    match settings.blob_store {
+        BlobStoreKind::Fs => {
             let store = FsBlobStore::new(settings.data_dir.join("blobs"));
             Ok(Arc::new(match signer {
                 Some(signer) => store.with_signer(signer),
                 None => store,
             }))
         }
-        "s3" => {
+        BlobStoreKind::S3 => {
             let config = S3Config::from_settings(settings)?;
             Ok(Arc::new(S3BlobStore::connect(&config, clock).await?))
         }
-        other => anyhow::bail!("SMELT_BLOB_STORE must be fs or s3, not {other:?}"),
     }
 }
 

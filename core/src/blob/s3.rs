@@ -22,7 +22,7 @@ use tokio_util::io::ReaderStream;
 
 use super::{BlobError, BlobStore, ByteStream};
 use crate::clock::Clock;
-use crate::settings::Settings;
+use crate::settings::StorageSettings;
 
 /// Size of one multipart-upload part, in bytes: S3's minimum for every part but the last
 /// (5 MiB), which is also the most one upload buffers.
@@ -60,7 +60,7 @@ pub struct S3Config {
 impl S3Config {
     /// The S3 part of the settings. Errors: `SMELT_S3_BUCKET` unset, or only one half of the
     /// static credentials given.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+    pub fn from_settings(settings: &StorageSettings) -> anyhow::Result<Self> {
         let bucket = settings
             .s3_bucket
             .clone()

@@ -6,6 +6,7 @@ use sqlx::{FromRow, PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::credits::{days_until, next_weekly_reset};
+use crate::domain::{ApiKeyStatus, CreditSource};
 
 /// What a new smelt was charged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,17 @@ pub enum Charge {
     Weekly,
     /// The client address's smelt of the day.
     Anonymous { ip_hash: String, date: NaiveDate },
+}
+
+impl Charge {
+    /// What the smelt row records of it (`None` for a free smelt).
+    pub fn source(&self) -> Option<CreditSource> {
+        match self {
+            Charge::Free => None,
+            Charge::Weekly => Some(CreditSource::Weekly),
+            Charge::Anonymous { .. } => Some(CreditSource::Anonymous),
+        }
+    }
 }
 
 /// Why a smelt was refused for credits.
@@ -38,7 +50,7 @@ pub struct ProfileRow {
     pub api_key_nonce: Option<Vec<u8>>,
     pub api_key_last4: Option<String>,
     pub api_key_base_url: Option<String>,
-    pub api_key_status: String,
+    pub api_key_status: ApiKeyStatus,
 }
 
 const PROFILE_COLUMNS: &str = "user_id, credits_remaining, weekly_credits_max, credits_reset_at, \
@@ -106,7 +118,7 @@ pub async fn reserve_user(
     weekly: i32,
 ) -> Result<Result<Charge, Refusal>, sqlx::Error> {
     let row = profile(conn, user_id, now, weekly, true).await?;
-    if row.api_key_status == "valid" {
+    if row.api_key_status == ApiKeyStatus::Valid {
         return Ok(Ok(Charge::Free));
     }
     if row.credits_remaining <= 0 {
@@ -161,7 +173,7 @@ pub async fn precheck_user<'e>(
     now: DateTime<Utc>,
     weekly: i32,
 ) -> Result<Option<Refusal>, sqlx::Error> {
-    let row: Option<(i32, i32, DateTime<Utc>, String)> = sqlx::query_as(
+    let row: Option<(i32, i32, DateTime<Utc>, ApiKeyStatus)> = sqlx::query_as(
         "select credits_remaining, weekly_credits_max, credits_reset_at, api_key_status
          from user_profile where user_id = $1",
     )
@@ -176,7 +188,7 @@ pub async fn precheck_user<'e>(
             days: days_until(now, next_weekly_reset(now)),
         }));
     };
-    if key_status == "valid" || reset_at <= now {
+    if key_status == ApiKeyStatus::Valid || reset_at <= now {
         return Ok(None);
     }
     Ok((remaining <= 0).then(|| Refusal::WeeklyLimit {
@@ -205,7 +217,12 @@ pub async fn precheck_anonymous<'e>(
 }
 
 /// What a smelt was charged: source, user, hashed address, usage day.
-type ChargedRow = (String, Option<Uuid>, Option<String>, Option<NaiveDate>);
+type ChargedRow = (
+    CreditSource,
+    Option<Uuid>,
+    Option<String>,
+    Option<NaiveDate>,
+);
 
 /// Gives a failed smelt's credit back, once: the smelt row records the refund in the same
 /// statement that claims it. Returns true when a credit was returned now.
@@ -220,7 +237,7 @@ pub async fn refund(conn: &mut PgConnection, smelt_id: Uuid) -> Result<bool, sql
     .await?;
     match claimed {
         None => Ok(false),
-        Some((source, Some(user_id), _, _)) if source == "weekly" => {
+        Some((CreditSource::Weekly, Some(user_id), _, _)) => {
             // Never above the weekly maximum (the week may have been reset since).
             sqlx::query(
                 "update user_profile set credits_remaining = least(credits_remaining + 1, weekly_credits_max),
@@ -245,4 +262,58 @@ pub async fn refund(conn: &mut PgConnection, smelt_id: Uuid) -> Result<bool, sql
         }
         Some(_) => Ok(false),
     }
+}
+
+/// Takes a requeued smelt's credit again if its failure refunded it (inside the caller's
+/// transaction, the smelt row locked): a weekly credit of its owner (with `weekly` credits
+/// when the week has been reset since), or its anonymous address's count of the day, restored
+/// without a limit (an operator requeue is not the visitor asking again). `false` when the
+/// owner has no credit left; nothing is charged then.
+pub async fn charge_again(
+    conn: &mut PgConnection,
+    smelt_id: Uuid,
+    now: DateTime<Utc>,
+    weekly: i32,
+) -> Result<bool, sqlx::Error> {
+    type Refunded = (
+        Option<CreditSource>,
+        Option<Uuid>,
+        Option<String>,
+        Option<NaiveDate>,
+    );
+    let refunded: Option<Refunded> = sqlx::query_as(
+        "select credit_source, user_id, anon_ip_hash, anon_usage_date from smelt
+         where smelt_id = $1 and credit_refunded_at is not null",
+    )
+    .bind(smelt_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match refunded {
+        Some((Some(CreditSource::Weekly), Some(user_id), _, _)) => {
+            let row = profile(conn, user_id, now, weekly, true).await?;
+            if row.credits_remaining <= 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "update user_profile set credits_remaining = credits_remaining - 1,
+                                         updated_at = now()
+                 where user_id = $1",
+            )
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Some((Some(CreditSource::Anonymous), _, Some(ip_hash), Some(date))) => {
+            sqlx::query(
+                "update anonymous_usage set smelts_used = smelts_used + 1
+                 where ip_hash = $1 and usage_date = $2",
+            )
+            .bind(ip_hash)
+            .bind(date)
+            .execute(&mut *conn)
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(true)
 }

@@ -1,89 +1,95 @@
-//! The `smelt_event` log: appending an event (with its gap-free seq and its NOTIFY) and
-//! reading events back for resume and repair.
+//! The `smelt_event` log: appending events (with their gap-free seqs and their NOTIFYs) and
+//! reading them back for resume and repair.
 
-use serde::Serialize;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use crate::domain::SmeltStatus;
-use crate::dto::SegmentDto;
-use crate::events::{EventKind, WireEvent};
+use crate::events::{EventKind, NewEvent, WireEvent, NOTIFY_CHANNEL};
 
-/// Appends an event inside the caller's transaction, in one round trip (the
-/// `smelt_append_events` function): takes the next seq of the smelt (the row lock on `smelt`
-/// serialises writers of one smelt), stores the event and announces it with `pg_notify`,
-/// which Postgres delivers only if and when the transaction commits.
+/// The columns of [`append`]'s arrays, one entry per event.
+#[derive(Default)]
+pub(crate) struct EventColumns<'a> {
+    pub smelt_ids: Vec<Uuid>,
+    pub kinds: Vec<&'static str>,
+    pub payloads: Vec<&'a str>,
+    pub inline: Vec<bool>,
+}
+
+impl<'a> EventColumns<'a> {
+    /// The columns of `events`, each for its smelt.
+    pub fn of(events: impl IntoIterator<Item = (Uuid, &'a NewEvent)>) -> Self {
+        let mut columns = EventColumns::default();
+        for (smelt_id, event) in events {
+            columns.smelt_ids.push(smelt_id);
+            columns.kinds.push(event.kind.as_str());
+            columns.payloads.push(&event.payload);
+            columns.inline.push(event.fits_inline());
+        }
+        columns
+    }
+}
+
+/// One appended event: its smelt and the seq it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub smelt_id: Uuid,
+    pub seq: i64,
+}
+
+/// Appends events, each to its smelt, in one statement inside the caller's transaction: each
+/// smelt's `last_seq` moves past its new events (the row lock serialises the writers of one
+/// smelt, and a rolled back transaction rolls its numbers back, so every smelt's sequence
+/// stays gap-free), the events are stored and each is announced with `pg_notify` (delivered
+/// only if and when the transaction commits; see [`crate::events::Announcement`]) in the
+/// order given. `appended_us` is the writer's clock (Unix µs), the start of the delivery
+/// latency.
 ///
-/// Returns the stored event. Errors are database errors; a missing smelt is `RowNotFound`.
-pub async fn append<P: Serialize>(
+/// Returns the appended events in the order given; events of smelts that do not exist are
+/// left out.
+pub(crate) async fn append(
     conn: &mut PgConnection,
-    smelt_id: Uuid,
-    kind: EventKind,
-    payload: &P,
-) -> Result<WireEvent, sqlx::Error> {
-    let payload = serde_json::to_value(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let seq: Option<i64> = sqlx::query_scalar("select smelt_append_events($1, $2, $3)")
-        .bind(smelt_id)
-        .bind([kind.as_str()])
-        .bind([&payload])
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(WireEvent {
-        event: kind,
-        seq: seq.ok_or(sqlx::Error::RowNotFound)?,
-        payload,
-    })
-}
-
-/// A running smelt's state change to publish with its events (see [`publish_progress`]).
-#[derive(Debug, Clone, Copy)]
-pub struct ProgressState<'a> {
-    pub status: SmeltStatus,
-    /// 0–100; the stored value never decreases.
-    pub percentage: u8,
-    pub message: &'a str,
-}
-
-/// Transcript segments of one file to store with a progress publication.
-#[derive(Debug, Clone, Copy)]
-pub struct SegmentBatch<'a> {
-    pub file_id: Uuid,
-    pub segments: &'a [SegmentDto],
-    /// How far the file's transcription has got, in ms of its audio.
-    pub transcribed_ms: u32,
-}
-
-/// Publishes a running smelt's progress in one statement (`smelt_publish_progress`): the
-/// state change, the segments (if any) and the events, committed asynchronously — a database
-/// crash may lose the last few hundred milliseconds of progress, which the redelivered job
-/// publishes again. Returns the last seq; `RowNotFound` when the smelt is gone or already
-/// finished (deleted or cancelled while running).
-pub async fn publish_progress<'e>(
-    db: impl PgExecutor<'e>,
-    smelt_id: Uuid,
-    state: ProgressState<'_>,
-    segments: Option<SegmentBatch<'_>>,
-    events: &[(EventKind, serde_json::Value)],
-) -> Result<i64, sqlx::Error> {
-    let kinds: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
-    let payloads: Vec<&serde_json::Value> = events.iter().map(|(_, p)| p).collect();
-    let rows = segments
-        .map(|b| serde_json::to_value(b.segments).map_err(|e| sqlx::Error::Encode(Box::new(e))))
-        .transpose()?;
-    let seq: Option<i64> =
-        sqlx::query_scalar("select smelt_publish_progress($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(smelt_id)
-            .bind(state.status.as_str())
-            .bind(i16::from(state.percentage))
-            .bind(state.message)
-            .bind(segments.map(|b| b.file_id))
-            .bind(rows)
-            .bind(segments.map(|b| i32::try_from(b.transcribed_ms).unwrap_or(i32::MAX)))
-            .bind(&kinds)
-            .bind(&payloads)
-            .fetch_one(db)
-            .await?;
-    seq.ok_or(sqlx::Error::RowNotFound)
+    events: &[(Uuid, &NewEvent)],
+    appended_us: i64,
+) -> Result<Vec<Appended>, sqlx::Error> {
+    let columns = EventColumns::of(events.iter().copied());
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "with item as (
+             select i.smelt_id, i.kind, i.payload, i.inline, i.ord,
+                    row_number() over (partition by i.smelt_id order by i.ord) as k,
+                    count(*) over (partition by i.smelt_id) as n
+             from unnest($1::uuid[], $2::text[], $3::text[], $4::bool[]) with ordinality
+                  as i(smelt_id, kind, payload, inline, ord)
+         ), bumped as (
+             update smelt s set last_seq = s.last_seq + c.n
+             from (select smelt_id, max(n) as n from item group by smelt_id) c
+             where s.smelt_id = c.smelt_id
+             returning s.smelt_id, s.last_seq
+         ), numbered as (
+             select i.smelt_id, b.last_seq - i.n + i.k as seq, i.kind, i.payload, i.inline, i.ord
+             from item i join bumped b using (smelt_id)
+         ), stored as (
+             insert into smelt_event (smelt_id, seq, kind, payload)
+             select smelt_id, seq, kind, payload::jsonb from numbered
+         ), announced as (
+             select pg_notify($5, concat_ws(' ', smelt_id, seq, kind, $6::bigint,
+                                            case when inline then payload end))
+             from numbered order by ord
+         )
+         select n.smelt_id, n.seq from numbered n, (select count(*) from announced) a
+         order by n.ord",
+    )
+    .bind(&columns.smelt_ids)
+    .bind(&columns.kinds)
+    .bind(&columns.payloads)
+    .bind(&columns.inline)
+    .bind(NOTIFY_CHANNEL)
+    .bind(appended_us)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(smelt_id, seq)| Appended { smelt_id, seq })
+        .collect())
 }
 
 /// Stored events of a smelt with `after_seq < seq <= up_to_seq` (no upper bound when `None`),
@@ -94,7 +100,7 @@ pub async fn range<'e>(
     after_seq: i64,
     up_to_seq: Option<i64>,
 ) -> Result<Vec<WireEvent>, sqlx::Error> {
-    let rows: Vec<(i64, String, serde_json::Value)> = sqlx::query_as(
+    let rows: Vec<(i64, EventKind, serde_json::Value)> = sqlx::query_as(
         "select seq, kind, payload from smelt_event
          where smelt_id = $1 and seq > $2 and ($3::bigint is null or seq <= $3)
          order by seq",
@@ -104,16 +110,14 @@ pub async fn range<'e>(
     .bind(up_to_seq)
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(|(seq, kind, payload)| {
-            let event = kind.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-            Ok(WireEvent {
-                event,
-                seq,
-                payload,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(seq, event, payload)| WireEvent {
+            event,
+            seq,
+            payload,
         })
-        .collect()
+        .collect())
 }
 
 /// Seq of the oldest stored event of a smelt, if any (events may be pruned by retention).

@@ -1,13 +1,21 @@
-//! Database access: bootstrap (create the database, run migrations, install pgmq) and the SQL
-//! queries shared by the server and the worker, one module per table family.
+//! Database access: bootstrap (create the database, run migrations, install pgmq) and every
+//! SQL statement of the project, one module per table family. No code outside this module
+//! runs a query, and no SQL outside it (and `migrations/`) names a smelt status; a test scans
+//! the source tree for both.
 
 pub mod credits;
 pub mod dead_letters;
 pub mod events;
+pub mod health;
 pub mod prompts;
+pub mod queues;
+pub mod retention;
+pub mod secrets;
 pub mod service_keys;
 pub mod smelts;
 pub mod transcripts;
+pub(crate) mod transitions;
+pub mod uploads;
 pub mod users;
 pub mod webhooks;
 pub mod workers;
@@ -17,8 +25,6 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
-
-use crate::queue::JobQueue;
 
 /// Failure to reach or prepare the database at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +92,6 @@ pub async fn bootstrap(url: &str, pool_size: u32) -> Result<PgPool, BootstrapErr
         .await
         .map_err(BootstrapError::Connect)?;
     MIGRATOR.run(&pool).await?;
-    JobQueue::install(&pool).await?;
+    crate::queue::install(&pool).await?;
     Ok(pool)
 }

@@ -6,17 +6,12 @@ use uuid::Uuid;
 
 use crate::db::credits::Charge;
 use crate::domain::{
-    ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus, Stage,
-    UnknownValue,
+    ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
 };
 use crate::dto::{
     PaginationDto, ProgressDto, ResultDto, SegmentDto, SmeltDto, SmeltFileDto, SmeltListItemDto,
     SmeltsListDto,
 };
-
-fn decode_err(e: UnknownValue) -> sqlx::Error {
-    sqlx::Error::Decode(Box::new(e))
-}
 
 /// A smelt to insert (the create path).
 #[derive(Debug, Clone)]
@@ -55,15 +50,15 @@ pub struct NewFile {
 pub struct SmeltRow {
     pub smelt_id: Uuid,
     pub user_id: Option<Uuid>,
-    pub status: String,
-    pub mode: String,
-    pub input_type: String,
-    pub default_prompt_names: Vec<String>,
+    pub status: SmeltStatus,
+    pub mode: SmeltMode,
+    pub input_type: InputType,
+    pub default_prompt_names: Vec<PromptName>,
     pub user_prompt_id: Option<Uuid>,
     pub input_text: Option<String>,
     pub progress_percentage: i16,
     pub progress_message: String,
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
     pub error_message: Option<String>,
     pub last_seq: i64,
     pub created_at: DateTime<Utc>,
@@ -74,28 +69,6 @@ pub struct SmeltRow {
     pub failed_prompt: Option<String>,
 }
 
-impl SmeltRow {
-    /// The parsed status.
-    pub fn status(&self) -> Result<SmeltStatus, sqlx::Error> {
-        self.status.parse().map_err(decode_err)
-    }
-    /// The parsed mode.
-    pub fn mode(&self) -> Result<SmeltMode, sqlx::Error> {
-        self.mode.parse().map_err(decode_err)
-    }
-    /// The parsed input type.
-    pub fn input_type(&self) -> Result<InputType, sqlx::Error> {
-        self.input_type.parse().map_err(decode_err)
-    }
-    /// The parsed prompt names.
-    pub fn prompt_names(&self) -> Result<Vec<PromptName>, sqlx::Error> {
-        self.default_prompt_names
-            .iter()
-            .map(|p| p.parse().map_err(decode_err))
-            .collect()
-    }
-}
-
 /// A `smelt_file` row.
 #[derive(Debug, Clone, FromRow)]
 pub struct FileRow {
@@ -104,11 +77,11 @@ pub struct FileRow {
     pub filename: String,
     pub size_bytes: i64,
     pub content_type: Option<String>,
-    pub input_type: String,
+    pub input_type: InputType,
     pub storage_key: Option<String>,
     pub duration_seconds: Option<f64>,
-    pub status: String,
-    pub error_code: Option<String>,
+    pub status: FileStatus,
+    pub error_code: Option<ErrorCode>,
     /// How far transcription has got, in ms of the file's audio.
     pub transcribed_ms: i32,
     /// When transcription of the file finished (its segments are all stored).
@@ -117,17 +90,17 @@ pub struct FileRow {
 
 impl FileRow {
     /// The file as the API shows it.
-    pub fn to_dto(&self) -> Result<SmeltFileDto, sqlx::Error> {
-        Ok(SmeltFileDto {
+    pub fn to_dto(&self) -> SmeltFileDto {
+        SmeltFileDto {
             id: self.smelt_file_id,
             filename: self.filename.clone(),
             size_bytes: self.size_bytes,
             duration_seconds: self.duration_seconds,
-            input_type: self.input_type.parse().map_err(decode_err)?,
-            status: self.status.parse().map_err(decode_err)?,
+            input_type: self.input_type,
+            status: self.status,
             position: self.position,
-            error_code: self.error_code.clone(),
-        })
+            error_code: self.error_code,
+        }
     }
 }
 
@@ -145,35 +118,28 @@ const SMELT_COLUMNS: &str = "smelt_id, user_id, status, mode, input_type, defaul
 const FILE_COLUMNS: &str = "smelt_file_id, position, filename, size_bytes, content_type, \
     input_type, storage_key, duration_seconds, status, error_code, transcribed_ms, transcribed_at";
 
-/// Inserts a smelt and its files (inside the caller's transaction). Returns the row as stored.
-pub async fn insert(
+/// Inserts a smelt, `pending`, and its files (inside the caller's transaction; the lifecycle
+/// queues its job in the same one). Returns the row as stored.
+pub(crate) async fn insert(
     conn: &mut PgConnection,
     smelt: &NewSmelt,
     files: &[NewFile],
 ) -> Result<Smelt, sqlx::Error> {
-    let names: Vec<&str> = smelt
-        .default_prompt_names
-        .iter()
-        .map(|p| p.as_str())
-        .collect();
     let row: SmeltRow = sqlx::query_as(&format!(
-        "insert into smelt (smelt_id, user_id, mode, input_type, default_prompt_names,
+        "insert into smelt (smelt_id, user_id, status, mode, input_type, default_prompt_names,
                             user_prompt_id, input_text, credit_source, anon_ip_hash, anon_usage_date,
                             word_timestamps)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning {SMELT_COLUMNS}"
+         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         returning {SMELT_COLUMNS}"
     ))
     .bind(smelt.smelt_id)
     .bind(smelt.user_id)
-    .bind(smelt.mode.as_str())
-    .bind(smelt.input_type.as_str())
-    .bind(&names)
+    .bind(smelt.mode)
+    .bind(smelt.input_type)
+    .bind(&smelt.default_prompt_names)
     .bind(smelt.user_prompt_id)
     .bind(&smelt.input_text)
-    .bind(match smelt.charge {
-        Charge::Free => None,
-        Charge::Weekly => Some("weekly"),
-        Charge::Anonymous { .. } => Some("anonymous"),
-    })
+    .bind(smelt.charge.source())
     .bind(match &smelt.charge {
         Charge::Anonymous { ip_hash, .. } => Some(ip_hash.as_str()),
         _ => None,
@@ -192,7 +158,7 @@ pub async fn insert(
     let filenames: Vec<&str> = files.iter().map(|f| f.filename.as_str()).collect();
     let sizes: Vec<i64> = files.iter().map(|f| f.size_bytes).collect();
     let types: Vec<Option<&str>> = files.iter().map(|f| f.content_type.as_deref()).collect();
-    let inputs: Vec<&str> = files.iter().map(|f| f.input_type.as_str()).collect();
+    let inputs: Vec<InputType> = files.iter().map(|f| f.input_type).collect();
     let keys: Vec<Option<&str>> = files.iter().map(|f| f.storage_key.as_deref()).collect();
     let durations: Vec<Option<f64>> = files.iter().map(|f| f.duration_seconds).collect();
     let file_rows: Vec<FileRow> = sqlx::query_as(&format!(
@@ -258,7 +224,7 @@ pub async fn results<'e>(
     db: impl PgExecutor<'e>,
     smelt_id: Uuid,
 ) -> Result<Vec<ResultDto>, sqlx::Error> {
-    type Row = (Option<Uuid>, String, String, String, Option<String>);
+    type Row = (Option<Uuid>, String, String, ResultKind, Option<String>);
     let rows: Vec<Row> = sqlx::query_as(
         "select smelt_file_id, filename, content, kind, prompt from smelt_result
          where smelt_id = $1 order by position",
@@ -266,18 +232,17 @@ pub async fn results<'e>(
     .bind(smelt_id)
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(|(file_id, filename, content, kind, prompt)| {
-            Ok(ResultDto {
-                file_id,
-                filename,
-                content,
-                kind: kind.parse().map_err(decode_err)?,
-                prompt,
-                download_url: None,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(file_id, filename, content, kind, prompt)| ResultDto {
+            file_id,
+            filename,
+            content,
+            kind,
+            prompt,
+            download_url: None,
         })
-        .collect()
+        .collect())
 }
 
 /// Keys of the stored result documents in position order (`None` where none was stored),
@@ -293,8 +258,8 @@ pub async fn result_keys<'e>(
 }
 
 /// Deletes a smelt owned by `user_id` (files, results and events cascade); true when it
-/// existed. A running smelt is thereby cancelled: its worker's next write finds no row.
-pub async fn delete_owned(
+/// existed. The lifecycle cancels a running smelt first.
+pub(crate) async fn delete_owned(
     pool: &PgPool,
     smelt_id: Uuid,
     user_id: Uuid,
@@ -310,12 +275,8 @@ pub async fn delete_owned(
 impl Smelt {
     /// The `GET /api/smelts/{id}` shape. `results` are shown for a completed smelt (and for a
     /// failed one that kept some); `segments` while an audio smelt is still running.
-    pub fn to_dto(
-        &self,
-        results: Option<Vec<ResultDto>>,
-        segments: Vec<SegmentDto>,
-    ) -> Result<SmeltDto, sqlx::Error> {
-        let status = self.row.status()?;
+    pub fn to_dto(&self, results: Option<Vec<ResultDto>>, segments: Vec<SegmentDto>) -> SmeltDto {
+        let status = self.row.status;
         let progress = (!status.is_terminal()).then(|| ProgressDto {
             percentage: self.row.progress_percentage.clamp(0, 100) as u8,
             stage: status,
@@ -324,25 +285,17 @@ impl Smelt {
             queue_position: None,
             estimated_wait_seconds: None,
         });
-        let error_code = match &self.row.error_code {
-            Some(code) => Some(code.parse::<ErrorCode>().map_err(decode_err)?),
-            None => None,
-        };
         let results = match status {
             SmeltStatus::Completed => Some(results.unwrap_or_default()),
             SmeltStatus::Failed => results.filter(|r| !r.is_empty()),
             _ => None,
         };
-        Ok(SmeltDto {
+        SmeltDto {
             id: self.row.smelt_id,
             status,
-            mode: self.row.mode()?,
-            files: self
-                .files
-                .iter()
-                .map(FileRow::to_dto)
-                .collect::<Result<_, _>>()?,
-            default_prompt_names: self.row.prompt_names()?,
+            mode: self.row.mode,
+            files: self.files.iter().map(FileRow::to_dto).collect(),
+            default_prompt_names: self.row.default_prompt_names.clone(),
             user_prompt_id: self.row.user_prompt_id,
             progress,
             segments: if status.is_terminal() {
@@ -351,12 +304,12 @@ impl Smelt {
                 segments
             },
             results,
-            error_code,
+            error_code: self.row.error_code,
             error_message: self.row.error_message.clone(),
             failed_prompt: self.row.failed_prompt.clone(),
             created_at: self.row.created_at,
             completed_at: self.row.completed_at,
-        })
+        }
     }
 }
 
@@ -379,13 +332,13 @@ pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>,
     let Some(smelt) = fetch(&mut tx, smelt_id).await? else {
         return Ok(None);
     };
-    let status = smelt.row.status()?;
+    let status = smelt.row.status;
     let results = if matches!(status, SmeltStatus::Completed | SmeltStatus::Failed) {
         Some(results(&mut *tx, smelt_id).await?)
     } else {
         None
     };
-    let segments = if !status.is_terminal() && smelt.row.input_type == InputType::Audio.as_str() {
+    let segments = if !status.is_terminal() && smelt.row.input_type == InputType::Audio {
         crate::db::transcripts::segments(&mut *tx, smelt_id).await?
     } else {
         Vec::new()
@@ -396,7 +349,7 @@ pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>,
         None
     };
     tx.commit().await?;
-    let mut dto = smelt.to_dto(results, segments)?;
+    let mut dto = smelt.to_dto(results, segments);
     if let (Some(progress), Some((position, wait))) = (dto.progress.as_mut(), queue) {
         progress.queue_position = Some(position);
         progress.estimated_wait_seconds = wait;
@@ -487,9 +440,9 @@ pub async fn list(
     );
     type Row = (
         Uuid,
-        String,
-        String,
-        Vec<String>,
+        SmeltStatus,
+        SmeltMode,
+        Vec<PromptName>,
         DateTime<Utc>,
         Option<DateTime<Utc>>,
         i64,
@@ -516,22 +469,19 @@ pub async fn list(
     let smelts = rows
         .into_iter()
         .map(
-            |(id, status, mode, names, created_at, completed_at, file_count, _)| {
-                Ok(SmeltListItemDto {
+            |(id, status, mode, default_prompt_names, created_at, completed_at, file_count, _)| {
+                SmeltListItemDto {
                     id,
-                    status: status.parse().map_err(decode_err)?,
-                    mode: mode.parse().map_err(decode_err)?,
+                    status,
+                    mode,
                     file_count,
-                    default_prompt_names: names
-                        .iter()
-                        .map(|n| n.parse().map_err(decode_err))
-                        .collect::<Result<_, sqlx::Error>>()?,
+                    default_prompt_names,
                     created_at,
                     completed_at,
-                })
+                }
             },
         )
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .collect();
     let limit = i64::from(q.limit);
     Ok(SmeltsListDto {
         smelts,
@@ -544,96 +494,12 @@ pub async fn list(
     })
 }
 
-/// Marks a running smelt completed (100%); the files that did not fail are completed too.
-/// `false` when the smelt is gone or already finished.
-pub async fn mark_completed(conn: &mut PgConnection, smelt_id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = Stage::of(SmeltStatus::Completed);
-    let updated = sqlx::query(
-        "update smelt set status = 'completed', progress_percentage = 100, progress_message = $2,
-                          completed_at = now(), updated_at = now()
-         where smelt_id = $1 and status not in ('completed', 'failed', 'cancelled')",
-    )
-    .bind(smelt_id)
-    .bind(done.message)
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "update smelt_file set status = 'completed' where smelt_id = $1 and status <> 'failed'",
-    )
-    .bind(smelt_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(true)
-}
-
-/// How a smelt ended without completing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending<'a> {
-    /// Processing failed with this code and message, in this prompt's synthesis if any.
-    Failed {
-        code: ErrorCode,
-        message: &'a str,
-        failed_prompt: Option<&'a str>,
-    },
-    /// Its owner cancelled it.
-    Cancelled,
-}
-
-/// Ends a smelt that is not finished yet as failed or cancelled (its unfinished files fail
-/// too). `false` when it is gone or already finished. The caller refunds the credit and
-/// announces the end in the same transaction.
-pub async fn mark_ended(
-    conn: &mut PgConnection,
-    smelt_id: Uuid,
-    ending: Ending<'_>,
-) -> Result<bool, sqlx::Error> {
-    let (status, code, message, failed_prompt) = match ending {
-        Ending::Failed {
-            code,
-            message,
-            failed_prompt,
-        } => (SmeltStatus::Failed, code, message.to_owned(), failed_prompt),
-        Ending::Cancelled => (
-            SmeltStatus::Cancelled,
-            ErrorCode::Cancelled,
-            ErrorCode::Cancelled.message(None),
-            None,
-        ),
-    };
-    let updated = sqlx::query(
-        "update smelt set status = $2, error_code = $3, error_message = $4, failed_prompt = $5,
-                          progress_message = $6, completed_at = now(), updated_at = now()
-         where smelt_id = $1 and status not in ('completed', 'failed', 'cancelled')",
-    )
-    .bind(smelt_id)
-    .bind(status.as_str())
-    .bind(code.as_str())
-    .bind(&message)
-    .bind(failed_prompt)
-    .bind(Stage::of(status).message)
-    .execute(&mut *conn)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "update smelt_file set status = 'failed' where smelt_id = $1 and status <> 'completed'",
-    )
-    .bind(smelt_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(true)
-}
-
 /// Records a file's state (and its duration once decoded).
 pub async fn set_file_state<'e>(
     db: impl PgExecutor<'e>,
     smelt_file_id: Uuid,
     status: FileStatus,
-    error_code: Option<&str>,
+    error_code: Option<ErrorCode>,
     duration_seconds: Option<f64>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -642,7 +508,7 @@ pub async fn set_file_state<'e>(
          where smelt_file_id = $1",
     )
     .bind(smelt_file_id)
-    .bind(status.as_str())
+    .bind(status)
     .bind(error_code)
     .bind(duration_seconds)
     .execute(db)
@@ -669,14 +535,14 @@ pub struct NewResult {
 }
 
 /// Stores results idempotently: a redelivered job writing the same positions again changes
-/// nothing.
+/// nothing. `false` when the smelt no longer exists (it was deleted while it ran).
 pub async fn insert_results(
     conn: &mut PgConnection,
     smelt_id: Uuid,
     results: &[NewResult],
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     for r in results {
-        sqlx::query(
+        let stored = sqlx::query(
             "insert into smelt_result (smelt_result_id, smelt_id, smelt_file_id, position,
                                        filename, content, engine, storage_key, kind, prompt)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -690,12 +556,20 @@ pub async fn insert_results(
         .bind(&r.content)
         .bind(&r.engine)
         .bind(&r.storage_key)
-        .bind(r.kind.as_str())
+        .bind(r.kind)
         .bind(&r.prompt)
         .execute(&mut *conn)
-        .await?;
+        .await;
+        match stored {
+            Ok(_) => {}
+            // 23503 foreign_key_violation: the smelt is gone.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
+                return Ok(false)
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// A file's audio duration as recorded, in seconds.
@@ -721,61 +595,6 @@ pub async fn result_positions<'e>(
         .await
 }
 
-/// What [`cancel`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cancellation {
-    /// The smelt was pending or running and is now cancelled; its credit (if any) came back.
-    Cancelled,
-    /// It had already finished (completed, failed or cancelled); nothing changed.
-    AlreadyFinished,
-    /// No such smelt.
-    NotFound,
-}
-
-/// Cancels a smelt that has not finished: marks it cancelled, refunds its credit (once) and
-/// announces the terminal `cancelled` event, in one synchronously committed transaction. A
-/// queued job then never starts, and a running one stops at its next write (which finds the
-/// smelt finished). Ownership is the caller's to check.
-pub async fn cancel(pool: &PgPool, smelt_id: Uuid) -> Result<Cancellation, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let status: Option<String> =
-        sqlx::query_scalar("select status from smelt where smelt_id = $1 for update")
-            .bind(smelt_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(status) = status else {
-        return Ok(Cancellation::NotFound);
-    };
-    let status = status.parse::<SmeltStatus>().map_err(decode_err)?;
-    if status.is_terminal() || !mark_ended(&mut tx, smelt_id, Ending::Cancelled).await? {
-        return Ok(Cancellation::AlreadyFinished);
-    }
-    crate::db::credits::refund(&mut tx, smelt_id).await?;
-    let payload = crate::dto::FailedPayload {
-        smelt_id,
-        status: SmeltStatus::Cancelled,
-        error_code: ErrorCode::Cancelled,
-        error_message: ErrorCode::Cancelled.message(None),
-        failed_prompt: None,
-        results: Vec::new(),
-    };
-    crate::db::events::append(
-        &mut tx,
-        smelt_id,
-        crate::events::EventKind::Cancelled,
-        &payload,
-    )
-    .await?;
-    if status == SmeltStatus::Pending {
-        // The smelts behind it move up.
-        sqlx::query("select smelt_announce_queue()")
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(Cancellation::Cancelled)
-}
-
 /// The owner of a smelt (`Some(None)` for an anonymous one), or `None` when it does not exist.
 pub async fn owner<'e>(
     db: impl PgExecutor<'e>,
@@ -787,14 +606,94 @@ pub async fn owner<'e>(
         .await
 }
 
-/// Forgets the storage keys of a smelt's uploads (their blobs are being deleted).
-pub async fn forget_uploads<'e>(
+/// Each file of a smelt with its status, in position order.
+pub async fn file_statuses<'e>(
     db: impl PgExecutor<'e>,
     smelt_id: Uuid,
+) -> Result<Vec<(Uuid, FileStatus)>, sqlx::Error> {
+    sqlx::query_as(
+        "select smelt_file_id, status from smelt_file where smelt_id = $1 order by position",
+    )
+    .bind(smelt_id)
+    .fetch_all(db)
+    .await
+}
+
+/// A pending smelt whose place in the queue changed since its subscribers were last told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuePlace {
+    pub smelt_id: Uuid,
+    /// 1 = the next to start.
+    pub position: u32,
+    /// Estimated seconds until a worker starts it; `None` while no worker is alive.
+    pub estimated_wait_seconds: Option<u32>,
+    /// Its stored percentage (0 unless a requeued smelt had made progress).
+    pub percentage: u8,
+    /// Its files and their statuses, in position order.
+    pub files: Vec<(Uuid, FileStatus)>,
+}
+
+/// The pending smelts whose place (from the `smelt_queue` database function) differs from
+/// the one last announced, first in the queue first.
+pub(crate) async fn moved_in_queue(
+    conn: &mut PgConnection,
+) -> Result<Vec<QueuePlace>, sqlx::Error> {
+    type Row = (Uuid, i32, Option<i32>, i16, Vec<Uuid>, Vec<FileStatus>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select q.smelt_id, q.queue_position, q.estimated_wait_seconds, s.progress_percentage,
+                array(select f.smelt_file_id from smelt_file f
+                      where f.smelt_id = q.smelt_id order by f.position),
+                array(select f.status from smelt_file f
+                      where f.smelt_id = q.smelt_id order by f.position)
+         from smelt_queue() q join smelt s on s.smelt_id = q.smelt_id
+         where s.queue_position is distinct from q.queue_position
+         order by q.queue_position",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(smelt_id, position, wait, percentage, ids, statuses)| QueuePlace {
+                smelt_id,
+                position: position.max(1) as u32,
+                estimated_wait_seconds: wait.map(|w| w.max(0) as u32),
+                percentage: percentage.clamp(0, 100) as u8,
+                files: ids.into_iter().zip(statuses).collect(),
+            },
+        )
+        .collect())
+}
+
+/// Records the places announced to each smelt's subscribers.
+pub(crate) async fn record_queue_places(
+    conn: &mut PgConnection,
+    places: &[QueuePlace],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update smelt_file set storage_key = null where smelt_id = $1")
-        .bind(smelt_id)
-        .execute(db)
-        .await?;
+    let ids: Vec<Uuid> = places.iter().map(|p| p.smelt_id).collect();
+    let positions: Vec<i32> = places.iter().map(|p| p.position as i32).collect();
+    sqlx::query(
+        "update smelt s set queue_position = p.position
+         from unnest($1::uuid[], $2::integer[]) as p(smelt_id, position)
+         where s.smelt_id = p.smelt_id",
+    )
+    .bind(&ids)
+    .bind(&positions)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+/// The events stored for the given smelts, counted from their `last_seq` (the load client
+/// checks its writers' count with it).
+pub async fn events_written<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_ids: &[Uuid],
+) -> Result<i64, sqlx::Error> {
+    let sum: Option<i64> =
+        sqlx::query_scalar("select sum(last_seq)::bigint from smelt where smelt_id = any($1)")
+            .bind(smelt_ids)
+            .fetch_one(db)
+            .await?;
+    Ok(sum.unwrap_or(0))
 }

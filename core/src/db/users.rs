@@ -231,7 +231,8 @@ pub async fn valid_api_key<'e>(
     db: impl PgExecutor<'e>,
     user_id: Uuid,
 ) -> Result<Option<StoredApiKey>, sqlx::Error> {
-    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>, Option<String>)> = sqlx::query_as(
+    type Sealed = (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+    let row: Option<Sealed> = sqlx::query_as(
         "select api_key_ciphertext, api_key_nonce, api_key_base_url from user_profile
          where user_id = $1 and api_key_status = 'valid'",
     )

@@ -1,13 +1,13 @@
 //! Completion webhooks (`webhook`) and their deliveries (`webhook_delivery`). Deliveries are
-//! made by a database trigger when a smelt's terminal event is appended (migration
-//! `20261130000004`), each with a message on the `smelt_webhooks` pgmq queue; the dispatcher
-//! ([`crate::webhooks`]) records every attempt here.
+//! made by the lifecycle in the transaction that ends a smelt, each with a message on the
+//! `smelt_webhooks` queue; the dispatcher ([`crate::webhooks`]) records every attempt here.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use crate::domain::DeliveryStatus;
+use crate::events::EventKind;
 
 /// A registered webhook, as its owner sees it (never the secret).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -24,9 +24,8 @@ pub struct DeliveryRow {
     pub webhook_id: Uuid,
     pub smelt_id: Uuid,
     /// `completed`, `failed` or `cancelled`.
-    pub event: String,
-    /// Wire spelling of [`DeliveryStatus`].
-    pub status: String,
+    pub event: EventKind,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     /// HTTP status of the last answer, if the receiver answered.
     pub last_status_code: Option<i32>,
@@ -164,7 +163,7 @@ pub async fn pending<'e>(
          where d.delivery_id = $1 and d.status = $2",
     )
     .bind(delivery_id)
-    .bind(DeliveryStatus::Pending.as_str())
+    .bind(DeliveryStatus::Pending)
     .fetch_optional(db)
     .await
 }
@@ -198,11 +197,35 @@ pub async fn record_attempt<'e>(
          where delivery_id = $1",
     )
     .bind(delivery_id)
-    .bind(status.as_str())
+    .bind(status)
     .bind(code.map(i32::from))
     .bind(error)
-    .bind(DeliveryStatus::Delivered.as_str())
+    .bind(DeliveryStatus::Delivered)
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Creates a delivery of a smelt's terminal event to each of `owner`'s webhooks (once per
+/// webhook and smelt), inside the caller's transaction; `body` is the event's wire frame.
+/// Returns the new deliveries' ids, for the caller to queue.
+pub async fn create_deliveries<'e>(
+    db: impl PgExecutor<'e>,
+    owner: Uuid,
+    smelt_id: Uuid,
+    event: EventKind,
+    body: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into webhook_delivery (webhook_id, smelt_id, event, body)
+         select w.webhook_id, $2, $3, $4::jsonb from webhook w where w.user_id = $1
+         on conflict (webhook_id, smelt_id) do nothing
+         returning delivery_id",
+    )
+    .bind(owner)
+    .bind(smelt_id)
+    .bind(event)
+    .bind(body)
+    .fetch_all(db)
+    .await
 }

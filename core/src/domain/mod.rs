@@ -4,13 +4,14 @@
 mod error_code;
 mod prompt;
 mod stage;
-mod status;
+pub(crate) mod status;
 
 pub use error_code::ErrorCode;
 pub use prompt::{PromptName, UnknownPromptName};
 pub use stage::Stage;
 pub use status::{
-    DeliveryStatus, FileStatus, InputType, ResultKind, Scope, SmeltMode, SmeltStatus, UnknownValue,
+    ApiKeyStatus, CreditSource, DeliveryStatus, FileStatus, InputType, ResultKind, Scope,
+    SmeltMode, SmeltStatus, UnknownValue,
 };
 
 /// Maximum size of one uploaded file: 25 MiB (`docs/api.md#credits-and-limits`).

@@ -10,10 +10,54 @@ pub struct UnknownValue {
     pub value: String,
 }
 
-/// Declares a string-backed enum with `as_str`, `FromStr`, serde, sqlx text encoding and an
-/// OpenAPI schema (a string with the wire values as its `enum`). The wire values are matched
-/// as token trees, not `literal` fragments, so that derive macros reading `#[serde(rename)]`
-/// (utoipa's) see plain literals.
+/// Makes a type with `as_str` and `FromStr` a Postgres `text` value for sqlx: it is written as
+/// its wire spelling and read back through `FromStr`, so a row struct can hold it instead of a
+/// `String` (an unknown spelling is a decode error). Arrays of it are `text[]`.
+macro_rules! sqlx_text {
+    ($name:ident) => {
+        impl sqlx::Type<sqlx::Postgres> for $name {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+            fn array_compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <&str as sqlx::postgres::PgHasArrayType>::array_compatible(ty)
+            }
+        }
+
+        impl<'q> sqlx::Encode<'q, sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<'q, sqlx::Postgres>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<'r, sqlx::Postgres>>::decode(value)?;
+                Ok(text.parse::<$name>()?)
+            }
+        }
+    };
+}
+pub(crate) use sqlx_text;
+
+/// Declares a string-backed enum with `as_str`, `FromStr`, serde, sqlx text encoding (see
+/// [`sqlx_text`]) and an OpenAPI schema (a string with the wire values as its `enum`). The
+/// wire values are matched as token trees, not `literal` fragments, so that derive macros
+/// reading `#[serde(rename)]` (utoipa's) see plain literals.
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident, $kind:literal { $($(#[$vmeta:meta])* $variant:ident = $wire:tt),+ $(,)? }) => {
         $(#[$meta])*
@@ -45,6 +89,8 @@ macro_rules! wire_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        $crate::domain::status::sqlx_text!($name);
     };
 }
 pub(crate) use wire_enum;
@@ -134,6 +180,25 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Where a user's own provider key stands: none saved, saved and accepted by its
+    /// provider, or rejected by it since (`api_key_status` of the profile).
+    ApiKeyStatus, "API key status" {
+        None = "none",
+        Valid = "valid",
+        Invalid = "invalid",
+    }
+}
+
+wire_enum! {
+    /// What a smelt was charged, so that a failure refunds exactly that: a weekly credit of
+    /// its owner, or its anonymous client address's smelt of the day.
+    CreditSource, "credit source" {
+        Weekly = "weekly",
+        Anonymous = "anonymous",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +246,10 @@ mod tests {
         assert_eq!(
             schema_values::<DeliveryStatus>(),
             wire_values(DeliveryStatus::ALL)
+        );
+        assert_eq!(
+            schema_values::<ApiKeyStatus>(),
+            wire_values(ApiKeyStatus::ALL)
         );
     }
 }

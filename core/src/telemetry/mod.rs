@@ -9,21 +9,20 @@ mod redact;
 
 pub use redact::{redact, Redacting};
 
-use crate::settings::Settings;
+use crate::settings::{LogFormat, LogSettings};
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global tracing subscriber (text or JSON, filtered by `settings.log`), writing
 /// redacted lines to stderr so that commands can keep stdout for their output. Calling it
 /// twice is harmless (tests build many applications in one process).
-pub fn init(settings: &Settings) {
+pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Redacting::new(std::io::stderr));
-    let _ = if settings.log_format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
     };
 }
 

@@ -113,13 +113,13 @@ async fn issue(
     email: String,
     family_id: Uuid,
 ) -> Result<Session, ApiError> {
-    let ttl = state.settings.access_token_ttl_secs;
+    let ttl = state.settings.http.access_token_ttl_secs;
     let access_token = state
         .tokens
         .sign(user_id, ACCESS_AUDIENCE, ttl, Some("authenticated"));
     let refresh_token = random_token(32);
     let expires_at =
-        state.clock.now() + Duration::seconds(state.settings.refresh_token_ttl_secs as i64);
+        state.clock.now() + Duration::seconds(state.settings.http.refresh_token_ttl_secs as i64);
     users::insert_refresh(
         &state.pool,
         user_id,

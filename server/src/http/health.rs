@@ -13,6 +13,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use smelt_core::db;
+
 use crate::state::AppState;
 
 /// Longest a readiness probe waits for the database.
@@ -72,11 +74,9 @@ async fn healthz() -> Json<Alive> {
     Json(Alive { status: "ok" })
 }
 
-async fn probe(state: &AppState, sql: &str) -> bool {
-    matches!(
-        tokio::time::timeout(PROBE_TIMEOUT, sqlx::query(sql).execute(&state.pool)).await,
-        Ok(Ok(_))
-    )
+/// True when `check` answers `Ok` within [`PROBE_TIMEOUT`].
+async fn probe<T, E>(check: impl std::future::Future<Output = Result<T, E>>) -> bool {
+    matches!(tokio::time::timeout(PROBE_TIMEOUT, check).await, Ok(Ok(_)))
 }
 
 /// 200 `{"status": "ready", "checks": {…}}` or 503 `{"status": "unavailable", "failing": [...]}`.
@@ -92,14 +92,11 @@ async fn probe(state: &AppState, sql: &str) -> bool {
     )
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let database = probe(&state, "select 1").await;
-    let queue = database && probe(&state, "select pgmq.metrics('smelt_jobs')").await;
+    let database = probe(db::health::ping(&state.pool)).await;
+    let queue = database && probe(state.queue.metrics()).await;
     let listener = state.listener.is_listening();
     // Any answer (the probe key never exists) shows the store is reachable.
-    let storage = matches!(
-        tokio::time::timeout(PROBE_TIMEOUT, state.blobs.exists("readyz/probe")).await,
-        Ok(Ok(_))
-    );
+    let storage = probe(state.blobs.exists("readyz/probe")).await;
     let checks = ReadinessChecks {
         database,
         listener,

@@ -41,6 +41,7 @@ pub async fn scrape(
 ) -> Result<Response, ApiError> {
     if let Some(expected) = state
         .settings
+        .http
         .metrics_token
         .as_deref()
         .filter(|t| !t.is_empty())
@@ -60,8 +61,12 @@ pub async fn scrape(
     // A scrape must answer even when the database does not: the queue gauges keep their last
     // values and `smelt_ready` says what is wrong.
     let mut database = true;
-    for queue in [QUEUE_NAME, DEAD_LETTER_QUEUE] {
-        match state.queue.metrics(queue).await {
+    let measured = [
+        (QUEUE_NAME, state.queue.metrics().await),
+        (DEAD_LETTER_QUEUE, state.queue.dead_letter_metrics().await),
+    ];
+    for (queue, measured) in measured {
+        match measured {
             Ok(m) => {
                 metrics::gauge!(names::QUEUE_DEPTH, "queue" => queue).set(m.depth as f64);
                 metrics::gauge!(names::QUEUE_OLDEST_AGE, "queue" => queue)

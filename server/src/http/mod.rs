@@ -37,10 +37,12 @@ use error::ApiError;
 
 /// The whole HTTP surface: `/api/...` plus the web app at `/`.
 pub fn router(state: AppState) -> Router {
-    let web_dir = state.settings.web_dir.clone();
+    let web_dir = state.settings.http.web_dir.clone();
     let (routes, document) = routes(&state.limits);
     // Checked at startup (`Application::build`), so an invalid list never gets here.
-    let cors = cors::layer(&state.settings.cors_origins).ok().flatten();
+    let cors = cors::layer(&state.settings.http.cors_origins)
+        .ok()
+        .flatten();
     // The web app's files carry no content hash, so browsers must revalidate them.
     // Paths that are not files are the app's own routes: index.html, with 200.
     let web = ServeDir::new(&web_dir).fallback(ServeFile::new(web_dir.join("index.html")));
@@ -57,7 +59,7 @@ pub fn router(state: AppState) -> Router {
         // A body that stops arriving (a stalled upload) fails its request instead of holding
         // it open; the create handler then discards what it stored.
         .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
-            state.settings.body_idle_timeout_secs.max(1),
+            state.settings.http.body_idle_timeout_secs.max(1),
         )))
         .with_state(state)
 }

@@ -64,7 +64,7 @@ async fn load(state: &AppState, user: AuthUser) -> Result<ProfileDto, ApiError> 
         credits_remaining: row.credits_remaining,
         weekly_credits_max: row.weekly_credits_max,
         credits_reset_at: row.credits_reset_at,
-        api_key_status: row.api_key_status,
+        api_key_status: row.api_key_status.as_str().to_owned(),
         api_key_last4: row.api_key_last4,
         api_key_base_url: row.api_key_base_url,
     })
@@ -186,7 +186,7 @@ async fn save_key(
             let http = state.outbound.client(Duration::from_secs(15));
             check_key(&http, url, key).await
         }
-        None => check_key(&state.http, &state.settings.openai_base_url, key).await,
+        None => check_key(&state.http, &state.settings.provider.openai_base_url, key).await,
     };
     match checked {
         KeyCheck::Valid => {}
@@ -201,7 +201,9 @@ async fn save_key(
             ))
         }
     }
-    let base_url = chosen.unwrap_or(&state.settings.openai_base_url).to_owned();
+    let base_url = chosen
+        .unwrap_or(&state.settings.provider.openai_base_url)
+        .to_owned();
     let (ciphertext, nonce) = state.secret_box.seal(key);
     let last4: String = key
         .chars()

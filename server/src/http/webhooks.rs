@@ -77,8 +77,7 @@ pub struct DeliveryDto {
     pub smelt_id: Uuid,
     /// `completed`, `failed` or `cancelled`.
     pub event: String,
-    #[schema(value_type = DeliveryStatus)]
-    pub status: String,
+    pub status: DeliveryStatus,
     /// Attempts made so far.
     pub attempts: i32,
     /// HTTP status of the last answer, if the receiver answered.
@@ -112,7 +111,7 @@ impl From<DeliveryRow> for DeliveryDto {
         DeliveryDto {
             id: row.delivery_id,
             smelt_id: row.smelt_id,
-            event: row.event,
+            event: row.event.as_str().to_owned(),
             status: row.status,
             attempts: row.attempts,
             last_status_code: row.last_status_code,

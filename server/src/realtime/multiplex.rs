@@ -169,7 +169,7 @@ async fn run(socket: WebSocket, state: AppState, user: Result<Option<ConnectionU
             .await
         }
     };
-    let ping_every = Duration::from_secs(state.settings.ping_secs.max(1));
+    let ping_every = Duration::from_secs(state.settings.realtime.ping_secs.max(1));
     let timeout = ping_every * 2;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut unanswered = 0u32;
@@ -303,7 +303,7 @@ async fn handle(
             match Feed::start(
                 state.hub.clone(),
                 state.broker.clone(),
-                state.settings.socket_queue,
+                state.settings.realtime.socket_queue,
                 request,
             )
             .await

@@ -37,7 +37,7 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
     let started = Feed::start(
         state.hub.clone(),
         state.broker.clone(),
-        state.settings.socket_queue,
+        state.settings.realtime.socket_queue,
         request,
     )
     .await;
@@ -49,7 +49,7 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
         }
     };
 
-    let ping_every = Duration::from_secs(state.settings.ping_secs.max(1));
+    let ping_every = Duration::from_secs(state.settings.realtime.ping_secs.max(1));
     // A write blocked for two ping periods means the client is gone (not merely slow).
     let send_timeout = ping_every * 2;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);

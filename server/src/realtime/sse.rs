@@ -83,15 +83,15 @@ pub async fn events(
     match Feed::start(
         state.hub.clone(),
         state.broker.clone(),
-        state.settings.socket_queue,
+        state.settings.realtime.socket_queue,
         request,
     )
     .await
     {
         Ok((feed, step)) => Sse::new(stream_of(feed, step))
-            .keep_alive(
-                KeepAlive::new().interval(Duration::from_secs(state.settings.ping_secs.max(1))),
-            )
+            .keep_alive(KeepAlive::new().interval(Duration::from_secs(
+                state.settings.realtime.ping_secs.max(1),
+            )))
             .into_response(),
         Err(closing) => refusal(closing.code).into_response(),
     }

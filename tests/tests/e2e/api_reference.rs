@@ -242,10 +242,10 @@ async fn every_sh_example_of_the_api_reference_succeeds_against_a_real_server() 
         workers: 0,
         configure: Some(Box::new(|s| {
             // The webhook examples register loopback receivers.
-            s.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            s.server.webhooks.webhook_allowed_hosts = vec!["127.0.0.1".into()];
             // Every example creates smelts from the same address and user.
-            s.anonymous_daily_smelts = 1_000;
-            s.weekly_credits = 1_000;
+            s.server.limits.anonymous_daily_smelts = 1_000;
+            s.server.limits.weekly_credits = 1_000;
         })),
         ..AppOptions::default()
     })

@@ -9,7 +9,7 @@ const ALLOWED: &str = "https://notes.example.com";
 async fn app_allowing(origins: Vec<String>) -> TestApp {
     spawn_app_with(AppOptions {
         workers: 0,
-        configure: Some(Box::new(move |s| s.cors_origins = origins)),
+        configure: Some(Box::new(move |s| s.server.http.cors_origins = origins)),
         ..AppOptions::default()
     })
     .await

@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use serde_json::Value;
-use smelt_core::db::{events, smelts};
-use smelt_core::domain::{FileStatus, SmeltStatus};
-use smelt_core::dto::{FileProgressDto, ProgressDto, ProgressPayload};
+use smelt_core::db::smelts;
+use smelt_core::domain::SmeltStatus;
 use smelt_core::events::EventKind;
-use smelt_worker::progress::ProgressSink;
-use sqlx::PgPool;
+use smelt_core::lifecycle::ProgressSink;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
@@ -19,36 +17,17 @@ use crate::processes::{free_port, ServerProcess};
 
 const TEXT: &str = "Alice will send the budget by Friday. The launch moved to May. What about hiring? We hire two engineers.";
 
-/// Appends `n` transcribing progress events through the event log (one transaction each,
-/// with its NOTIFY), as the worker's sink does.
-async fn emit_progress(pool: &PgPool, smelt_id: Uuid, n: usize) {
+/// Publishes `n` progress events through a sink of the smelt (one statement each, with its
+/// NOTIFY), as the worker's sink does while it transcribes.
+async fn emit_progress(app: &TestApp, smelt_id: Uuid, n: usize) {
+    let mut sink = sink_for(app, smelt_id).await;
+    let mut conn = app.pool.acquire().await.unwrap();
+    let smelt = smelts::fetch(&mut conn, smelt_id).await.unwrap().unwrap();
+    let file_id = smelt.files[0].smelt_file_id;
     for i in 0..n {
-        let payload = ProgressPayload {
-            smelt_id,
-            status: SmeltStatus::Transcribing,
-            progress: ProgressDto {
-                percentage: 20 + (i % 50) as u8,
-                stage: SmeltStatus::Transcribing,
-                message: "Transcribing audio...".into(),
-                eta_seconds: Some(3),
-                queue_position: None,
-                estimated_wait_seconds: None,
-            },
-            files: vec![FileProgressDto {
-                id: smelt_id,
-                status: FileStatus::Processing,
-                progress: 50,
-            }],
-        };
-        let mut tx = pool.begin().await.unwrap();
-        sqlx::query("set local synchronous_commit = off")
-            .execute(&mut *tx)
+        sink.publish_segments(file_id, &[], 0, i as f64 / n as f64)
             .await
             .unwrap();
-        events::append(&mut tx, smelt_id, EventKind::Progress, &payload)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
     }
 }
 
@@ -56,7 +35,7 @@ async fn emit_progress(pool: &PgPool, smelt_id: Uuid, n: usize) {
 async fn sink_for(app: &TestApp, smelt_id: Uuid) -> ProgressSink {
     let mut conn = app.pool.acquire().await.unwrap();
     let smelt = smelts::fetch(&mut conn, smelt_id).await.unwrap().unwrap();
-    ProgressSink::new(app.pool.clone(), &smelt, Duration::ZERO).unwrap()
+    ProgressSink::new(app.pool.clone(), &smelt, Duration::ZERO)
 }
 
 fn seqs(t: &Transcript) -> Vec<i64> {
@@ -87,7 +66,7 @@ async fn killing_the_listen_connection_loses_no_event() {
     let sockets = join_all((0..5).map(|_| subscribed(&app, &created))).await;
     let mut sink = sink_for(&app, id).await;
     sink.enter(SmeltStatus::Validating).await.unwrap();
-    emit_progress(&app.pool, id, 5).await;
+    emit_progress(&app, id, 5).await;
 
     let killed: i64 = sqlx::query_scalar(
         "select count(pg_terminate_backend(pid)) from pg_stat_activity
@@ -100,7 +79,7 @@ async fn killing_the_listen_connection_loses_no_event() {
     assert_eq!(killed, 1, "the server's LISTEN backend was terminated");
 
     // Announced while the listener is down or reconnecting: Postgres drops these NOTIFYs.
-    emit_progress(&app.pool, id, 10).await;
+    emit_progress(&app, id, 10).await;
     sink.enter(SmeltStatus::Synthesizing).await.unwrap();
     sink.complete().await.unwrap();
 
@@ -127,7 +106,13 @@ async fn clients_resume_across_a_killed_and_restarted_server_without_gap_or_dupl
     let (created, id) = created_text(&app).await;
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = ServerProcess::start(&app.settings.database_url, data.path(), port, 0).await;
+    let mut server = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        port,
+        0,
+    )
+    .await;
     let token = created["subscription_token"].as_str().unwrap();
     let url = |after: Option<i64>| {
         let resume = after.map(|n| format!("&after_seq={n}")).unwrap_or_default();
@@ -140,21 +125,27 @@ async fn clients_resume_across_a_killed_and_restarted_server_without_gap_or_dupl
     assert_eq!(snapshot[0].seq, 0);
     let mut sink = sink_for(&app, id).await;
     sink.enter(SmeltStatus::Validating).await.unwrap();
-    emit_progress(&app.pool, id, 4).await;
+    emit_progress(&app, id, 4).await;
     let before = socket.read_until(|e| e.seq == 5).await;
     server.kill();
     let tail = socket.collect().await;
     assert_ne!(tail.close_code, Some(1000), "the connection broke");
 
     // The smelt goes on while no server is up.
-    emit_progress(&app.pool, id, 6).await;
+    emit_progress(&app, id, 6).await;
     let last_seen = before
         .iter()
         .chain(tail.events.iter())
         .map(|e| e.seq)
         .max()
         .unwrap();
-    let _server = ServerProcess::start(&app.settings.database_url, data.path(), port, 0).await;
+    let _server = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        port,
+        0,
+    )
+    .await;
     let mut resumed = TestApp::connect_url(&url(Some(last_seen))).await;
     let replayed = resumed.read_until(|e| e.seq == 11).await;
     sink.enter(SmeltStatus::Synthesizing).await.unwrap();
@@ -183,8 +174,8 @@ async fn a_subscriber_that_never_reads_is_closed_as_slow_while_a_hundred_others_
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(|s| {
-            s.socket_queue = 64;
-            s.socket_send_buffer_bytes = Some(4096);
+            s.server.realtime.socket_queue = 64;
+            s.server.http.socket_send_buffer_bytes = Some(4096);
         })),
         ..AppOptions::default()
     })
@@ -201,7 +192,7 @@ async fn a_subscriber_that_never_reads_is_closed_as_slow_while_a_hundred_others_
         .map(|s| tokio::spawn(s.collect()))
         .collect();
 
-    emit_progress(&app.pool, id, 1500).await;
+    emit_progress(&app, id, 1500).await;
     let mut sink = sink_for(&app, id).await;
     sink.enter(SmeltStatus::Synthesizing).await.unwrap();
     sink.complete().await.unwrap();
@@ -286,8 +277,13 @@ async fn two_server_processes_both_deliver_a_workers_events() {
     let data = tempfile::tempdir().unwrap();
     let (created, id) = created_text(&app).await;
     let token = created["subscription_token"].as_str().unwrap();
-    let listener_only =
-        ServerProcess::start(&app.settings.database_url, data.path(), free_port(), 0).await;
+    let listener_only = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        free_port(),
+        0,
+    )
+    .await;
     let url = |port: u16| format!("ws://127.0.0.1:{port}/api/smelts/{id}/ws?token={token}");
     let mut on_listener_only = TestApp::connect_url(&url(listener_only.port)).await;
     let first = on_listener_only
@@ -296,8 +292,13 @@ async fn two_server_processes_both_deliver_a_workers_events() {
     assert_eq!(first[0].seq, 0, "nothing has happened yet");
 
     // The other server runs the worker: every event reaches the first one through Postgres.
-    let with_worker =
-        ServerProcess::start(&app.settings.database_url, data.path(), free_port(), 1).await;
+    let with_worker = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        free_port(),
+        1,
+    )
+    .await;
     let on_worker_server = TestApp::connect_url(&format!("{}&after_seq=0", url(with_worker.port)))
         .await
         .collect()

@@ -81,7 +81,7 @@ async fn a_host_the_operator_lists_may_use_plain_http_on_its_network() {
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(|s| {
-            s.provider_allowed_hosts = vec!["127.0.0.1".into()]
+            s.server.provider.provider_allowed_hosts = vec!["127.0.0.1".into()]
         })),
         ..AppOptions::default()
     })
@@ -121,7 +121,7 @@ async fn a_provider_redirecting_to_loopback_is_not_followed() {
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(|s| {
-            s.provider_allowed_hosts = vec!["127.0.0.2".into()]
+            s.server.provider.provider_allowed_hosts = vec!["127.0.0.2".into()]
         })),
         ..AppOptions::default()
     })
@@ -187,7 +187,7 @@ async fn a_worker_whose_encryption_key_cannot_open_the_stored_keys_refuses_to_st
     let elsewhere = tempfile::tempdir().unwrap();
     let data_dir = elsewhere.path().to_str().unwrap();
     let (ok, stderr) = worker_exit(&[
-        ("DATABASE_URL", &app.settings.database_url),
+        ("DATABASE_URL", &app.settings.server.database.database_url),
         ("SMELT_DATA_DIR", data_dir),
     ])
     .await;
@@ -195,7 +195,7 @@ async fn a_worker_whose_encryption_key_cannot_open_the_stored_keys_refuses_to_st
     assert!(stderr.contains("SMELT_ENCRYPTION_KEY differs"), "{stderr}");
     // A malformed key.
     let (ok, stderr) = worker_exit(&[
-        ("DATABASE_URL", &app.settings.database_url),
+        ("DATABASE_URL", &app.settings.server.database.database_url),
         ("SMELT_DATA_DIR", data_dir),
         ("SMELT_ENCRYPTION_KEY", "not-a-key"),
     ])
@@ -235,9 +235,9 @@ async fn a_smelt_whose_key_cannot_be_opened_fails_and_never_runs_on_the_operator
         .create_text("Alice sends the report.", &["summarize"], Some(&token))
         .await;
     let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
-    let mut settings = app.settings.clone();
-    settings.hosted_api_key = Some(GOOD_KEY.into());
-    settings.hosted_base_url = operator.base_url.clone();
+    let mut settings = app.settings.worker_settings();
+    settings.hosted.hosted_api_key = Some(GOOD_KEY.into());
+    settings.hosted.hosted_base_url = operator.base_url.clone();
     let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
         .await
         .unwrap();
@@ -343,7 +343,7 @@ async fn sprayed_source_addresses_leave_the_limiter_state_bounded_after_pruning(
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = ServerProcess::start_with(
-        &app.settings.database_url,
+        &app.settings.server.database.database_url,
         data.path(),
         port,
         0,
@@ -401,8 +401,8 @@ async fn slow_clients_are_disconnected_and_others_are_served_meanwhile() {
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(|s| {
-            s.header_read_timeout_secs = 1;
-            s.body_idle_timeout_secs = 1;
+            s.server.http.header_read_timeout_secs = 1;
+            s.server.http.body_idle_timeout_secs = 1;
         })),
         ..AppOptions::default()
     })
@@ -485,12 +485,82 @@ fn documented_series() -> Vec<String> {
         .collect()
 }
 
+/// Each documented series with its documented label values: `(name, label, value)` for every
+/// value the README lists in parentheses after a label.
+fn documented_label_values() -> Vec<(String, String, String)> {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let table = readme
+        .split("| series | type |")
+        .nth(1)
+        .expect("the README has a metrics table");
+    let mut values = Vec::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let name = cells[1].trim_matches('`');
+        let Some((label, listed)) = cells[3].split_once(" (") else {
+            continue;
+        };
+        for value in listed.trim_end_matches(')').split(", ") {
+            values.push((
+                name.to_owned(),
+                label.trim_matches('`').to_owned(),
+                value.trim_matches('`').to_owned(),
+            ));
+        }
+    }
+    values
+}
+
+#[tokio::test]
+async fn the_first_scrape_after_startup_holds_every_documented_label_value() {
+    let app = spawn_idle_app().await;
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        port,
+        0,
+    )
+    .await;
+    let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let documented = documented_label_values();
+    assert!(
+        documented
+            .iter()
+            .any(|(n, _, v)| n == "smelt_rate_limited_total" && v == "service_key"),
+        "{documented:?}"
+    );
+    for (name, label, value) in documented {
+        let present = scrape.lines().any(|l| {
+            !l.starts_with('#')
+                && l.starts_with(&name)
+                && l.contains(&format!("{label}=\"{value}\""))
+        });
+        assert!(
+            present,
+            "{name}{{{label}=\"{value}\"}} is missing from the first scrape"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_first_scrape_after_startup_holds_every_documented_series() {
     let app = spawn_idle_app().await;
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let _server = ServerProcess::start(&app.settings.database_url, data.path(), port, 0).await;
+    let _server = ServerProcess::start(
+        &app.settings.server.database.database_url,
+        data.path(),
+        port,
+        0,
+    )
+    .await;
     let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await
         .unwrap()
@@ -550,7 +620,7 @@ fn the_alert_rules_pass_promtool_and_fire_on_their_failures() {
 fn admin(app: &TestApp, args: &[&str]) -> String {
     let output = Command::new(admin_binary())
         .args(args)
-        .env("DATABASE_URL", &app.settings.database_url)
+        .env("DATABASE_URL", &app.settings.server.database.database_url)
         .env("SMELT_DATA_DIR", app.data_dir.path())
         .env("RUST_LOG", "warn")
         .output()
@@ -584,10 +654,10 @@ async fn a_job_dead_lettered_by_a_failing_provider_is_listed_requeued_and_comple
         )
         .await;
     let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
-    let mut settings = app.settings.clone();
-    settings.provider_max_attempts = 1;
-    settings.max_deliveries = 2;
-    settings.retry_base_ms = 0;
+    let mut settings = app.settings.worker_settings();
+    settings.hosted.provider_max_attempts = 1;
+    settings.worker.max_deliveries = 2;
+    settings.worker.retry_base_ms = 0;
     let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
         .await
         .unwrap();

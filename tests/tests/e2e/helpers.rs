@@ -8,12 +8,11 @@ use futures::StreamExt;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 
+use smelt::Settings;
 use smelt_core::blob::BlobStore;
 use smelt_core::clock::{Clock, ManualClock, SystemClock};
 use smelt_core::events::{EventKind, WireEvent};
-use smelt_core::settings::Settings;
 use smelt_core::tokens::{TokenKeys, ACCESS_AUDIENCE};
-use smelt_server::Application;
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
@@ -88,23 +87,24 @@ fn admin_url() -> String {
 /// Settings of a test app on `db_name` (the database is created by the server on start).
 pub fn test_settings(db_name: &str, data_dir: &Path, workers: usize) -> Settings {
     let mut settings = Settings::from_env();
-    settings.database_url = format!("{}/{db_name}", admin_url());
-    settings.db_pool_size = 8;
-    settings.bind = "127.0.0.1:0".into();
-    settings.data_dir = data_dir.to_owned();
-    settings.web_dir = workspace_root().join("web/dist");
-    settings.jwt_secret = Some(TEST_SECRET.into());
+    let server = &mut settings.server;
+    server.database.database_url = format!("{}/{db_name}", admin_url());
+    server.database.db_pool_size = 8;
+    server.http.bind = "127.0.0.1:0".into();
+    server.storage.data_dir = data_dir.to_owned();
+    server.http.web_dir = workspace_root().join("web/dist");
+    server.signing.jwt_secret = Some(TEST_SECRET.into());
+    server.log.log = "warn".into();
+    // Tests of limits set their own; the others must never meet one.
+    server.rate_limits.rate_create_per_min = 100_000;
+    server.rate_limits.rate_login_per_min = 100_000;
+    server.rate_limits.rate_ws_per_min = 100_000;
     settings.embedded_workers = workers;
-    settings.progress_interval_ms = 50;
-    settings.queue_poll_secs = 1;
-    settings.log = "warn".into();
+    settings.worker.progress_interval_ms = 50;
+    settings.worker.queue_poll_secs = 1;
     // The periodic retention cleanup would race tests that age their data; the tests of it
     // turn it on.
-    settings.cleanup_interval_secs = 0;
-    // Tests of limits set their own; the others must never meet one.
-    settings.rate_create_per_min = 100_000;
-    settings.rate_login_per_min = 100_000;
-    settings.rate_ws_per_min = 100_000;
+    settings.retention.cleanup_interval_secs = 0;
     settings
 }
 
@@ -122,10 +122,10 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(&db_name, data_dir.path(), options.workers);
     if let Some(n) = options.login_per_min {
-        settings.rate_login_per_min = n;
+        settings.server.rate_limits.rate_login_per_min = n;
     }
     if let Some(url) = options.openai_base_url {
-        settings.openai_base_url = url;
+        settings.server.provider.openai_base_url = url;
     }
     if let Some(configure) = options.configure {
         configure(&mut settings);
@@ -135,7 +135,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         Some(c) => c,
         None => Arc::new(SystemClock),
     };
-    let app = Application::build_with_clock(settings.clone(), clock)
+    let app = smelt::build_with_clock(settings.clone(), clock)
         .await
         .expect("the app builds");
     let address = format!("127.0.0.1:{}", app.address().port());
@@ -532,7 +532,7 @@ impl Socket {
 
 /// A worker on the app's database and store, driven one job at a time by the test.
 pub async fn worker(app: &TestApp) -> smelt_worker::Worker {
-    let settings = Arc::new(app.settings.clone());
+    let settings = Arc::new(app.settings.worker_settings());
     smelt_worker::Worker::new(app.pool.clone(), settings, app.blobs.clone())
         .await
         .unwrap()

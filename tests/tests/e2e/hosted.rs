@@ -13,12 +13,12 @@ use crate::helpers::{file_part, speak, TestApp};
 use crate::provider_stub::{self, GOOD_KEY, STUB_TRANSCRIPT};
 
 async fn worker(app: &TestApp) -> Worker {
-    let mut settings = app.settings.clone();
-    settings.provider_max_attempts = 3;
-    settings.provider_retry_base_ms = 10;
+    let mut settings = app.settings.worker_settings();
+    settings.hosted.provider_max_attempts = 3;
+    settings.hosted.provider_retry_base_ms = 10;
     // A provider that stays down is retried on later deliveries; with one delivery its
     // failure is final at once.
-    settings.max_deliveries = 1;
+    settings.worker.max_deliveries = 1;
     let blobs = Arc::new(smelt_core::blob::FsBlobStore::new(
         app.data_dir.path().join("blobs"),
     ));

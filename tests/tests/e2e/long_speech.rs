@@ -171,7 +171,7 @@ async fn a_smelt_whose_worker_is_killed_in_the_middle_of_a_file_ends_with_every_
     let mut socket = app.subscribe(&created).await;
     let data_dir = app.data_dir.path();
 
-    let mut first = start_worker(&app.settings.database_url, data_dir, 3);
+    let mut first = start_worker(&app.settings.server.database.database_url, data_dir, 3);
     let before = socket.read_until(|e| e.event == EventKind::Segment).await;
     first.kill().unwrap();
     first.wait().unwrap();
@@ -186,7 +186,7 @@ async fn a_smelt_whose_worker_is_killed_in_the_middle_of_a_file_ends_with_every_
         "the worker died in the middle of the file ({transcribed_ms} ms)"
     );
 
-    let mut second = start_worker(&app.settings.database_url, data_dir, 3);
+    let mut second = start_worker(&app.settings.server.database.database_url, data_dir, 3);
     let rest = socket.collect().await;
     second.kill().unwrap();
     second.wait().unwrap();
@@ -212,9 +212,9 @@ async fn a_hosted_transcription_in_several_requests_loses_and_doubles_no_word_at
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(move |settings| {
-            settings.hosted_api_key = Some(WHISPER_KEY.into());
-            settings.hosted_base_url = base_url;
-            settings.provider_chunk_seconds = 40;
+            settings.hosted.hosted_api_key = Some(WHISPER_KEY.into());
+            settings.hosted.hosted_base_url = base_url;
+            settings.hosted.provider_chunk_seconds = 40;
         })),
         ..AppOptions::default()
     })

@@ -7,6 +7,7 @@ mod audio;
 #[path = "../../../worker/tests/audio_support/mod.rs"]
 #[allow(dead_code)]
 mod audio_support;
+mod binaries;
 mod cors;
 mod create_validation;
 mod credits;
@@ -15,6 +16,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod hosted;
+mod lifecycle;
 mod logs;
 mod long_speech;
 mod metrics;
@@ -29,6 +31,7 @@ mod read;
 mod realtime;
 mod retention;
 mod service_keys;
+mod source_rules;
 mod speech;
 mod storage;
 mod text;

@@ -120,7 +120,7 @@ async fn create_from(app: &TestApp, ip: &str, n: usize) -> Vec<u16> {
 async fn credit_refusals_and_rate_limits_are_counted() {
     let limited = spawn_app_with(AppOptions {
         workers: 0,
-        configure: Some(Box::new(|s| s.rate_create_per_min = 1)),
+        configure: Some(Box::new(|s| s.server.rate_limits.rate_create_per_min = 1)),
         ..AppOptions::default()
     })
     .await;
@@ -155,7 +155,9 @@ async fn credit_refusals_and_rate_limits_are_counted() {
 async fn a_metrics_token_guards_the_endpoint() {
     let app = spawn_app_with(AppOptions {
         workers: 0,
-        configure: Some(Box::new(|s| s.metrics_token = Some("scrape-me".into()))),
+        configure: Some(Box::new(|s| {
+            s.server.http.metrics_token = Some("scrape-me".into())
+        })),
         ..AppOptions::default()
     })
     .await;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use smelt::Settings;
 use smelt_core::blob::{S3BlobStore, S3Config};
 use smelt_core::clock::{Clock, SystemClock};
-use smelt_core::settings::Settings;
+use smelt_core::settings::BlobStoreKind;
 
 use crate::helpers::Configure;
 use crate::processes::free_port;
@@ -84,13 +85,13 @@ impl S3Server {
     pub fn configure(&self) -> Configure {
         let endpoint = self.endpoint.clone();
         Box::new(move |settings: &mut Settings| {
-            settings.blob_store = "s3".into();
-            settings.s3_bucket = Some(BUCKET.into());
-            settings.s3_region = "us-east-1".into();
-            settings.s3_endpoint = Some(endpoint);
-            settings.s3_force_path_style = true;
-            settings.s3_access_key_id = Some(ACCESS_KEY.into());
-            settings.s3_secret_access_key = Some(SECRET_KEY.into());
+            settings.server.storage.blob_store = BlobStoreKind::S3;
+            settings.server.storage.s3_bucket = Some(BUCKET.into());
+            settings.server.storage.s3_region = "us-east-1".into();
+            settings.server.storage.s3_endpoint = Some(endpoint);
+            settings.server.storage.s3_force_path_style = true;
+            settings.server.storage.s3_access_key_id = Some(ACCESS_KEY.into());
+            settings.server.storage.s3_secret_access_key = Some(SECRET_KEY.into());
         })
     }
 

@@ -23,9 +23,9 @@ async fn a_job_that_fails_every_delivery_is_dead_lettered_and_refunded() {
     let token = app.token_for(Uuid::new_v4());
     let form = Form::new().part("files[]", file_part(vec![0u8; 2048], "a.wav", "audio/wav"));
     let created: Value = app.create(form, Some(&token)).await.json().await.unwrap();
-    let mut settings = app.settings.clone();
-    settings.max_deliveries = 3;
-    settings.retry_base_ms = 0;
+    let mut settings = app.settings.worker_settings();
+    settings.worker.max_deliveries = 3;
+    settings.worker.retry_base_ms = 0;
     // A store whose root is a file: every read fails with an I/O error, a transient failure.
     let broken_root = app.data_dir.path().join("not-a-directory");
     std::fs::File::create(&broken_root)
@@ -153,7 +153,7 @@ async fn audio_longer_than_the_workers_limit_fails_without_being_transcribed() {
     // The upload's own check allows an hour here, so the worker's check is the one that acts.
     let app = spawn_app_with(AppOptions {
         workers: 0,
-        configure: Some(Box::new(|s| s.max_duration_minutes = 60)),
+        configure: Some(Box::new(|s| s.server.limits.max_duration_minutes = 60)),
         ..AppOptions::default()
     })
     .await;
@@ -166,8 +166,8 @@ async fn audio_longer_than_the_workers_limit_fails_without_being_transcribed() {
     let created: Value = response.json().await.unwrap();
     let mut socket = app.subscribe(&created).await;
     socket.read_until(|e| e.event == EventKind::Snapshot).await;
-    let mut settings = app.settings.clone();
-    settings.max_duration_minutes = 30;
+    let mut settings = app.settings.worker_settings();
+    settings.limits.max_duration_minutes = 30;
     let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
         .await
         .unwrap();
@@ -211,7 +211,7 @@ async fn a_worker_killed_during_transcription_is_replaced_and_the_smelt_complete
     let mut socket = app.subscribe(&created).await;
     let data_dir = app.data_dir.path();
 
-    let mut first = start_worker(&app.settings.database_url, data_dir, 3);
+    let mut first = start_worker(&app.settings.server.database.database_url, data_dir, 3);
     let before = socket
         .read_until(|e| {
             e.event == EventKind::Progress && e.payload["progress"]["stage"] == "transcribing"
@@ -219,7 +219,7 @@ async fn a_worker_killed_during_transcription_is_replaced_and_the_smelt_complete
         .await;
     first.kill().unwrap();
     first.wait().unwrap();
-    let mut second = start_worker(&app.settings.database_url, data_dir, 3);
+    let mut second = start_worker(&app.settings.server.database.database_url, data_dir, 3);
     let rest = socket.collect().await;
     second.kill().unwrap();
     second.wait().unwrap();

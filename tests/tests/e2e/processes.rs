@@ -1,4 +1,5 @@
-//! Real `smelt-server` processes for tests that kill or multiply them.
+//! Real server processes for tests that kill or multiply them: `smelt-server` (API only) or
+//! `smelt` (with embedded workers), and the `smelt-worker` and `smelt-admin` commands.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -9,9 +10,15 @@ use std::time::Duration;
 use crate::helpers::{workspace_root, TEST_SECRET};
 
 /// The `smelt-server` binary next to this test's build (built on first use).
-fn server_binary() -> &'static Path {
+pub fn server_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| build_binary("smelt-server"))
+}
+
+/// The all-in-one `smelt` binary next to this test's build (built on first use).
+pub fn all_in_one_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| build_binary("smelt"))
 }
 
 /// The `smelt-worker` binary next to this test's build (built on first use).
@@ -77,15 +84,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A running `smelt-server` process; killed when dropped.
+/// A running server process (`smelt-server`, or `smelt` when it embeds workers); killed when
+/// dropped.
 pub struct ServerProcess {
     child: Child,
     pub port: u16,
 }
 
 impl ServerProcess {
-    /// Starts a server on `database_url` and `port` with `workers` embedded workers, and waits
-    /// until it answers HTTP.
+    /// Starts a server on `database_url` and `port` with `workers` embedded workers (`smelt`;
+    /// `smelt-server` when 0), and waits until it answers HTTP.
     pub async fn start(
         database_url: &str,
         data_dir: &Path,
@@ -103,7 +111,12 @@ impl ServerProcess {
         workers: usize,
         env: &[(&str, &str)],
     ) -> ServerProcess {
-        let child = Command::new(server_binary())
+        let binary = if workers == 0 {
+            server_binary()
+        } else {
+            all_in_one_binary()
+        };
+        let child = Command::new(binary)
             .env("DATABASE_URL", database_url)
             .env("SMELT_BIND", format!("127.0.0.1:{port}"))
             .env("SMELT_DATA_DIR", data_dir)
@@ -120,7 +133,7 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("smelt-server starts");
+            .expect("the server starts");
         let server = ServerProcess { child, port };
         let client = reqwest::Client::new();
         let url = format!("http://127.0.0.1:{port}/api/ready-check");
@@ -133,7 +146,7 @@ impl ServerProcess {
                 break;
             }
         }
-        assert!(up, "smelt-server on port {port} answers");
+        assert!(up, "the server on port {port} answers");
         server
     }
 

@@ -1,4 +1,5 @@
-//! Retention: the cleanup removes exactly the expired anonymous smelts (rows, events, blobs),
+//! Retention: the cleanup removes exactly the expired anonymous smelts, completed, failed or
+//! cancelled (rows, events, blobs),
 //! uploads past their retention and old queue archives; a dry run only reports; the same
 //! cleanup runs as the `smelt-cleanup` command.
 
@@ -16,7 +17,7 @@ use smelt_core::retention::{self, CleanupReport, RetentionPolicy};
 use uuid::Uuid;
 
 use crate::helpers::{
-    eventually, file_part, spawn_app, spawn_app_with, speak, AppOptions, TestApp,
+    eventually, file_part, spawn_app, spawn_app_with, spawn_idle_app, speak, AppOptions, TestApp,
 };
 use crate::processes::cleanup_binary;
 
@@ -229,9 +230,57 @@ async fn a_cleanup_deletes_exactly_the_expired_items() {
 }
 
 #[tokio::test]
+async fn a_cancelled_anonymous_smelt_past_its_retention_is_deleted_with_its_events_and_blobs() {
+    let app = spawn_idle_app().await;
+    let form = Form::new().text("text", "Cancel this before it starts.");
+    let created: Value = app
+        .client_from("127.0.0.24")
+        .post(app.url("/api/smelts"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let token = created["subscription_token"].as_str().unwrap();
+    let cancelled = app
+        .client
+        .post(app.url(&format!("/api/smelts/{id}/cancel?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    // A document a running delivery wrote just before it stopped.
+    let left_over = blob::result_key(id, Uuid::new_v4());
+    app.blobs
+        .put(&left_over, blob::once("# Notes"))
+        .await
+        .unwrap();
+    let events = count(&app, "smelt_event", id).await;
+    assert!(events > 0, "the cancellation is in the event log");
+    age(&app, &[id], TimeDelta::hours(25)).await;
+
+    let report = run(&app, &policy(TimeDelta::days(7)), false).await;
+
+    assert_eq!(report.anonymous_smelts, vec![id]);
+    assert_eq!(report.events, events as u64);
+    assert_eq!(report.smelt_blobs, 1);
+    for table in ["smelt", "smelt_file", "smelt_event"] {
+        assert_eq!(
+            count(&app, table, id).await,
+            0,
+            "{table} of the cancelled smelt"
+        );
+    }
+    assert_eq!(blobs_of(&app, id).await, 0, "its blobs");
+}
+
+#[tokio::test]
 async fn uploads_are_kept_for_their_retention_then_deleted() {
     let app = spawn_app_with(AppOptions {
-        configure: Some(Box::new(|s| s.upload_retention_hours = 1)),
+        configure: Some(Box::new(|s| s.retention.upload_retention_hours = 1)),
         ..AppOptions::default()
     })
     .await;
@@ -246,7 +295,7 @@ async fn uploads_are_kept_for_their_retention_then_deleted() {
     let id = smelt["id"].as_str().unwrap();
     assert_eq!(app.stored_uploads().await, 1, "kept after completion");
 
-    let policy = RetentionPolicy::from_settings(&app.settings);
+    let policy = RetentionPolicy::from_settings(&app.settings.retention);
     let queue = JobQueue::new(app.pool.clone()).await;
     let now = Utc::now();
     let early = retention::run(&app.pool, app.blobs.as_ref(), &queue, &policy, now, false)
@@ -278,7 +327,7 @@ async fn the_cleanup_command_reports_json_and_honours_dry_run() {
     let run_command = |dry_run: bool| {
         let mut command = Command::new(cleanup_binary());
         command
-            .env("DATABASE_URL", &app.settings.database_url)
+            .env("DATABASE_URL", &app.settings.server.database.database_url)
             .env("SMELT_DATA_DIR", app.data_dir.path())
             .env("RUST_LOG", "warn");
         if dry_run {
@@ -309,7 +358,7 @@ async fn the_cleanup_command_reports_json_and_honours_dry_run() {
 #[tokio::test]
 async fn an_idle_worker_runs_the_cleanup_periodically() {
     let app = spawn_app_with(AppOptions {
-        configure: Some(Box::new(|s| s.cleanup_interval_secs = 1)),
+        configure: Some(Box::new(|s| s.retention.cleanup_interval_secs = 1)),
         ..AppOptions::default()
     })
     .await;

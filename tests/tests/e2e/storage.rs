@@ -148,10 +148,7 @@ impl Backend {
         Backend::S3(S3Server::start().await)
     }
 
-    fn configure(
-        &self,
-        extra: impl FnOnce(&mut smelt_core::settings::Settings) + Send + 'static,
-    ) -> Configure {
+    fn configure(&self, extra: impl FnOnce(&mut smelt::Settings) + Send + 'static) -> Configure {
         let store: Option<Configure> = match self {
             Backend::Fs => None,
             Backend::S3(server) => Some(server.configure()),
@@ -232,7 +229,7 @@ async fn download_urls_work_until_they_expire(backend: Backend) {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let app = spawn_app_with(AppOptions {
         clock: Some(clock.clone()),
-        configure: Some(backend.configure(|s| s.download_url_ttl_secs = 600)),
+        configure: Some(backend.configure(|s| s.server.http.download_url_ttl_secs = 600)),
         ..AppOptions::default()
     })
     .await;
@@ -289,7 +286,7 @@ async fn s3_download_urls_work_until_they_expire_and_refuse_tampering() {
 async fn delete_leaves_nothing(backend: Backend) {
     // Uploads are kept after completion here, so that there is audio to delete.
     let app = spawn_app_with(AppOptions {
-        configure: Some(backend.configure(|s| s.upload_retention_hours = 24)),
+        configure: Some(backend.configure(|s| s.retention.upload_retention_hours = 24)),
         ..AppOptions::default()
     })
     .await;

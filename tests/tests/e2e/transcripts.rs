@@ -322,11 +322,11 @@ async fn a_synthesis_that_fails_every_attempt_keeps_the_transcript_and_never_tra
     let mut socket = app.subscribe(&created).await;
     socket.read_until(|e| e.event == EventKind::Snapshot).await;
 
-    let mut settings = app.settings.clone();
-    settings.provider_max_attempts = 2;
-    settings.provider_retry_base_ms = 10;
-    settings.max_deliveries = 3;
-    settings.retry_base_ms = 0;
+    let mut settings = app.settings.worker_settings();
+    settings.hosted.provider_max_attempts = 2;
+    settings.hosted.provider_retry_base_ms = 10;
+    settings.worker.max_deliveries = 3;
+    settings.worker.retry_base_ms = 0;
     let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
         .await
         .unwrap();

@@ -161,7 +161,7 @@ async fn a_client_without_credits_is_refused_before_its_upload_is_read() {
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(|s| {
-            s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+            s.server.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
         })),
         ..AppOptions::default()
     })
@@ -485,9 +485,9 @@ async fn the_config_route_tells_clients_the_limits_in_force_and_the_formats() {
     let app = spawn_app_with(AppOptions {
         workers: 0,
         configure: Some(Box::new(|s| {
-            s.max_files = 3;
-            s.max_file_mb = 10;
-            s.max_duration_minutes = 20;
+            s.server.limits.max_files = 3;
+            s.server.limits.max_file_mb = 10;
+            s.server.limits.max_duration_minutes = 20;
         })),
         ..AppOptions::default()
     })

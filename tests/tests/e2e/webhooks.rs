@@ -85,8 +85,8 @@ impl Receiver {
 async fn app_allowing_loopback_receivers() -> TestApp {
     spawn_app_with(AppOptions {
         configure: Some(Box::new(|s| {
-            s.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-            s.webhook_retry_base_ms = 50;
+            s.server.webhooks.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            s.server.webhooks.webhook_retry_base_ms = 50;
         })),
         ..AppOptions::default()
     })

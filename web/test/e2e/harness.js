@@ -1,9 +1,9 @@
-// End-to-end harness: a real smelt-server (with its embedded worker) on a
+// End-to-end harness: the real all-in-one smelt binary (server and embedded worker) on a
 // fresh Postgres database, and headless Chromium driven by playwright-core.
 //
 // Environment:
-//   SMELT_SERVER_BIN      the server binary (default:
-//                         ${CARGO_TARGET_DIR:-<repo>/target}/debug/smelt-server)
+//   SMELT_SERVER_BIN      the all-in-one binary, server and worker (default:
+//                         ${CARGO_TARGET_DIR:-<repo>/target}/debug/smelt)
 //   SMELT_E2E_DATABASE    Postgres URL of the maintenance database used to
 //                         drop test databases (default postgres://postgres@127.0.0.1:5432/postgres);
 //                         test databases are smelt_web_<random> on the same server
@@ -31,12 +31,12 @@ const SCREENSHOT_DIR = join(WEB_DIR, 'test-results', 'screenshots');
 /**
  * The server binary to run.
  * @returns {string} absolute path
- * @throws {Error} when it does not exist (build it with `cargo build -p smelt-server`)
+ * @throws {Error} when it does not exist (build it with `cargo build --bin smelt`)
  */
 export function serverBinary() {
   const target = process.env.CARGO_TARGET_DIR ? resolve(REPO_DIR, process.env.CARGO_TARGET_DIR) : join(REPO_DIR, 'target');
-  const bin = process.env.SMELT_SERVER_BIN ? resolve(process.env.SMELT_SERVER_BIN) : join(target, 'debug', 'smelt-server');
-  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: build it (cargo build -p smelt-server) or set SMELT_SERVER_BIN`);
+  const bin = process.env.SMELT_SERVER_BIN ? resolve(process.env.SMELT_SERVER_BIN) : join(target, 'debug', 'smelt');
+  if (!existsSync(bin)) throw new Error(`no server binary at ${bin}: build it (cargo build --bin smelt) or set SMELT_SERVER_BIN`);
   return bin;
 }
 
@@ -86,7 +86,7 @@ async function dropDatabase(name) {
  */
 
 /**
- * Starts smelt-server on a free port with a fresh database, and waits until
+ * Starts smelt on a free port with a fresh database, and waits until
  * GET /readyz answers 200 (database, LISTEN connection and queue ready).
  * Rate limits are raised so tests are not throttled; X-Forwarded-For from
  * 127.0.0.1 is believed, so each browser context can be its own visitor.
@@ -164,7 +164,7 @@ export async function startServer(env = {}) {
 
   if (!ready) {
     await stop();
-    throw new Error(`smelt-server not ready (${gone ? `exited ${JSON.stringify(gone)}` : 'timeout'}):\n${log}`);
+    throw new Error(`smelt not ready (${gone ? `exited ${JSON.stringify(gone)}` : 'timeout'}):\n${log}`);
   }
   return { baseUrl, port, database, logs: () => log, stop };
 }

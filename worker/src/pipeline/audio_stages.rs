@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::{Context, StageError, Transcript};
 use crate::audio::{self, DecodeError, TARGET_SAMPLE_RATE};
 use crate::engines::{Chunk, TimedSegment, TranscriptionRequest};
-use crate::progress::ProgressSink;
+use smelt_core::lifecycle::ProgressSink;
 
 /// Share of a file's own progress bar taken by decoding (the rest is transcription).
 const DECODE_SHARE: f64 = 0.2;
@@ -48,7 +48,7 @@ pub async fn validate(ctx: &Context<'_>, smelt: &Smelt) -> Result<(), StageError
 }
 
 async fn fail_file(ctx: &Context<'_>, id: uuid::Uuid, code: ErrorCode) -> Result<(), StageError> {
-    smelts::set_file_state(ctx.pool, id, FileStatus::Failed, Some(code.as_str()), None).await?;
+    smelts::set_file_state(ctx.pool, id, FileStatus::Failed, Some(code), None).await?;
     Ok(())
 }
 

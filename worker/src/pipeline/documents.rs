@@ -25,12 +25,10 @@ pub async fn keep(
         })?;
     result.storage_key = Some(key);
     let mut conn = ctx.pool.acquire().await?;
-    match smelts::insert_results(&mut conn, smelt_id, std::slice::from_ref(&result)).await {
-        Ok(()) => Ok(()),
-        // 23503 foreign_key_violation: the smelt was deleted while it ran.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
-            Err(StageError::Cancelled)
-        }
-        Err(e) => Err(e.into()),
+    if smelts::insert_results(&mut conn, smelt_id, std::slice::from_ref(&result)).await? {
+        Ok(())
+    } else {
+        // The smelt was deleted while it ran.
+        Err(StageError::Cancelled)
     }
 }

@@ -21,7 +21,7 @@ use smelt_core::limits::Limits;
 use sqlx::PgPool;
 
 use crate::engines::{EngineError, Synthesizer, TimedSegment, Transcriber};
-use crate::progress::ProgressSink;
+use smelt_core::lifecycle::{ProgressSink, ReportError};
 
 /// Why a smelt could not be processed.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +34,8 @@ pub enum StageError {
         detail: String,
         retry_after_secs: Option<u64>,
     },
-    /// The smelt was deleted or cancelled while it ran: stop at once, nothing to report.
+    /// The smelt was deleted or cancelled while it ran (the lifecycle answered
+    /// [`ReportError::Stopped`]): stop at once, nothing to report and nothing wrong.
     #[error("the smelt was deleted or cancelled while it ran")]
     Cancelled,
     /// Something around the work failed (database, storage, a provider that is down); a
@@ -92,10 +93,15 @@ impl StageError {
 
 impl From<sqlx::Error> for StageError {
     fn from(e: sqlx::Error) -> Self {
+        StageError::transient(e)
+    }
+}
+
+impl From<ReportError> for StageError {
+    fn from(e: ReportError) -> Self {
         match e {
-            // Progress writes find no running smelt: it was deleted or cancelled.
-            sqlx::Error::RowNotFound => StageError::Cancelled,
-            e => StageError::transient(e),
+            ReportError::Stopped => StageError::Cancelled,
+            ReportError::Failed(e) => StageError::transient(e),
         }
     }
 }
@@ -136,7 +142,7 @@ pub async fn run(
     sink: &mut ProgressSink,
 ) -> Result<(), StageError> {
     sink.enter(SmeltStatus::Validating).await?;
-    let input_type = smelt.row.input_type()?;
+    let input_type = smelt.row.input_type;
     let transcripts = match input_type {
         InputType::Text => {
             let text = smelt

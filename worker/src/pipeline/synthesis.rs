@@ -10,7 +10,7 @@ use smelt_core::domain::{ErrorCode, FileStatus, InputType, ResultKind, SmeltMode
 use super::{documents, Context, StageError, Transcript};
 use crate::engines::extractive::{self, SynthesisInput};
 use crate::engines::{Instruction, SynthesisRequest, TimedSegment};
-use crate::progress::ProgressSink;
+use smelt_core::lifecycle::ProgressSink;
 
 /// One source of documents: a title, its text and segments, and the file it belongs to.
 struct Unit {
@@ -138,8 +138,9 @@ async fn instructions(
 ) -> Result<Vec<Instruction>, StageError> {
     let mut list: Vec<Instruction> = smelt
         .row
-        .prompt_names()?
-        .into_iter()
+        .default_prompt_names
+        .iter()
+        .copied()
         .map(Instruction::Prompt)
         .collect();
     if let Some(prompt_id) = smelt.row.user_prompt_id {
@@ -164,7 +165,7 @@ fn units(
     input_type: InputType,
     transcripts: Vec<Transcript>,
 ) -> Result<Vec<Unit>, StageError> {
-    let combine = smelt.row.mode()? == SmeltMode::Combine && transcripts.len() > 1;
+    let combine = smelt.row.mode == SmeltMode::Combine && transcripts.len() > 1;
     if !combine {
         return Ok(smelt
             .files

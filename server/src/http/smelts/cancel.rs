@@ -7,10 +7,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Deserialize;
-use smelt_core::blob;
-use smelt_core::db::smelts::{self, Cancellation};
+use smelt_core::db::smelts;
 use smelt_core::domain::Scope;
 use smelt_core::dto::SmeltDto;
+use smelt_core::lifecycle::{self, Cancellation};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -66,7 +66,7 @@ pub async fn cancel(
     if !access.allows(owner) {
         return Err(ApiError::smelt_not_found());
     }
-    match smelts::cancel(&state.pool, smelt_id).await? {
+    match lifecycle::cancel(&state.pool, state.blobs.as_ref(), smelt_id).await? {
         Cancellation::Cancelled => {}
         Cancellation::AlreadyFinished => {
             return Err(ApiError::client(
@@ -77,25 +77,8 @@ pub async fn cancel(
         }
         Cancellation::NotFound => return Err(ApiError::smelt_not_found()),
     }
-    tracing::info!(%smelt_id, "smelt cancelled");
-    metrics::counter!(smelt_core::metrics::SMELTS_FINISHED, "status" => "cancelled", "error_code" => "cancelled")
-        .increment(1);
-    purge_uploads(&state, smelt_id).await;
     let snapshot = smelts::snapshot(&state.pool, smelt_id)
         .await?
         .ok_or_else(ApiError::smelt_not_found)?;
-    let lived = (chrono::Utc::now() - snapshot.dto.created_at).as_seconds_f64();
-    metrics::histogram!(smelt_core::metrics::SMELT_DURATION, "status" => "cancelled")
-        .record(lived.max(0.0));
     Ok(Json(snapshot.dto))
-}
-
-/// Deletes what a cancelled smelt stored (its uploads and any document already written).
-pub async fn purge_uploads(state: &AppState, smelt_id: Uuid) {
-    if let Err(e) = smelts::forget_uploads(&state.pool, smelt_id).await {
-        tracing::warn!(%smelt_id, error = %e, "could not forget the uploads of a cancelled smelt");
-    }
-    if let Err(e) = blob::purge_smelt(state.blobs.as_ref(), smelt_id).await {
-        tracing::warn!(%smelt_id, error = %e, "could not delete the blobs of a cancelled smelt");
-    }
 }

@@ -13,7 +13,7 @@ use smelt_core::db::credits::{self, Charge, Refusal};
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::{channel_name, InputType, SmeltMode};
 use smelt_core::dto::SmeltCreatedDto;
-use smelt_core::queue::Job;
+use smelt_core::lifecycle;
 use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use uuid::Uuid;
 
@@ -77,7 +77,7 @@ pub async fn create(
     match insert(&state, smelt_id, user_id, ip, &form).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created))),
         Err(e) => {
-            form::discard(state.blobs.as_ref(), &form.files).await;
+            form::discard(state.blobs.as_ref(), smelt_id).await;
             Err(e)
         }
     }
@@ -228,27 +228,20 @@ async fn insert(
             ));
         }
     }
-    let smelt = smelts::insert(&mut tx, &new_smelt, &files).await?;
-    state.queue.enqueue(&mut tx, Job { smelt_id }).await?;
-    tx.commit().await?;
-    metrics::counter!(smelt_core::metrics::JOBS_ENQUEUED).increment(1);
+    let smelt = lifecycle::create(tx, &state.queue, &new_smelt, &files).await?;
 
     let token = state.tokens.sign(
         smelt_id,
         SUBSCRIPTION_AUDIENCE,
-        state.settings.subscription_token_ttl_secs,
+        state.settings.realtime.subscription_token_ttl_secs,
         None,
     );
     tracing::info!(%smelt_id, files = smelt.files.len(), "smelt created");
     Ok(SmeltCreatedDto {
         id: smelt_id,
-        status: smelt.row.status()?,
+        status: smelt.row.status,
         mode: form.mode,
-        files: smelt
-            .files
-            .iter()
-            .map(|f| f.to_dto())
-            .collect::<Result<_, _>>()?,
+        files: smelt.files.iter().map(|f| f.to_dto()).collect(),
         default_prompt_names: form.prompt_names.clone(),
         user_prompt_id: form.user_prompt_id,
         created_at: smelt.row.created_at,

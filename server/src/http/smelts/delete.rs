@@ -4,8 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use smelt_core::blob;
-use smelt_core::db::smelts;
+use smelt_core::lifecycle;
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -36,21 +35,10 @@ pub async fn delete_one(
     user.require(Scope::SmeltsWrite)?;
     let id: Uuid = id.parse().map_err(|_| ApiError::smelt_not_found())?;
     crate::http::record_smelt(id);
-    if smelts::owner(&state.pool, id).await? != Some(Some(user.user_id)) {
+    // A smelt still running is cancelled first (its subscribers get a terminal event and
+    // their sockets close), then removed with everything it stored.
+    if !lifecycle::delete(&state.pool, state.blobs.as_ref(), id, user.user_id).await? {
         return Err(ApiError::smelt_not_found());
     }
-    // A smelt still running is cancelled first, so that its subscribers get a terminal event
-    // and their sockets close; one that finished is unaffected.
-    smelts::cancel(&state.pool, id).await?;
-    // Then the rows (files, results and events cascade), so the smelt is gone for everyone
-    // at once; then every blob under the smelt's prefixes, including documents a running
-    // delivery wrote just before.
-    if !smelts::delete_owned(&state.pool, id, user.user_id).await? {
-        return Err(ApiError::smelt_not_found());
-    }
-    if let Err(e) = blob::purge_smelt(state.blobs.as_ref(), id).await {
-        tracing::warn!(smelt_id = %id, error = %e, "could not delete the blobs of a deleted smelt");
-    }
-    tracing::info!(smelt_id = %id, "smelt deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,7 +15,7 @@ use axum::extract::multipart::{Field, MultipartError};
 use axum::extract::Multipart;
 use axum::http::StatusCode;
 use bytes::Bytes;
-use smelt_core::blob::{upload_key, BlobStore};
+use smelt_core::blob::{self, upload_key, BlobStore};
 use smelt_core::domain::{
     PromptName, SmeltMode, AUDIO_EXTENSIONS, AUDIO_MIME_TYPES, MAX_TEXT_CHARS,
 };
@@ -133,7 +133,7 @@ pub async fn read(
     let mut stored = Vec::new();
     let result = read_parts(&mut multipart, smelt_id, blobs, limits, &mut stored).await;
     if result.is_err() {
-        discard(blobs, &stored).await;
+        discard(blobs, smelt_id).await;
     }
     result.map(|mut form| {
         form.files = stored;
@@ -141,12 +141,11 @@ pub async fn read(
     })
 }
 
-/// Deletes blobs stored for a request that is not going ahead.
-pub async fn discard(blobs: &dyn BlobStore, uploads: &[StoredUpload]) {
-    for upload in uploads {
-        if let Err(e) = blobs.delete(&upload.storage_key).await {
-            tracing::warn!(key = %upload.storage_key, error = %e, "could not delete a discarded upload");
-        }
+/// Deletes what was stored for a request that is not going ahead (its smelt was never
+/// created, so everything under its prefixes is this request's).
+pub async fn discard(blobs: &dyn BlobStore, smelt_id: Uuid) {
+    if let Err(e) = blob::purge_smelt(blobs, smelt_id).await {
+        tracing::warn!(%smelt_id, error = %e, "could not delete a discarded upload");
     }
 }
 

@@ -61,7 +61,7 @@ async fn add_download_urls(
     results: &mut [ResultDto],
 ) -> Result<(), ApiError> {
     let keys = smelts::result_keys(&state.pool, smelt_id).await?;
-    let ttl = Duration::from_secs(state.settings.download_url_ttl_secs);
+    let ttl = Duration::from_secs(state.settings.http.download_url_ttl_secs);
     for (result, key) in results.iter_mut().zip(keys) {
         if let Some(key) = key {
             // One source has several documents: the name says which one this is.

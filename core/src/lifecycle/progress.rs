@@ -1,31 +1,50 @@
-//! The progress sink: the one way the pipeline reports what it is doing.
+//! The progress sink: the one way a running smelt reports what it is doing, and how it ends.
 //!
-//! Each publication is one statement (`db::events::publish_progress`): the smelt's state, the
-//! transcript segments finished since the last one, the event rows with their gap-free seqs
-//! and the NOTIFYs, committed together and asynchronously (a database crash may lose the last
-//! few hundred milliseconds of progress; the redelivered job publishes it again). The end of a
-//! smelt — `completed`, or `failed` with its refund — commits synchronously.
+//! Each publication is one statement ([`transitions::publish_progress`]): the smelt's state,
+//! the transcript segments finished since the last one, the event rows with their gap-free
+//! seqs and the NOTIFYs, committed together and asynchronously (a database crash may lose the
+//! last few hundred milliseconds of progress; the redelivered job publishes it again). The end
+//! of a smelt — `completed`, or `failed` with its refund — commits synchronously.
 //!
 //! Throttling: stage changes and terminal events always go out; in-stage updates at most one
 //! per `progress_interval`, because every NOTIFY takes a database-wide lock at commit.
 //! Segments that come faster than that wait for the next publication; none is dropped.
 //! Monotonicity: the overall percentage never decreases and a stage never goes back, even when
 //! a redelivered job starts again from the beginning.
+//!
+//! A smelt cancelled or deleted while it runs is no longer running: every report then answers
+//! [`ReportError::Stopped`], and the worker stops.
 
-use smelt_core::metrics::{SMELTS_FINISHED, SMELT_DURATION, STAGE_DURATION};
 use std::time::{Duration, Instant};
 
-use smelt_core::db::credits;
-use smelt_core::db::events::{self, ProgressState, SegmentBatch};
-use smelt_core::db::smelts::{self, Ending, Smelt};
-use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
-use smelt_core::dto::{
-    CompletedPayload, FailedPayload, FileProgressDto, ProgressDto, ProgressPayload, SegmentDto,
-    SegmentPayload,
-};
-use smelt_core::events::EventKind;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use super::{now_us, payload, queue_places, record_end, LifecycleError};
+use crate::db::smelts::Smelt;
+use crate::db::transitions::{self, Ending, ProgressState, SegmentBatch};
+use crate::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
+use crate::dto::{FileProgressDto, ProgressDto, SegmentDto};
+use crate::metrics::STAGE_DURATION;
+use crate::queue::WebhookQueue;
+
+/// Why a report was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The smelt is no longer running: it was cancelled or deleted (or another delivery
+    /// finished it). Nothing is wrong; the run stops.
+    #[error("the smelt is no longer running (cancelled or deleted)")]
+    Stopped,
+    /// The database (or the webhook queue, at the end) failed; a later delivery may succeed.
+    #[error(transparent)]
+    Failed(#[from] LifecycleError),
+}
+
+impl From<sqlx::Error> for ReportError {
+    fn from(e: sqlx::Error) -> Self {
+        ReportError::Failed(LifecycleError::Database(e))
+    }
+}
 
 /// Reports one smelt's progress.
 pub struct ProgressSink {
@@ -45,8 +64,6 @@ pub struct ProgressSink {
     stage_started: Instant,
     /// The prompt whose synthesis failed, named in the `failed` event.
     failed_prompt: Option<String>,
-    /// When the smelt was created (for the end-to-end duration histogram).
-    created_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn stage_rank(status: SmeltStatus) -> usize {
@@ -56,15 +73,12 @@ fn stage_rank(status: SmeltStatus) -> usize {
         .unwrap_or(0)
 }
 
-fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("DTOs serialise")
-}
-
 impl ProgressSink {
-    /// A sink for `smelt`, starting from its stored stage and percentage.
-    pub fn new(pool: PgPool, smelt: &Smelt, interval: Duration) -> Result<Self, sqlx::Error> {
-        let status = smelt.row.status()?;
-        Ok(ProgressSink {
+    /// A sink for `smelt`, starting from its stored stage and percentage; in-stage updates
+    /// go out at most once per `interval`.
+    pub fn new(pool: PgPool, smelt: &Smelt, interval: Duration) -> Self {
+        let status = smelt.row.status;
+        ProgressSink {
             pool,
             smelt_id: smelt.row.smelt_id,
             interval,
@@ -86,8 +100,7 @@ impl ProgressSink {
                 .collect(),
             stage_started: Instant::now(),
             failed_prompt: None,
-            created_at: smelt.row.created_at,
-        })
+        }
     }
 
     /// The smelt this sink reports on.
@@ -128,7 +141,7 @@ impl ProgressSink {
     }
 
     /// Enters a stage: always announced unless the smelt was already past it.
-    pub async fn enter(&mut self, status: SmeltStatus) -> Result<(), sqlx::Error> {
+    pub async fn enter(&mut self, status: SmeltStatus) -> Result<(), ReportError> {
         let stage = Stage::of(status);
         if stage_rank(status) < stage_rank(self.floor) {
             return Ok(());
@@ -145,7 +158,7 @@ impl ProgressSink {
 
     /// Reports `fraction` (0.0–1.0) of the current stage done; announced when the percentage
     /// moved and the throttle interval has passed.
-    pub async fn advance(&mut self, fraction: f64) -> Result<(), sqlx::Error> {
+    pub async fn advance(&mut self, fraction: f64) -> Result<(), ReportError> {
         if self.behind_floor() {
             return Ok(());
         }
@@ -167,7 +180,7 @@ impl ProgressSink {
         segments: &[SegmentDto],
         transcribed_ms: u32,
         fraction: f64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), ReportError> {
         if !self.behind_floor() {
             self.percentage = Stage::of(self.status)
                 .percentage_at(fraction)
@@ -181,106 +194,90 @@ impl ProgressSink {
         self.emit(Some(batch)).await
     }
 
-    /// Records the time from creation to the end in `smelt_smelt_duration_seconds`.
-    fn record_smelt_duration(&self, status: &'static str) {
-        let seconds = (chrono::Utc::now() - self.created_at)
-            .as_seconds_f64()
-            .max(0.0);
-        metrics::histogram!(SMELT_DURATION, "status" => status).record(seconds);
-    }
-
     fn record_stage_duration(&self) {
         metrics::histogram!(STAGE_DURATION, "stage" => self.status.as_str())
             .record(self.stage_started.elapsed().as_secs_f64());
     }
 
-    async fn emit(&mut self, segments: Option<SegmentBatch<'_>>) -> Result<(), sqlx::Error> {
-        let payload = ProgressPayload {
-            smelt_id: self.smelt_id,
-            status: self.status,
-            progress: ProgressDto {
-                percentage: self.percentage,
-                stage: self.status,
-                message: self.message.to_owned(),
-                eta_seconds: self.eta_seconds,
-                queue_position: None,
-                estimated_wait_seconds: None,
-            },
-            files: self.files.clone(),
+    async fn emit(&mut self, segments: Option<SegmentBatch<'_>>) -> Result<(), ReportError> {
+        let progress = ProgressDto {
+            percentage: self.percentage,
+            stage: self.status,
+            message: self.message.to_owned(),
+            eta_seconds: self.eta_seconds,
+            queue_position: None,
+            estimated_wait_seconds: None,
         };
-        let mut published: Vec<(EventKind, serde_json::Value)> = segments
+        let mut events: Vec<_> = segments
             .iter()
             .flat_map(|b| b.segments.iter())
-            .map(|segment| {
-                let event = SegmentPayload {
-                    smelt_id: self.smelt_id,
-                    segment: segment.clone(),
-                };
-                (EventKind::Segment, json(&event))
-            })
+            .map(|segment| payload::segment(self.smelt_id, segment))
             .collect();
-        published.push((EventKind::Progress, json(&payload)));
+        events.push(payload::progress(
+            self.smelt_id,
+            progress,
+            self.files.clone(),
+        ));
         let state = ProgressState {
             status: self.status,
             percentage: self.percentage,
             message: self.message,
         };
-        events::publish_progress(&self.pool, self.smelt_id, state, segments, &published).await?;
+        let at = now_us();
+        let mut conn = self.pool.acquire().await?;
+        let published =
+            transitions::publish_progress(&mut conn, self.smelt_id, state, segments, &events, at)
+                .await?
+                .ok_or(ReportError::Stopped)?;
         self.last_emit = Some(Instant::now());
         self.emitted_percentage = Some(self.percentage);
+        if published.previous == SmeltStatus::Pending && self.status != SmeltStatus::Pending {
+            // It left the queue: the smelts behind it move up.
+            let mut tx = self.pool.begin().await?;
+            queue_places::announce(&mut tx, at).await?;
+            tx.commit().await?;
+        }
         Ok(())
     }
 
     /// Marks the smelt completed and announces `completed` with every stored result, in one
-    /// synchronously committed transaction. `false` when it was cancelled or deleted first.
-    pub async fn complete(self) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if !smelts::mark_completed(&mut tx, self.smelt_id).await? {
-            return Ok(false);
-        }
-        let payload = CompletedPayload {
-            smelt_id: self.smelt_id,
-            status: SmeltStatus::Completed,
-            results: smelts::results(&mut *tx, self.smelt_id).await?,
-        };
-        events::append(&mut tx, self.smelt_id, EventKind::Completed, &payload).await?;
-        tx.commit().await?;
-        self.record_stage_duration();
-        self.record_smelt_duration("completed");
-        metrics::counter!(SMELTS_FINISHED, "status" => "completed", "error_code" => "")
-            .increment(1);
-        Ok(true)
+    /// synchronously committed transaction.
+    ///
+    /// # Errors
+    /// [`ReportError::Stopped`] when it was cancelled or deleted first.
+    pub async fn complete(self) -> Result<(), ReportError> {
+        self.finish(Ending::Completed).await
     }
 
     /// Marks the smelt failed, refunds its credit (once) and announces `failed` with what was
     /// kept (the transcripts) and the prompt that failed, in one synchronously committed
-    /// transaction. A smelt already finished is left as it is (returns `false`).
-    pub async fn fail(self, code: ErrorCode, message: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let ending = Ending::Failed {
+    /// transaction.
+    ///
+    /// # Errors
+    /// [`ReportError::Stopped`] when it had ended already (cancelled, deleted).
+    pub async fn fail(self, code: ErrorCode, message: &str) -> Result<(), ReportError> {
+        let failed_prompt = self.failed_prompt.clone();
+        self.finish(Ending::Failed {
             code,
             message,
-            failed_prompt: self.failed_prompt.as_deref(),
-        };
-        if !smelts::mark_ended(&mut tx, self.smelt_id, ending).await? {
-            return Ok(false);
-        }
-        // The credit comes back in the same transaction that records the failure.
-        credits::refund(&mut tx, self.smelt_id).await?;
-        let payload = FailedPayload {
-            smelt_id: self.smelt_id,
-            status: SmeltStatus::Failed,
-            error_code: code,
-            error_message: message.to_owned(),
-            failed_prompt: self.failed_prompt.clone(),
-            results: smelts::results(&mut *tx, self.smelt_id).await?,
-        };
-        events::append(&mut tx, self.smelt_id, EventKind::Failed, &payload).await?;
+            failed_prompt: failed_prompt.as_deref(),
+        })
+        .await
+    }
+
+    async fn finish(self, ending: Ending<'_>) -> Result<(), ReportError> {
+        let webhooks = WebhookQueue::new(self.pool.clone()).await;
+        let mut tx = self.pool.begin().await?;
+        let ended = super::end(&mut tx, &webhooks, self.smelt_id, ending)
+            .await?
+            .ok_or(ReportError::Stopped)?;
         tx.commit().await?;
         self.record_stage_duration();
-        self.record_smelt_duration("failed");
-        metrics::counter!(SMELTS_FINISHED, "status" => "failed", "error_code" => code.as_str())
-            .increment(1);
-        Ok(true)
+        let code = match ending {
+            Ending::Failed { code, .. } => Some(code),
+            _ => None,
+        };
+        record_end(&ended, ending.status(), code);
+        Ok(())
     }
 }

@@ -1,0 +1,53 @@
+//! What pgmq's client does not offer: the archives' pruning and the queues' depth. Queue
+//! names come from [`crate::queue`]'s constants, never from input.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use crate::queue::QueueMetrics;
+
+/// Deletes the messages of `queue`'s archive archived before `cutoff`; returns how many.
+pub async fn prune_archive<'e>(
+    db: impl PgExecutor<'e>,
+    queue: &str,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(&format!(
+        "delete from pgmq.a_{queue} where archived_at < $1"
+    ))
+    .bind(cutoff)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// How many messages of `queue`'s archive were archived before `cutoff`.
+pub async fn count_archive_before<'e>(
+    db: impl PgExecutor<'e>,
+    queue: &str,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from pgmq.a_{queue} where archived_at < $1"
+    ))
+    .bind(cutoff)
+    .fetch_one(db)
+    .await?;
+    Ok(n.max(0) as u64)
+}
+
+/// Depth and oldest message's age of `queue`, from pgmq's own `pgmq.metrics`.
+pub async fn metrics<'e>(
+    db: impl PgExecutor<'e>,
+    queue: &str,
+) -> Result<QueueMetrics, sqlx::Error> {
+    let (depth, oldest): (i64, Option<i32>) =
+        sqlx::query_as("select queue_length, oldest_msg_age_sec from pgmq.metrics($1)")
+            .bind(queue)
+            .fetch_one(db)
+            .await?;
+    Ok(QueueMetrics {
+        depth,
+        oldest_age_secs: i64::from(oldest.unwrap_or(0)),
+    })
+}

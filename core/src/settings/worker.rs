@@ -1,0 +1,80 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// The queue consumer: how many jobs, how they are read, retried and given up.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Worker")]
+pub struct WorkerSettings {
+    /// Jobs one worker process runs at the same time.
+    #[arg(long, env = "SMELT_WORKER_CONCURRENCY", default_value_t = 1)]
+    pub worker_concurrency: usize,
+
+    /// Seconds a read job stays invisible to other workers before it is redelivered.
+    #[arg(long, env = "SMELT_VISIBILITY_TIMEOUT_SECS", default_value_t = 120)]
+    pub visibility_timeout_secs: i32,
+
+    /// Seconds an idle worker waits for a queue notification before polling again (a
+    /// notification can be missed, and redeliveries after a visibility timeout send none).
+    #[arg(long, env = "SMELT_QUEUE_POLL_SECS", default_value_t = 5)]
+    pub queue_poll_secs: u64,
+
+    /// Deliveries of one job before a transient failure is final: the message moves to the
+    /// dead-letter queue and the smelt fails with `internal_error` (credit refunded).
+    #[arg(long, env = "SMELT_MAX_DELIVERIES", default_value_t = 5)]
+    pub max_deliveries: i32,
+
+    /// First retry delay after a transient failure, in milliseconds; doubled per delivery
+    /// (capped at 5 minutes), with ±50% jitter.
+    #[arg(long, env = "SMELT_RETRY_BASE_MS", default_value_t = 2_000)]
+    pub retry_base_ms: u64,
+
+    /// Seconds a stopping worker lets its in-flight jobs run before abandoning them (they are
+    /// redelivered after their visibility timeout).
+    #[arg(long, env = "SMELT_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+
+    /// Minimum milliseconds between two in-stage progress events of one smelt (stage changes
+    /// and terminal events are never held back).
+    #[arg(long, env = "SMELT_PROGRESS_INTERVAL_MS", default_value_t = 250)]
+    pub progress_interval_ms: u64,
+
+    /// Address where a standalone `smelt-worker` serves its own `/metrics` (e.g.
+    /// `0.0.0.0:9090`). Unset: no listener (embedded workers report through the server).
+    #[arg(long, env = "SMELT_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+/// The local transcription engine (CTranslate2 Whisper).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Whisper")]
+pub struct WhisperSettings {
+    /// faster-whisper (CTranslate2) model directory for local transcription.
+    #[arg(long, env = "SMELT_WHISPER_MODEL_DIR", default_value_os_t = default_model_dir())]
+    pub whisper_model_dir: PathBuf,
+
+    /// CPU threads used by one local transcription.
+    #[arg(long, env = "SMELT_WHISPER_THREADS", default_value_t = 2)]
+    pub whisper_threads: usize,
+
+    /// Beam width of local transcription (1: greedy, the fastest; 5: the reference's beam
+    /// search).
+    #[arg(long, env = "SMELT_WHISPER_BEAM_SIZE", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=10))]
+    pub whisper_beam_size: u16,
+
+    /// Prompt each 30 s window of local transcription with the text decoded before it (the
+    /// reference's `condition_on_previous_text`).
+    #[arg(long, env = "SMELT_WHISPER_CONDITION_ON_PREVIOUS_TEXT", default_value_t = false, action = clap::ArgAction::Set)]
+    pub whisper_condition_on_previous_text: bool,
+}
+
+/// `$XDG_CACHE_HOME/smelt/models/whisper-tiny.en`, or `~/.cache/...`, where
+/// `scripts/fetch-model.sh` installs the default model.
+pub fn default_model_dir() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("smelt/models/whisper-tiny.en")
+}
