@@ -138,7 +138,8 @@ export class SmeltClient {
 
   /**
    * `POST /api/smelts/{id}/cancel`: stops a pending or running smelt (its followers get a
-   * `cancelled` event and the credit is refunded).
+   * `cancelled` event). The credit is refunded only if transcription had not begun:
+   * `credit_refunded` in the answer says which.
    * @param id the smelt's id
    * @param options `token`: the smelt's subscription token (default: the access token, the owner's)
    * @returns the smelt, now `cancelled`

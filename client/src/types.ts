@@ -168,6 +168,11 @@ export interface Smelt {
   failed_prompt?: string;
   created_at: string;
   completed_at: string | null;
+  /**
+   * Only in the answer to a cancel: whether the credit came back (`true` when it was cancelled
+   * before transcription began).
+   */
+  credit_refunded?: boolean;
 }
 
 /** The answer of `POST /api/smelts` (201): the new smelt and how to follow it. */
@@ -273,6 +278,14 @@ export interface CancelledPayload {
   error_code: 'cancelled';
   /** `CANCELLED`. */
   error_message: string;
+  /**
+   * Whether the credit came back: `true` when it was cancelled before transcription began
+   * (pending, validating or decoding); `false` once transcription had begun, or when it cost
+   * no credit.
+   */
+  credit_refunded?: boolean;
+  /** What was made before the cancellation (transcripts, notes). */
+  results?: SmeltResult[];
 }
 
 /** The kinds of realtime events. */

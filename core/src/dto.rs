@@ -140,6 +140,10 @@ pub struct SmeltDto {
     pub created_at: DateTime<Utc>,
     #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
+    /// Only in the answer to a cancel: whether the credit came back (see the `cancelled`
+    /// event's `credit_refunded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_refunded: Option<bool>,
 }
 
 /// `POST /api/smelts` 201 body (`SmeltCreateResponseDTO`) plus how to subscribe.
@@ -230,4 +234,10 @@ pub struct FailedPayload {
     /// The results kept despite the failure (transcripts, notes already made).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<ResultDto>,
+    /// On `cancelled` only: whether the smelt's credit came back — `true` when it was
+    /// cancelled before transcription began (queued, validating or decoding), `false` once
+    /// transcription had begun (the credit is spent; what was made is kept) or when it cost
+    /// no credit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credit_refunded: Option<bool>,
 }

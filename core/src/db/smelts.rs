@@ -287,7 +287,8 @@ impl Smelt {
         });
         let results = match status {
             SmeltStatus::Completed => Some(results.unwrap_or_default()),
-            SmeltStatus::Failed => results.filter(|r| !r.is_empty()),
+            // What was made before a failure or a cancellation is kept.
+            SmeltStatus::Failed | SmeltStatus::Cancelled => results.filter(|r| !r.is_empty()),
             _ => None,
         };
         SmeltDto {
@@ -309,6 +310,7 @@ impl Smelt {
             failed_prompt: self.row.failed_prompt.clone(),
             created_at: self.row.created_at,
             completed_at: self.row.completed_at,
+            credit_refunded: None,
         }
     }
 }
@@ -333,7 +335,10 @@ pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>,
         return Ok(None);
     };
     let status = smelt.row.status;
-    let results = if matches!(status, SmeltStatus::Completed | SmeltStatus::Failed) {
+    let results = if matches!(
+        status,
+        SmeltStatus::Completed | SmeltStatus::Failed | SmeltStatus::Cancelled
+    ) {
         Some(results(&mut *tx, smelt_id).await?)
     } else {
         None

@@ -6,7 +6,8 @@
 //!               ▲           │            │             │               │
 //!               │           └────────────┴─────┬───────┴───────────────┘
 //!               │                              ├─► failed (credit refunded) ─┐
-//!               │   cancel (from any of these) └─► cancelled (refunded)      │
+//!               │   cancel (from any of these) └─► cancelled (refunded only   │
+//!               │                                  before transcribing)      │
 //!               └──────────── requeue from the dead-letter queue ◄───────────┘
 //! ```
 //!
@@ -91,19 +92,32 @@ pub async fn create_in(
     Ok(stored)
 }
 
+/// Whether cancelling a smelt that was `previous` gives its credit back: only while nothing
+/// has been transcribed (queued, validating or decoding). Once transcription has begun the
+/// credit is spent and the owner keeps what was made; otherwise upload, wait, cancel and
+/// export would be a free transcription.
+pub fn cancel_refunds(previous: SmeltStatus) -> bool {
+    matches!(
+        previous,
+        SmeltStatus::Pending | SmeltStatus::Validating | SmeltStatus::Decoding
+    )
+}
+
 /// Ends a smelt that has not finished (inside `conn`'s transaction): its status, its refund
-/// (unless it completed), its terminal event (`event`, built from the ending) and its
-/// webhook deliveries; the smelts behind it are told their new places if it was still
-/// queued. `None` when it was already finished or is gone.
+/// (a failure always, a cancellation only before transcription, see [`cancel_refunds`]), its
+/// terminal event (built from the ending) and its webhook deliveries; the smelts behind it are
+/// told their new places if it was still queued. `None` when it was already finished or is
+/// gone; otherwise how it ended and whether its credit came back.
 pub(crate) async fn end(
     conn: &mut PgConnection,
     webhooks: &WebhookQueue,
     smelt_id: Uuid,
     ending: Ending<'_>,
-) -> Result<Option<Ended>, LifecycleError> {
+) -> Result<Option<(Ended, bool)>, LifecycleError> {
     let Some(ended) = transitions::end(&mut *conn, smelt_id, ending).await? else {
         return Ok(None);
     };
+    let mut refunded = false;
     let event = match ending {
         Ending::Completed => {
             payload::completed(smelt_id, smelts::results(&mut *conn, smelt_id).await?)
@@ -114,13 +128,16 @@ pub(crate) async fn end(
             failed_prompt,
         } => {
             // The credit comes back in the same transaction that records the failure.
-            credits::refund(&mut *conn, smelt_id).await?;
+            refunded = credits::refund(&mut *conn, smelt_id).await?;
             let kept = smelts::results(&mut *conn, smelt_id).await?;
             payload::failed(smelt_id, code, message, failed_prompt, kept)
         }
         Ending::Cancelled => {
-            credits::refund(&mut *conn, smelt_id).await?;
-            payload::cancelled(smelt_id)
+            if cancel_refunds(ended.previous) {
+                refunded = credits::refund(&mut *conn, smelt_id).await?;
+            }
+            let kept = smelts::results(&mut *conn, smelt_id).await?;
+            payload::cancelled(smelt_id, refunded, kept)
         }
     };
     let at = now_us();
@@ -131,7 +148,7 @@ pub(crate) async fn end(
     if ended.previous == SmeltStatus::Pending {
         queue_places::announce(&mut *conn, at).await?;
     }
-    Ok(Some(ended))
+    Ok(Some((ended, refunded)))
 }
 
 /// Queues a delivery of the terminal event to each of the owner's webhooks; the body is the
@@ -171,16 +188,18 @@ pub(crate) fn record_end(ended: &Ended, status: SmeltStatus, code: Option<ErrorC
 /// What [`cancel`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cancellation {
-    /// The smelt was pending or running and is now cancelled; its credit (if any) came back.
-    Cancelled,
+    /// The smelt was pending or running and is now cancelled. `credit_refunded`: its credit
+    /// came back (it had one, and transcription had not begun, see [`cancel_refunds`]).
+    Cancelled { credit_refunded: bool },
     /// It had already finished (completed, failed or cancelled); nothing changed.
     AlreadyFinished,
     /// No such smelt.
     NotFound,
 }
 
-/// Cancels a smelt that has not finished: marks it cancelled, refunds its credit (once) and
-/// announces the terminal `cancelled` event, in one synchronously committed transaction; then
+/// Cancels a smelt that has not finished: marks it cancelled, refunds its credit (once, and
+/// only before transcription began, see [`cancel_refunds`]) and announces the terminal
+/// `cancelled` event, in one synchronously committed transaction; then
 /// deletes what it stored (its uploads, and any document already written). A queued job then
 /// never starts, and a running one stops at its next report ([`ReportError::Stopped`]).
 /// Ownership is the caller's to check.
@@ -194,14 +213,16 @@ pub async fn cancel(
     if transitions::lock(&mut tx, smelt_id).await?.is_none() {
         return Ok(Cancellation::NotFound);
     }
-    let Some(ended) = end(&mut tx, &webhooks, smelt_id, Ending::Cancelled).await? else {
+    let Some((ended, credit_refunded)) =
+        end(&mut tx, &webhooks, smelt_id, Ending::Cancelled).await?
+    else {
         return Ok(Cancellation::AlreadyFinished);
     };
     tx.commit().await?;
     record_end(&ended, SmeltStatus::Cancelled, Some(ErrorCode::Cancelled));
-    tracing::info!(%smelt_id, "smelt cancelled");
+    tracing::info!(%smelt_id, credit_refunded, "smelt cancelled");
     release_blobs(pool, blobs, smelt_id).await;
-    Ok(Cancellation::Cancelled)
+    Ok(Cancellation::Cancelled { credit_refunded })
 }
 
 /// Deletes every blob of a stopped smelt (its uploads, and any document a running delivery

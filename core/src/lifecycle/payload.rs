@@ -69,12 +69,18 @@ pub(crate) fn failed(
             error_message: message.to_owned(),
             failed_prompt: failed_prompt.map(str::to_owned),
             results,
+            credit_refunded: None,
         },
     )
 }
 
-/// The `cancelled` event (the `failed` payload with `error_code` `cancelled`).
-pub(crate) fn cancelled(smelt_id: Uuid) -> NewEvent {
+/// The `cancelled` event (the `failed` payload with `error_code` `cancelled`): whether the
+/// credit came back, and the results kept (what was made before the cancellation).
+pub(crate) fn cancelled(
+    smelt_id: Uuid,
+    credit_refunded: bool,
+    results: Vec<ResultDto>,
+) -> NewEvent {
     NewEvent::new(
         EventKind::Cancelled,
         &FailedPayload {
@@ -83,7 +89,8 @@ pub(crate) fn cancelled(smelt_id: Uuid) -> NewEvent {
             error_code: ErrorCode::Cancelled,
             error_message: ErrorCode::Cancelled.message(None),
             failed_prompt: None,
-            results: Vec::new(),
+            results,
+            credit_refunded: Some(credit_refunded),
         },
     )
 }

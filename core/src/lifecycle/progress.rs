@@ -268,7 +268,7 @@ impl ProgressSink {
     async fn finish(self, ending: Ending<'_>) -> Result<(), ReportError> {
         let webhooks = WebhookQueue::new(self.pool.clone()).await;
         let mut tx = self.pool.begin().await?;
-        let ended = super::end(&mut tx, &webhooks, self.smelt_id, ending)
+        let (ended, _refunded) = super::end(&mut tx, &webhooks, self.smelt_id, ending)
             .await?
             .ok_or(ReportError::Stopped)?;
         tx.commit().await?;

@@ -1,13 +1,15 @@
 //! Before and while waiting: refusals that come before the bytes, the place in the queue, and
-//! cancelling a smelt that is queued or running.
+//! cancelling a smelt that is queued or running (its credit comes back only before
+//! transcription begins).
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::multipart::Form;
 use serde_json::{json, Value};
 use smelt_core::events::EventKind;
-use smelt_worker::Outcome;
+use smelt_worker::{Outcome, Worker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -16,6 +18,7 @@ use crate::helpers::{
     AppOptions, TestApp,
 };
 use crate::pipeline::silent_wav;
+use crate::provider_stub;
 
 async fn queued_jobs(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from pgmq.q_smelt_jobs")
@@ -344,9 +347,14 @@ async fn a_queued_smelt_that_is_cancelled_never_starts_and_its_credit_comes_back
         (smelt["status"].as_str(), smelt["error_code"].as_str()),
         (Some("cancelled"), Some("cancelled"))
     );
+    assert_eq!(
+        smelt["credit_refunded"], true,
+        "queued: the credit comes back"
+    );
     let ended = socket.collect().await;
     assert_eq!(ended.last().event, EventKind::Cancelled);
     assert_eq!(ended.last().payload["error_message"], "CANCELLED");
+    assert_eq!(ended.last().payload["credit_refunded"], true);
     assert_eq!(ended.close_code, Some(1000));
 
     let (status, again) = cancel(&app, id, Some(&token), "").await;
@@ -429,10 +437,12 @@ async fn a_smelt_cancelled_while_transcribing_stops_at_the_next_window_and_the_w
         (first, second)
     });
     socket.read_until(|e| e.event == EventKind::Segment).await;
-    let (status, _) = cancel(&app, &id.to_string(), Some(&token), "").await;
+    let (status, answer) = cancel(&app, &id.to_string(), Some(&token), "").await;
     assert_eq!(status, 200);
+    assert_eq!(answer["credit_refunded"], false, "transcription had begun");
     let rest = socket.collect().await;
     assert_eq!(rest.last().event, EventKind::Cancelled);
+    assert_eq!(rest.last().payload["credit_refunded"], false);
     assert_eq!(rest.close_code, Some(1000));
 
     let (first, second) = job.await.unwrap();
@@ -457,9 +467,64 @@ async fn a_smelt_cancelled_while_transcribing_stops_at_the_next_window_and_the_w
     assert_eq!(app.stored_uploads().await, 0, "the upload is deleted");
     assert_eq!(
         credits_left(&app, &token).await,
-        4,
-        "the cancelled credit came back once"
+        3,
+        "both credits are spent: the cancelled smelt's transcription had begun"
     );
+}
+
+#[tokio::test]
+async fn a_smelt_cancelled_while_synthesizing_keeps_its_credit_spent_and_what_was_made() {
+    let stub = provider_stub::spawn().await;
+    let app = spawn_idle_app().await;
+    let token = app.token_for(Uuid::new_v4());
+    let created = app
+        .create_text(
+            "Alice will send the report on Friday. Bob books the room for the review.",
+            &["summarize"],
+            Some(&token),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(credits_left(&app, &token).await, 4);
+    let mut socket = app.subscribe(&created).await;
+
+    // The operator's provider fails every chat call and waits a minute before the next
+    // attempt: the smelt stays in `synthesizing` until it is cancelled.
+    let mut settings = app.settings.worker_settings();
+    settings.hosted.hosted_api_key = Some("sk-test-chatdown-000000000".into());
+    settings.hosted.hosted_base_url = stub.base_url.clone();
+    settings.hosted.provider_retry_base_ms = 60_000;
+    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
+        .await
+        .unwrap();
+    let job = tokio::spawn(async move { worker.try_process_one().await });
+    socket
+        .read_until(|e| {
+            e.event == EventKind::Progress && e.payload["progress"]["stage"] == "synthesizing"
+        })
+        .await;
+
+    let (status, answer) = cancel(&app, &id, Some(&token), "").await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("cancelled"))
+    );
+    assert_eq!(answer["credit_refunded"], false);
+    let ended = socket.collect().await;
+    assert_eq!(ended.last().event, EventKind::Cancelled);
+    assert_eq!(ended.last().payload["credit_refunded"], false);
+    assert_eq!(credits_left(&app, &token).await, 4, "the credit is spent");
+    let (status, again) = cancel(&app, &id, Some(&token), "").await;
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (409, Some("already_finished"))
+    );
+    assert_eq!(
+        credits_left(&app, &token).await,
+        4,
+        "a second cancel changes nothing"
+    );
+    job.abort();
 }
 
 #[tokio::test]

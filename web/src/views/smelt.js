@@ -73,10 +73,26 @@ function capitalise(text) {
   return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }
 
+// Until transcription begins a cancel gives the credit back; after, the credit is spent and
+// what was made is kept (the server's rule). The page says which before the click.
+const REFUNDABLE_STAGES = new Set(['pending', 'validating', 'decoding']);
+
+function cancelRefunds() {
+  return !!smelt && REFUNDABLE_STAGES.has(smelt.stage);
+}
+
+function cancelConsequence() {
+  return cancelRefunds()
+    ? 'Cancelling now returns your credit.'
+    : 'Transcription has begun: cancelling now keeps what was made, and the credit stays spent.';
+}
+
 // Cancelling is offered while the smelt waits or works, to whoever may cancel it.
 function renderCancel() {
   const open = !!smelt && smelt.canCancel && !smelt.terminal && !!smelt.stage && smelt.stage !== 'connecting';
   els.cancel.hidden = !open;
+  els.cancelHint.hidden = !open;
+  if (open && els.cancelHint.textContent !== cancelConsequence()) els.cancelHint.textContent = cancelConsequence();
   if (!open && els.cancelDialog.open) els.cancelDialog.close('finished');
 }
 
@@ -173,7 +189,7 @@ function handleEvent({ event, payload }) {
   else if (event === 'segment') applySegment(p);
   else if (event === 'completed') applyCompleted(p);
   else if (event === 'failed') applyFailed(p);
-  else if (event === 'cancelled') applyCancelled();
+  else if (event === 'cancelled') applyCancelled(p.credit_refunded);
 }
 
 function applySnapshot(s) {
@@ -185,7 +201,7 @@ function applySnapshot(s) {
   }
   if (s.status === 'completed') applyCompleted({ results: s.results || [] });
   else if (s.status === 'failed') applyFailed(s);
-  else if (s.status === 'cancelled') applyCancelled();
+  else if (s.status === 'cancelled') applyCancelled(s.credit_refunded);
   else {
     setProgress(s.progress || { percentage: 0, stage: s.status || 'pending' });
     // Everything said so far: on the first snapshot (a reload, a late join) it
@@ -274,7 +290,9 @@ function applyFailed(p) {
   if (session.isSignedIn()) refreshProfile();
 }
 
-function applyCancelled() {
+// `refunded`: whether the credit came back (from the event or the cancel answer; unknown
+// for a smelt cancelled before this page opened).
+function applyCancelled(refunded) {
   if (!smelt || smelt.cancelled) return;
   // Cancelled from this page (its own event may beat the answer), or the button had the focus.
   const focusHeading = smelt.cancelling || document.activeElement === els.cancel;
@@ -291,15 +309,20 @@ function applyCancelled() {
   els.stage.dataset.stage = 'cancelled';
   els.eta.hidden = true;
   els.queue.hidden = true;
-  els.stageMessage.textContent = 'Your credit was returned.';
-  els.stageMessage.hidden = false;
+  const outcome = refunded === true
+    ? 'Your credit was returned.'
+    : refunded === false
+      ? 'The credit was spent: transcription had begun. What was made is kept.'
+      : '';
+  els.stageMessage.textContent = outcome;
+  els.stageMessage.hidden = !outcome;
   els.panel.dataset.state = 'cancelled';
   els.heading.textContent = 'Cancelled';
   els.afterCancel.hidden = false;
   document.body.dataset.view = 'cancelled';
   renderCancel();
   endTranscript({ keep: true });
-  announce('Smelt cancelled. Your credit was returned.');
+  announce(`Smelt cancelled.${outcome ? ` ${outcome}` : ''}`);
   // The button that had the focus is gone: the heading says what happened.
   if (focusHeading) els.heading.focus();
   if (session.isSignedIn()) refreshProfile();
@@ -308,6 +331,9 @@ function applyCancelled() {
 function openCancelDialog() {
   if (!smelt || smelt.terminal) return;
   els.cancelDialog.returnValue = '';
+  els.cancelDialogText.textContent = `Smelt stops working on it and makes nothing more. ${cancelRefunds()
+    ? 'Your credit is returned.'
+    : 'Transcription has begun, so the credit stays spent; you keep what was made so far.'} This cannot be undone.`;
   els.cancelDialog.showModal();
   els.cancelKeep.focus();
 }
@@ -324,8 +350,8 @@ async function onCancelDialogClosed() {
   els.cancel.disabled = true;
   els.cancel.textContent = 'Cancelling…';
   try {
-    await cancelSmelt(session, current.id, { token: current.subscriptionToken });
-    if (smelt === current) applyCancelled();
+    const answer = await cancelSmelt(session, current.id, { token: current.subscriptionToken });
+    if (smelt === current) applyCancelled(answer?.credit_refunded);
   } catch (err) {
     if (smelt !== current) return;
     // 409 already_finished: the smelt ended meanwhile; its final event shows how.
@@ -418,6 +444,8 @@ export const smeltView = {
       failedPrompt: byId('failed-prompt'),
       cancel: byId('cancel-smelt'),
       cancelDialog: byId('cancel-dialog'),
+      cancelDialogText: byId('cancel-dialog-text'),
+      cancelHint: byId('cancel-hint'),
       cancelKeep: byId('cancel-keep'),
       afterCancel: byId('after-cancel'),
     });

@@ -35,6 +35,7 @@ describe('cancelling a smelt', () => {
       await waitForStage(page, 'pending', 30_000);
       const cancel = page.getByTestId('cancel-smelt');
       await cancel.waitFor();
+      assert.equal(await page.getByTestId('cancel-hint').textContent(), 'Cancelling now returns your credit.', 'the page says before the click that the credit comes back');
 
       // Escape keeps it running and gives the focus back.
       await cancel.focus();

@@ -1,7 +1,8 @@
 //! `POST /api/smelts/{id}/cancel`: the owner, or the holder of the smelt's subscription token,
 //! stops a smelt that has not finished. Its subscribers get the terminal `cancelled` event and
-//! a close with 1000, its credit comes back once, its uploads are deleted; a queued job never
-//! starts and a running one stops at its next step.
+//! a close with 1000, its uploads are deleted; a queued job never starts and a running one
+//! stops at its next step. Its credit comes back (once) only if transcription had not begun:
+//! the answer's `credit_refunded` says which.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -27,7 +28,8 @@ pub struct CancelQuery {
     pub token: Option<String>,
 }
 
-/// 200 with the cancelled smelt; 409 `already_finished` for a finished one.
+/// 200 with the cancelled smelt and `credit_refunded`; 409 `already_finished` for a finished
+/// one.
 #[utoipa::path(
     post,
     path = "/smelts/{id}/cancel",
@@ -37,7 +39,7 @@ pub struct CancelQuery {
     security((), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "The smelt's id"), CancelQuery),
     responses(
-        (status = 200, description = "Cancelled: status `cancelled`, `error_code` `cancelled`; subscribers got the `cancelled` event and a close with 1000, the credit came back, uploads are deleted", body = SmeltDto),
+        (status = 200, description = "Cancelled: status `cancelled`, `error_code` `cancelled`; subscribers got the `cancelled` event and a close with 1000, uploads are deleted; `credit_refunded` says whether the credit came back (only when cancelled before transcription began)", body = SmeltDto),
         (status = 401, description = "`unauthorized`: no valid token", body = ApiErrorBody),
         (status = 403, description = "`forbidden`: the token is for another smelt", body = ApiErrorBody),
         (status = 404, description = "`not_found`: no such smelt (or not yours)", body = ApiErrorBody),
@@ -66,19 +68,21 @@ pub async fn cancel(
     if !access.allows(owner) {
         return Err(ApiError::smelt_not_found());
     }
-    match lifecycle::cancel(&state.pool, state.blobs.as_ref(), smelt_id).await? {
-        Cancellation::Cancelled => {}
-        Cancellation::AlreadyFinished => {
-            return Err(ApiError::client(
-                StatusCode::CONFLICT,
-                "already_finished",
-                "SMELT ALREADY FINISHED",
-            ))
-        }
-        Cancellation::NotFound => return Err(ApiError::smelt_not_found()),
-    }
-    let snapshot = smelts::snapshot(&state.pool, smelt_id)
+    let credit_refunded =
+        match lifecycle::cancel(&state.pool, state.blobs.as_ref(), smelt_id).await? {
+            Cancellation::Cancelled { credit_refunded } => credit_refunded,
+            Cancellation::AlreadyFinished => {
+                return Err(ApiError::client(
+                    StatusCode::CONFLICT,
+                    "already_finished",
+                    "SMELT ALREADY FINISHED",
+                ))
+            }
+            Cancellation::NotFound => return Err(ApiError::smelt_not_found()),
+        };
+    let mut snapshot = smelts::snapshot(&state.pool, smelt_id)
         .await?
         .ok_or_else(ApiError::smelt_not_found)?;
+    snapshot.dto.credit_refunded = Some(credit_refunded);
     Ok(Json(snapshot.dto))
 }

@@ -51,6 +51,7 @@ impl MemoryBroker {
             failed_prompt: None,
             created_at: chrono::Utc::now(),
             completed_at: None,
+            credit_refunded: None,
         };
         let snapshot = Snapshot {
             dto,
