@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use smelt_core::blob::BlobStore;
 use smelt_core::db::{smelts, users, workers};
-use smelt_core::domain::ErrorCode;
+use smelt_core::domain::{CreditSource, ErrorCode};
 use smelt_core::limits::Limits;
 use smelt_core::listener::{Listener, WakeUps};
 use smelt_core::queue::{Delivery, Job, JobQueue, INSERT_CHANNEL};
@@ -136,7 +136,9 @@ impl Worker {
 
     /// The engines for a smelt: the user's own valid key (with its base URL), else the
     /// operator's hosted engines, else the local ones. A user's key that cannot be opened
-    /// ends the smelt (`api_key_unreadable`): it never falls back to the operator's account.
+    /// ends the smelt (`api_key_unreadable`), and a smelt its owner's key was to pay for
+    /// (`credit_source` `own_key`) ends with `api_key_invalid` when that key is gone or no
+    /// longer valid: neither ever falls back to the operator's account or the local engines.
     async fn engines_for(
         &self,
         smelt: &smelts::Smelt,
@@ -172,6 +174,10 @@ impl Worker {
                     ),
                 };
                 return Ok(Ok((engines, Account::OwnKey)));
+            }
+            if smelt.row.credit_source == Some(CreditSource::OwnKey) {
+                tracing::info!(%user_id, "the own API key that was to pay for this smelt is gone or invalid");
+                return Ok(Err(ErrorCode::ApiKeyInvalid));
             }
         }
         Ok(Ok(match &self.operator {

@@ -11,8 +11,11 @@ use crate::domain::{ApiKeyStatus, CreditSource};
 /// What a new smelt was charged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Charge {
-    /// Nothing: the user has a valid own API key.
+    /// Nothing, and no payer recorded: smelts the operator makes for itself (the load
+    /// generator's).
     Free,
+    /// No credit: the user's valid own API key pays, and only it may run the smelt.
+    OwnKey,
     /// One weekly credit of the user.
     Weekly,
     /// The client address's smelt of the day.
@@ -24,6 +27,7 @@ impl Charge {
     pub fn source(&self) -> Option<CreditSource> {
         match self {
             Charge::Free => None,
+            Charge::OwnKey => Some(CreditSource::OwnKey),
             Charge::Weekly => Some(CreditSource::Weekly),
             Charge::Anonymous { .. } => Some(CreditSource::Anonymous),
         }
@@ -110,7 +114,8 @@ pub async fn profile(
     Ok(row)
 }
 
-/// Reserves one credit of a signed-in user (none with a valid own key).
+/// Reserves one credit of a signed-in user; with a valid own key none, and the key pays
+/// ([`Charge::OwnKey`]).
 pub async fn reserve_user(
     conn: &mut PgConnection,
     user_id: Uuid,
@@ -119,7 +124,7 @@ pub async fn reserve_user(
 ) -> Result<Result<Charge, Refusal>, sqlx::Error> {
     let row = profile(conn, user_id, now, weekly, true).await?;
     if row.api_key_status == ApiKeyStatus::Valid {
-        return Ok(Ok(Charge::Free));
+        return Ok(Ok(Charge::OwnKey));
     }
     if row.credits_remaining <= 0 {
         return Ok(Err(Refusal::WeeklyLimit {
@@ -229,7 +234,8 @@ type ChargedRow = (
 pub async fn refund(conn: &mut PgConnection, smelt_id: Uuid) -> Result<bool, sqlx::Error> {
     let claimed: Option<ChargedRow> = sqlx::query_as(
         "update smelt set credit_refunded_at = now()
-         where smelt_id = $1 and credit_source is not null and credit_refunded_at is null
+         where smelt_id = $1 and credit_source in ('weekly', 'anonymous')
+           and credit_refunded_at is null
          returning credit_source, user_id, anon_ip_hash, anon_usage_date",
     )
     .bind(smelt_id)

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::db::credits::Charge;
 use crate::domain::{
-    ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
+    CreditSource, ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
 };
 use crate::dto::{
     PaginationDto, ProgressDto, ResultDto, SegmentDto, SmeltDto, SmeltFileDto, SmeltListItemDto,
@@ -67,6 +67,8 @@ pub struct SmeltRow {
     pub word_timestamps: bool,
     /// The prompt whose notes failed, when the failure came from synthesis.
     pub failed_prompt: Option<String>,
+    /// Who pays for it (`None`: nobody recorded, the operator's own smelts).
+    pub credit_source: Option<CreditSource>,
 }
 
 /// A `smelt_file` row.
@@ -113,7 +115,7 @@ pub struct Smelt {
 
 const SMELT_COLUMNS: &str = "smelt_id, user_id, status, mode, input_type, default_prompt_names, \
     user_prompt_id, input_text, progress_percentage, progress_message, error_code, error_message, \
-    last_seq, created_at, completed_at, word_timestamps, failed_prompt";
+    last_seq, created_at, completed_at, word_timestamps, failed_prompt, credit_source";
 
 const FILE_COLUMNS: &str = "smelt_file_id, position, filename, size_bytes, content_type, \
     input_type, storage_key, duration_seconds, status, error_code, transcribed_ms, transcribed_at";

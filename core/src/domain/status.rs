@@ -191,11 +191,13 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// What a smelt was charged, so that a failure refunds exactly that: a weekly credit of
-    /// its owner, or its anonymous client address's smelt of the day.
+    /// Who pays for a smelt, recorded when it is created: a weekly credit of its owner, its
+    /// anonymous client address's smelt of the day (a failure refunds exactly that), or the
+    /// owner's own API key (nothing to refund; the smelt runs only on that key).
     CreditSource, "credit source" {
         Weekly = "weekly",
         Anonymous = "anonymous",
+        OwnKey = "own_key",
     }
 }
 

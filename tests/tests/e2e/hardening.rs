@@ -208,6 +208,80 @@ async fn a_worker_whose_encryption_key_cannot_open_the_stored_keys_refuses_to_st
 }
 
 #[tokio::test]
+async fn a_smelt_its_owners_key_was_to_pay_for_fails_when_the_key_is_gone_and_never_runs_on_the_operators_account(
+) {
+    let user_provider = provider_stub::spawn().await;
+    let operator = provider_stub::spawn().await;
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        openai_base_url: Some(user_provider.base_url.clone()),
+        ..AppOptions::default()
+    })
+    .await;
+    let token = app.token_for(Uuid::new_v4());
+    let (status, _) = app
+        .send_json(
+            app.client.put(app.url("/api/profile/api-key")),
+            json!({"api_key": GOOD_KEY}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Created while the key is valid: no credit is taken, the key is to pay.
+    let created = app
+        .create_text(
+            "Alice sends the report on Friday. Bob books the room.",
+            &["summarize"],
+            Some(&token),
+        )
+        .await;
+    let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let (_, profile) = app.get("/api/profile", Some(&token)).await;
+    assert_eq!(profile["credits_remaining"], 5, "no credit was taken");
+    // The key is deleted while the smelt waits for a worker.
+    assert_eq!(app.delete("/api/profile/api-key", &token).await, 204);
+
+    let mut settings = app.settings.worker_settings();
+    settings.hosted.hosted_api_key = Some(GOOD_KEY.into());
+    settings.hosted.hosted_base_url = operator.base_url.clone();
+    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        worker.try_process_one().await.unwrap(),
+        Outcome::Failed(id, ErrorCode::ApiKeyInvalid)
+    );
+    assert_eq!(
+        operator.calls(GOOD_KEY),
+        0,
+        "the operator's account was not used"
+    );
+    assert_eq!(user_provider.calls(GOOD_KEY), 0);
+    let (_, smelt) = app.get(&format!("/api/smelts/{id}"), Some(&token)).await;
+    assert_eq!(smelt["error_code"], "api_key_invalid");
+    assert!(
+        smelt.get("results").is_none(),
+        "the local engines made nothing either: {smelt}"
+    );
+    let (_, profile) = app.get("/api/profile", Some(&token)).await;
+    assert_eq!(
+        profile["credits_remaining"], 5,
+        "the failure took no credit and gave none"
+    );
+
+    // A smelt created without a key is paid by a credit and runs on the operator's account.
+    let paid = app
+        .create_text("Carol reviews the budget.", &["summarize"], Some(&token))
+        .await;
+    let paid_id: Uuid = paid["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        worker.try_process_one().await.unwrap(),
+        Outcome::Completed(paid_id)
+    );
+    assert!(operator.calls(GOOD_KEY) > 0);
+}
+
+#[tokio::test]
 async fn a_smelt_whose_key_cannot_be_opened_fails_and_never_runs_on_the_operators_account() {
     let user_provider = provider_stub::spawn().await;
     let operator = provider_stub::spawn().await;
