@@ -365,6 +365,7 @@ fn hosted_engines(
         api_key,
         settings.hosted.provider_max_attempts,
         Duration::from_millis(settings.hosted.provider_retry_base_ms),
+        Duration::from_secs(settings.hosted.provider_max_retry_after_secs),
     ));
     Engines {
         transcriber: Arc::new(HostedTranscriber {

@@ -56,6 +56,16 @@ pub struct HostedSettings {
     #[arg(long, env = "SMELT_PROVIDER_RETRY_BASE_MS", default_value_t = 1_000)]
     pub provider_retry_base_ms: u64,
 
+    /// Longest `Retry-After` a worker waits for, in seconds. A provider asking for longer ends
+    /// the smelt at once with `api_rate_limited` and the seconds it asked for, so that no
+    /// provider (a user's included) can park a worker.
+    #[arg(
+        long,
+        env = "SMELT_PROVIDER_MAX_RETRY_AFTER_SECS",
+        default_value_t = 60
+    )]
+    pub provider_max_retry_after_secs: u64,
+
     /// Longest audio sent in one hosted transcription request, in seconds (10 minutes of
     /// 16 kHz 16-bit WAV is ~19 MB, under the usual 25 MiB limit). Requests are cut in a pause
     /// and never lose or repeat a word at the cut.

@@ -282,6 +282,58 @@ async fn a_smelt_its_owners_key_was_to_pay_for_fails_when_the_key_is_gone_and_ne
 }
 
 #[tokio::test]
+async fn a_provider_asking_to_wait_for_years_or_answering_without_end_cannot_park_a_worker() {
+    let stub = provider_stub::spawn().await;
+    let app = spawn_idle_app().await;
+    let token = app.token_for(Uuid::new_v4());
+    let worker_on = |key: &str| {
+        let mut settings = app.settings.worker_settings();
+        settings.hosted.hosted_api_key = Some(key.into());
+        settings.hosted.hosted_base_url = stub.base_url.clone();
+        let (pool, blobs) = (app.pool.clone(), app.blobs.clone());
+        async move { Worker::new(pool, Arc::new(settings), blobs).await.unwrap() }
+    };
+    let create = |text: &'static str| app.create_text(text, &["summarize"], Some(&token));
+    let id_of = |created: &Value| -> Uuid { created["id"].as_str().unwrap().parse().unwrap() };
+
+    // 429 with `Retry-After: 99999999`: not waited for, not retried.
+    let tarpit_key = "sk-test-tarpit-000000000";
+    let parked = id_of(&create("Alice sends the report on Friday.").await);
+    assert_eq!(
+        worker_on(tarpit_key).await.try_process_one().await.unwrap(),
+        Outcome::Failed(parked, ErrorCode::ApiRateLimited)
+    );
+    assert_eq!(stub.calls(tarpit_key), 1, "one call, no wait for the next");
+    let (_, smelt) = app
+        .get(&format!("/api/smelts/{parked}"), Some(&token))
+        .await;
+    assert_eq!(
+        smelt["error_message"],
+        "RATE LIMITED. TRY AGAIN IN 99999999 SECONDS"
+    );
+
+    // An answer that never ends: read up to the cap, then the smelt fails.
+    let endless_key = "sk-test-endless-000000000";
+    let flooded = id_of(&create("Bob books the room for the review.").await);
+    assert_eq!(
+        worker_on(endless_key)
+            .await
+            .try_process_one()
+            .await
+            .unwrap(),
+        Outcome::Failed(flooded, ErrorCode::SynthesisFailed)
+    );
+    assert_eq!(stub.calls(endless_key), 1, "not retried");
+
+    // The next smelt in the queue completes.
+    let next = id_of(&create("Carol reviews the budget next week.").await);
+    assert_eq!(
+        worker_on(GOOD_KEY).await.try_process_one().await.unwrap(),
+        Outcome::Completed(next)
+    );
+}
+
+#[tokio::test]
 async fn a_smelt_whose_key_cannot_be_opened_fails_and_never_runs_on_the_operators_account() {
     let user_provider = provider_stub::spawn().await;
     let operator = provider_stub::spawn().await;

@@ -8,6 +8,8 @@
 //! - `sk-test-flaky-…` — 500 on the first call, then success;
 //! - `sk-test-down-…` — 500 always;
 //! - `sk-test-chatdown-…` — transcriptions succeed, chat completions answer 500 always;
+//! - `sk-test-tarpit-…` — 429 asking to retry after 99,999,999 s (about three years);
+//! - `sk-test-endless-…` — 200 whose body never ends (spaces, streamed for ever);
 //! - [`WHISPER_KEY`] — everything succeeds, and transcriptions are real: the WAV sent is
 //!   transcribed by the local Whisper model, as a self-hosted OpenAI-compatible Whisper
 //!   server would, and answered as `verbose_json` segments;
@@ -131,6 +133,29 @@ fn failure(key: &str, n: usize, endpoint: &str) -> Option<Response> {
         );
         r.headers_mut().insert("retry-after", "1".parse().unwrap());
         return Some(r);
+    }
+    if key.starts_with("sk-test-tarpit") {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            "requests",
+            "Rate limit reached.",
+        );
+        r.headers_mut()
+            .insert("retry-after", "99999999".parse().unwrap());
+        return Some(r);
+    }
+    if key.starts_with("sk-test-endless") {
+        let spaces = bytes::Bytes::from_static(&[b' '; 64 * 1024]);
+        let endless =
+            futures::stream::repeat_with(move || Ok::<_, std::convert::Infallible>(spaces.clone()));
+        return Some(
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                axum::body::Body::from_stream(endless),
+            )
+                .into_response(),
+        );
     }
     if key.starts_with("sk-test-quota") {
         return Some(error(

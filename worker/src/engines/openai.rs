@@ -3,9 +3,10 @@
 //!
 //! Provider errors are classified into the smelt error codes (`docs/api.md#smelt-error-codes`):
 //! 401/403 → the key is invalid; 429 with `insufficient_quota` → quota exhausted (not
-//! retried); other 429 → rate limited (retried, honouring `Retry-After`); 5xx, timeouts and
-//! connection failures → retried with exponential backoff (backon), then unavailable (the job
-//! is redelivered later); other 4xx → failed.
+//! retried); other 429 → rate limited (retried, honouring `Retry-After` up to a cap; a longer
+//! wait fails at once); 5xx, timeouts and connection failures → retried with exponential
+//! backoff (backon), then unavailable (the job is redelivered later); other 4xx → failed. An
+//! answer longer than [`MAX_RESPONSE_BYTES`] is not read further and fails.
 
 use std::time::Duration;
 
@@ -59,6 +60,11 @@ pub struct ProviderWord {
     pub end_secs: f64,
 }
 
+/// Most bytes of a provider's answer that are read (16 MiB): a verbose transcription of the
+/// longest request with word timings is well under 1 MiB, and a provider that streams without
+/// end must not fill a worker's memory.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Counts one provider call by its outcome in `smelt_provider_calls_total`.
 fn record_call(outcome: &'static str) {
     metrics::counter!(smelt_core::metrics::PROVIDER_CALLS, "outcome" => outcome).increment(1);
@@ -83,6 +89,8 @@ pub struct OpenAiClient {
     pub max_attempts: usize,
     /// First backoff delay; doubled per retry.
     pub retry_base: Duration,
+    /// Longest `Retry-After` honoured; a longer one fails the call at once.
+    pub max_retry_after: Duration,
 }
 
 impl std::fmt::Debug for OpenAiClient {
@@ -96,12 +104,14 @@ impl std::fmt::Debug for OpenAiClient {
 impl OpenAiClient {
     /// A client for `base_url` (e.g. `https://api.openai.com/v1`) and `api_key` over `http`
     /// (which carries the request timeout, and for a user-chosen URL the outbound guard).
+    /// `max_retry_after`: the longest `Retry-After` honoured.
     pub fn new(
         http: reqwest::Client,
         base_url: &str,
         api_key: &str,
         max_attempts: usize,
         retry_base: Duration,
+        max_retry_after: Duration,
     ) -> Self {
         OpenAiClient {
             http,
@@ -109,6 +119,7 @@ impl OpenAiClient {
             api_key: api_key.to_owned(),
             max_attempts: max_attempts.max(1),
             retry_base,
+            max_retry_after,
         }
     }
 
@@ -150,7 +161,17 @@ impl OpenAiClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let body = match read_capped(response).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            Err(error) => {
+                record_call("failed");
+                return Err(Attempt {
+                    error,
+                    retry: false,
+                    retry_after: None,
+                });
+            }
+        };
         if status.is_success() {
             record_call("ok");
             return Ok(body);
@@ -160,11 +181,13 @@ impl OpenAiClient {
         let (error, retry) = match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => (ProviderError::KeyInvalid, false),
             StatusCode::TOO_MANY_REQUESTS if quota => (ProviderError::QuotaExhausted, false),
+            // A wait longer than the cap is not waited for: the smelt fails now and says
+            // how long the provider asked for.
             StatusCode::TOO_MANY_REQUESTS => (
                 ProviderError::RateLimited {
                     retry_after_secs: retry_after.map_or(60, |d| d.as_secs().max(1)),
                 },
-                true,
+                retry_after.is_none_or(|d| d <= self.max_retry_after),
             ),
             s if s.is_server_error() => (
                 ProviderError::Unavailable(format!("provider answered {s}")),
@@ -273,4 +296,26 @@ impl OpenAiClient {
             .map(|s| s.trim().to_owned())
             .ok_or_else(|| ProviderError::Failed("the completion had no message content".into()))
     }
+}
+
+/// Reads an answer's body, at most [`MAX_RESPONSE_BYTES`] of it.
+///
+/// # Errors
+/// [`ProviderError::Failed`] for a longer answer, [`ProviderError::Unavailable`] when the
+/// connection fails while reading (or the request's timeout passes).
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ProviderError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ProviderError::Unavailable(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(ProviderError::Failed(format!(
+                "the provider's answer is longer than {MAX_RESPONSE_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
