@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use smelt_core::blob::BlobStore;
 use smelt_core::db::{smelts, users, workers};
-use smelt_core::domain::{CreditSource, ErrorCode};
+use smelt_core::domain::{CreditSource, ErrorCode, SmeltStatus};
 use smelt_core::limits::Limits;
 use smelt_core::listener::{Listener, WakeUps};
 use smelt_core::queue::{Delivery, Job, JobQueue, INSERT_CHANNEL};
@@ -186,6 +186,44 @@ impl Worker {
         }))
     }
 
+    /// How long one delivery of `smelt` may run: `SMELT_JOB_DEADLINE_SECS`, or 300 s plus 4 s
+    /// per second of its audio.
+    fn deadline_for(&self, smelt: &smelts::Smelt) -> Duration {
+        if let Some(secs) = self.settings.worker.job_deadline_secs {
+            return Duration::from_secs(secs);
+        }
+        let audio_secs: f64 = smelt.files.iter().filter_map(|f| f.duration_seconds).sum();
+        Duration::from_secs(300) + Duration::from_secs_f64(4.0 * audio_secs.max(0.0))
+    }
+
+    /// The failure of a smelt whose delivery ran past `deadline`: `synthesis_failed` when it
+    /// had reached synthesis, else `transcription_failed`. Permanent: a redelivery would take
+    /// as long again.
+    async fn past_deadline(
+        &self,
+        smelt_id: Uuid,
+        deadline: Duration,
+    ) -> anyhow::Result<StageError> {
+        let mut conn = self.pool.acquire().await?;
+        let stage = smelts::fetch(&mut conn, smelt_id)
+            .await?
+            .map(|s| s.row.status);
+        tracing::warn!(
+            deadline_secs = deadline.as_secs(),
+            ?stage,
+            "the job ran past its deadline"
+        );
+        Ok(StageError::Permanent {
+            code: if stage == Some(SmeltStatus::Synthesizing) {
+                ErrorCode::SynthesisFailed
+            } else {
+                ErrorCode::TranscriptionFailed
+            },
+            detail: format!("the job ran past its deadline of {} s", deadline.as_secs()),
+            retry_after_secs: None,
+        })
+    }
+
     /// Reads one message and processes it to the end. Errors are queue or database failures
     /// outside any smelt (the caller backs off and tries again).
     pub async fn try_process_one(&self) -> anyhow::Result<Outcome> {
@@ -244,15 +282,21 @@ impl Worker {
             scratch: scratch.path().to_owned(),
             limits: Limits::from_settings(&self.settings.limits),
         };
+        let deadline = self.deadline_for(&smelt);
         let result = {
             let keep_alive = self.keep_invisible(&delivery);
             tokio::pin!(keep_alive);
             let run = pipeline::run(&ctx, &smelt, &mut sink);
             tokio::pin!(run);
             tokio::select! {
-                r = &mut run => r,
+                r = &mut run => Some(r),
                 never = &mut keep_alive => match never {},
+                () = tokio::time::sleep(deadline) => None,
             }
+        };
+        let result = match result {
+            Some(result) => result,
+            None => Err(self.past_deadline(smelt_id, deadline).await?),
         };
         let outcome = match result {
             Ok(()) => {

@@ -15,6 +15,13 @@ pub struct WorkerSettings {
     #[arg(long, env = "SMELT_VISIBILITY_TIMEOUT_SECS", default_value_t = 120)]
     pub visibility_timeout_secs: i32,
 
+    /// Seconds one delivery of a job may run before the smelt fails (`transcription_failed`,
+    /// or `synthesis_failed` once transcription is done) and the worker takes the next job.
+    /// Unset: 300 s plus 4 s per second of the smelt's audio (local transcription runs at
+    /// 0.03–0.07 s per second of audio; the rest is room for a slow provider's retries).
+    #[arg(long, env = "SMELT_JOB_DEADLINE_SECS")]
+    pub job_deadline_secs: Option<u64>,
+
     /// Seconds an idle worker waits for a queue notification before polling again (a
     /// notification can be missed, and redeliveries after a visibility timeout send none).
     #[arg(long, env = "SMELT_QUEUE_POLL_SECS", default_value_t = 5)]
