@@ -241,12 +241,7 @@ async fn a_smelt_its_owners_key_was_to_pay_for_fails_when_the_key_is_gone_and_ne
     // The key is deleted while the smelt waits for a worker.
     assert_eq!(app.delete("/api/profile/api-key", &token).await, 204);
 
-    let mut settings = app.settings.worker_settings();
-    settings.hosted.hosted_api_key = Some(GOOD_KEY.into());
-    settings.hosted.hosted_base_url = operator.base_url.clone();
-    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
-        .await
-        .unwrap();
+    let worker = provider_stub::operator_worker(&app, &operator, GOOD_KEY, |_| {}).await;
     assert_eq!(
         worker.try_process_one().await.unwrap(),
         Outcome::Failed(id, ErrorCode::ApiKeyInvalid)
@@ -286,13 +281,7 @@ async fn a_provider_asking_to_wait_for_years_or_answering_without_end_cannot_par
     let stub = provider_stub::spawn().await;
     let app = spawn_idle_app().await;
     let token = app.token_for(Uuid::new_v4());
-    let worker_on = |key: &str| {
-        let mut settings = app.settings.worker_settings();
-        settings.hosted.hosted_api_key = Some(key.into());
-        settings.hosted.hosted_base_url = stub.base_url.clone();
-        let (pool, blobs) = (app.pool.clone(), app.blobs.clone());
-        async move { Worker::new(pool, Arc::new(settings), blobs).await.unwrap() }
-    };
+    let worker_on = |key: &'static str| provider_stub::operator_worker(&app, &stub, key, |_| {});
     let create = |text: &'static str| app.create_text(text, &["summarize"], Some(&token));
     let id_of = |created: &Value| -> Uuid { created["id"].as_str().unwrap().parse().unwrap() };
 
@@ -353,14 +342,11 @@ async fn a_job_past_its_deadline_fails_and_its_worker_takes_the_next() {
 
     // Every chat call fails and the next attempt would come a minute later; the deadline is
     // two seconds.
-    let mut settings = app.settings.worker_settings();
-    settings.hosted.hosted_api_key = Some("sk-test-chatdown-000000000".into());
-    settings.hosted.hosted_base_url = stub.base_url.clone();
-    settings.hosted.provider_retry_base_ms = 60_000;
-    settings.worker.job_deadline_secs = Some(2);
-    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
-        .await
-        .unwrap();
+    let worker = provider_stub::operator_worker(&app, &stub, "sk-test-chatdown-000000000", |s| {
+        s.hosted.provider_retry_base_ms = 60_000;
+        s.worker.job_deadline_secs = Some(2);
+    })
+    .await;
     assert_eq!(
         worker.try_process_one().await.unwrap(),
         Outcome::Failed(stuck, ErrorCode::SynthesisFailed)
@@ -404,12 +390,7 @@ async fn a_smelt_whose_key_cannot_be_opened_fails_and_never_runs_on_the_operator
         .create_text("Alice sends the report.", &["summarize"], Some(&token))
         .await;
     let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
-    let mut settings = app.settings.worker_settings();
-    settings.hosted.hosted_api_key = Some(GOOD_KEY.into());
-    settings.hosted.hosted_base_url = operator.base_url.clone();
-    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
-        .await
-        .unwrap();
+    let worker = provider_stub::operator_worker(&app, &operator, GOOD_KEY, |_| {}).await;
     assert_eq!(
         worker.try_process_one().await.unwrap(),
         Outcome::Failed(id, ErrorCode::ApiKeyUnreadable)

@@ -335,3 +335,24 @@ pub async fn app_with_stub() -> (Stub, crate::helpers::TestApp) {
     .await;
     (stub, app)
 }
+
+/// A worker of `app` whose operator account is `key` at `stub` (the hosted engines for users
+/// without a valid own key), its settings changed by `configure` last.
+pub async fn operator_worker(
+    app: &crate::helpers::TestApp,
+    stub: &Stub,
+    key: &str,
+    configure: impl FnOnce(&mut smelt_worker::Settings),
+) -> smelt_worker::Worker {
+    let mut settings = app.settings.worker_settings();
+    settings.hosted.hosted_api_key = Some(key.into());
+    settings.hosted.hosted_base_url = stub.base_url.clone();
+    configure(&mut settings);
+    smelt_worker::Worker::new(
+        app.pool.clone(),
+        std::sync::Arc::new(settings),
+        app.blobs.clone(),
+    )
+    .await
+    .unwrap()
+}

@@ -3,13 +3,12 @@
 //! transcription begins).
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::multipart::Form;
 use serde_json::{json, Value};
 use smelt_core::events::EventKind;
-use smelt_worker::{Outcome, Worker};
+use smelt_worker::Outcome;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -490,13 +489,10 @@ async fn a_smelt_cancelled_while_synthesizing_keeps_its_credit_spent_and_what_wa
 
     // The operator's provider fails every chat call and waits a minute before the next
     // attempt: the smelt stays in `synthesizing` until it is cancelled.
-    let mut settings = app.settings.worker_settings();
-    settings.hosted.hosted_api_key = Some("sk-test-chatdown-000000000".into());
-    settings.hosted.hosted_base_url = stub.base_url.clone();
-    settings.hosted.provider_retry_base_ms = 60_000;
-    let worker = Worker::new(app.pool.clone(), Arc::new(settings), app.blobs.clone())
-        .await
-        .unwrap();
+    let worker = provider_stub::operator_worker(&app, &stub, "sk-test-chatdown-000000000", |s| {
+        s.hosted.provider_retry_base_ms = 60_000;
+    })
+    .await;
     let job = tokio::spawn(async move { worker.try_process_one().await });
     socket
         .read_until(|e| {
