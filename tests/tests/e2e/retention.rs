@@ -11,7 +11,6 @@ use chrono::{TimeDelta, Utc};
 use reqwest::multipart::Form;
 use serde_json::Value;
 use smelt_core::blob;
-use smelt_core::events::EventKind;
 use smelt_core::queue::JobQueue;
 use smelt_core::retention::{self, CleanupReport, RetentionPolicy};
 use uuid::Uuid;
@@ -47,10 +46,7 @@ async fn anonymous_smelt(app: &TestApp, ip: &str) -> Uuid {
         .unwrap();
     assert_eq!(response.status(), 201);
     let created: Value = response.json().await.unwrap();
-    assert_eq!(
-        app.follow(&created).await.last().event,
-        EventKind::Completed
-    );
+    assert!(app.follow(&created).await.completed());
     created["id"].as_str().unwrap().parse().unwrap()
 }
 
@@ -60,10 +56,7 @@ async fn user_smelt(app: &TestApp) -> Uuid {
     let created = app
         .create_text("Budget review moved to May.", &["summarize"], Some(&token))
         .await;
-    assert_eq!(
-        app.follow(&created).await.last().event,
-        EventKind::Completed
-    );
+    assert!(app.follow(&created).await.completed());
     created["id"].as_str().unwrap().parse().unwrap()
 }
 
