@@ -47,19 +47,9 @@ async fn a_smelt_shows_up_in_the_metrics() {
     assert_eq!(transcript.last().event, EventKind::Completed);
     let live_events = transcript.events.len() as f64 - 1.0; // all but the snapshot
 
-    let after = scrape(&app).await;
-    let grew =
-        |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
-    assert!(
-        grew("smelt_events_delivered_total", &["transport=\"ws\""]) >= live_events + 1.0,
-        "every frame written counts, the snapshot included"
-    );
-    assert!(
-        grew("smelt_delivery_latency_seconds_count", &[]) >= 1.0,
-        "live events are timed"
-    );
-    // The worker counts a finished smelt after its commit, which is also when subscribers
-    // may already have the terminal event: wait for the count instead of racing it.
+    // The worker counts a finished smelt (and times its last stage) after its commit, which
+    // is also when subscribers may already have the terminal event: wait for the count
+    // instead of racing it, then scrape.
     crate::helpers::eventually(
         std::time::Duration::from_secs(10),
         "the finished smelt is counted",
@@ -77,6 +67,17 @@ async fn a_smelt_shows_up_in_the_metrics() {
         },
     )
     .await;
+    let after = scrape(&app).await;
+    let grew =
+        |name: &str, labels: &[&str]| sample(&after, name, labels) - sample(&before, name, labels);
+    assert!(
+        grew("smelt_events_delivered_total", &["transport=\"ws\""]) >= live_events + 1.0,
+        "every frame written counts, the snapshot included"
+    );
+    assert!(
+        grew("smelt_delivery_latency_seconds_count", &[]) >= 1.0,
+        "live events are timed"
+    );
     for stage in ["validating", "decoding", "transcribing", "synthesizing"] {
         let label = format!("stage=\"{stage}\"");
         assert!(
