@@ -34,9 +34,11 @@ export const CloseCode = Object.freeze({
   HeartbeatTimeout: 4002,
   /** A server-side read failed. */
   ServerError: 4003,
+  /** A subscribe on the multiplexed socket over the address's rate limit (a channel error). */
+  RateLimited: 4429,
   /** Bad request, e.g. `after_seq` is not a number. */
   BadRequest: 4500,
-  /** No valid token. */
+  /** No valid token, or the key or session behind it was revoked, expired or logged out. */
   Unauthorized: 4501,
   /** The token is for another smelt. */
   Forbidden: 4503,
@@ -74,8 +76,9 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, CloseCodeInfo>> = Object.fr
   4001: info(4001, 'ShuttingDown', 'the server is shutting down', 'resume'),
   4002: info(4002, 'HeartbeatTimeout', 'no answer to pings', 'resume'),
   4003: info(4003, 'ServerError', 'a server-side read failed', 'resume'),
+  4429: info(4429, 'RateLimited', 'too many subscribes from this address', 'resume'),
   4500: info(4500, 'BadRequest', 'bad request (e.g. after_seq is not a number)', 'stop'),
-  4501: info(4501, 'Unauthorized', 'no valid token', 'stop'),
+  4501: info(4501, 'Unauthorized', 'no valid token, or its key or session is gone', 'stop'),
   4503: info(4503, 'Forbidden', 'the token is for another smelt', 'stop'),
   4504: info(4504, 'NotFound', 'no such smelt (or not yours)', 'stop'),
 });

@@ -257,6 +257,14 @@ export class MultiplexSocket {
     }
     if (control?.event === 'error' && typeof control.channel === 'string') {
       const id = control.channel.replace(/^smelt:/, '');
+      const refused = this.#channels.get(id);
+      if (control.code === CloseCode.RateLimited && refused) {
+        // Over the subscribe rate: ask again after a backoff, keeping the channel.
+        this.#timers.setTimeout(() => {
+          if (this.#open && this.#channels.get(id) === refused) this.#send(subscribeMessage(id, refused));
+        }, backoffDelay(this.#attempt++, this.#o.backoff));
+        return;
+      }
       if (!this.#channels.delete(id)) return;
       this.#o.onChannelError?.(id, {
         code: typeof control.code === 'number' ? control.code : 0,

@@ -288,6 +288,27 @@ export interface CancelledPayload {
   results?: SmeltResult[];
 }
 
+/**
+ * The body of a completion webhook delivery (Standard Webhooks' `type` / `timestamp` / `data`
+ * shape). Thin on purpose: it says what happened and where to read it, never the content —
+ * reading the transcript or notes takes a token with `smelts:read`.
+ */
+export interface WebhookDelivery {
+  type: 'smelt.completed' | 'smelt.failed' | 'smelt.cancelled';
+  /** When the smelt ended (RFC 3339). */
+  timestamp: string;
+  data: {
+    smelt_id: string;
+    status: TerminalStatus;
+    /** Set for `smelt.failed` and `smelt.cancelled`. */
+    error_code: SmeltErrorCode | null;
+    /** The terminal event's seq. */
+    seq: number;
+    /** Paths on the Smelt server. */
+    links: { smelt: string; transcript: string; events: string };
+  };
+}
+
 /** The kinds of realtime events. */
 export type SmeltEventKind = 'snapshot' | 'progress' | 'segment' | 'completed' | 'failed' | 'cancelled';
 

@@ -1,7 +1,7 @@
 //! Small cryptographic building blocks: AES-256-GCM for API keys at rest, HMAC-SHA-256 for
 //! client addresses, SHA-256 for high-entropy tokens (refresh tokens).
 
-use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -60,23 +60,48 @@ impl SecretBox {
 
     /// Encrypts `plaintext`; returns `(ciphertext with tag, nonce)`.
     pub fn seal(&self, plaintext: &str) -> (Vec<u8>, Vec<u8>) {
+        self.seal_bound(plaintext, b"")
+    }
+
+    /// Encrypts `plaintext` bound to `aad` (associated data: the id of the row that stores
+    /// it), so that the ciphertext opens only for that row — copied into another row it is
+    /// refused. Returns `(ciphertext with tag, nonce)`.
+    pub fn seal_bound(&self, plaintext: &str, aad: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: plaintext.as_bytes(),
+            aad,
+        };
         let ciphertext = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), plaintext.as_bytes())
+            .encrypt(Nonce::from_slice(&nonce), payload)
             .expect("AES-GCM encryption of a short secret cannot fail");
         (ciphertext, nonce.to_vec())
     }
 
     /// Decrypts what [`SecretBox::seal`] produced.
     pub fn open(&self, ciphertext: &[u8], nonce: &[u8]) -> Result<String, DecryptError> {
+        self.open_bound(ciphertext, nonce, b"")
+    }
+
+    /// Decrypts what [`SecretBox::seal_bound`] produced with the same `aad`.
+    pub fn open_bound(
+        &self,
+        ciphertext: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+    ) -> Result<String, DecryptError> {
         if nonce.len() != 12 {
             return Err(DecryptError);
         }
+        let payload = Payload {
+            msg: ciphertext,
+            aad,
+        };
         let plain = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .decrypt(Nonce::from_slice(nonce), payload)
             .map_err(|_| DecryptError)?;
         String::from_utf8(plain).map_err(|_| DecryptError)
     }
@@ -138,6 +163,18 @@ mod tests {
         let mut tampered = ct.clone();
         tampered[0] ^= 1;
         assert!(sealed.open(&tampered, &nonce).is_err());
+    }
+
+    #[test]
+    fn a_secret_bound_to_its_row_does_not_open_for_another() {
+        let sealed = SecretBox::new(&[7u8; 32]);
+        let (ct, nonce) = sealed.seal_bound("whsec_abc", b"row-1");
+        assert_eq!(
+            sealed.open_bound(&ct, &nonce, b"row-1").unwrap(),
+            "whsec_abc"
+        );
+        assert!(sealed.open_bound(&ct, &nonce, b"row-2").is_err());
+        assert!(sealed.open(&ct, &nonce).is_err());
     }
 
     #[test]

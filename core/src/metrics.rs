@@ -38,7 +38,7 @@ pub const CREDIT_REFUSALS: &str = "smelt_credit_refusals_total";
 /// Counter: requests refused by a rate limit, by `limit` (one of [`RATE_LIMITS`]).
 pub const RATE_LIMITED: &str = "smelt_rate_limited_total";
 /// The `limit` labels of [`RATE_LIMITED`].
-pub const RATE_LIMITS: [&str; 4] = ["create", "login", "socket", "service_key"];
+pub const RATE_LIMITS: [&str; 5] = ["create", "login", "socket", "service_key", "uploads"];
 /// Counter: bytes of audio uploads stored.
 pub const UPLOAD_BYTES: &str = "smelt_upload_bytes_total";
 /// Counter: connections closed at once because their address already held its share.
@@ -70,7 +70,7 @@ pub const SMELT_DURATION: &str = "smelt_smelt_duration_seconds";
 /// `quota_exhausted`, `unavailable`, `failed`), retries included.
 pub const PROVIDER_CALLS: &str = "smelt_provider_calls_total";
 /// Counter: what the retention cleanup deleted, by `kind` (`anonymous_smelt`, `upload`,
-/// `archived_message`).
+/// `archived_message`, `webhook_delivery`).
 pub const CLEANUP_DELETIONS: &str = "smelt_cleanup_deletions_total";
 /// Gauge: 1 when the server can serve (database and LISTEN connection up), read at scrape
 /// time; 0 otherwise.
@@ -190,7 +190,12 @@ fn register_series() {
     ] {
         ::metrics::counter!(PROVIDER_CALLS, "outcome" => outcome).absolute(0);
     }
-    for kind in ["anonymous_smelt", "upload", "archived_message"] {
+    for kind in [
+        "anonymous_smelt",
+        "upload",
+        "archived_message",
+        "webhook_delivery",
+    ] {
         ::metrics::counter!(CLEANUP_DELETIONS, "kind" => kind).absolute(0);
     }
     ::metrics::gauge!(READY).set(0.0);

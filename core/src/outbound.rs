@@ -8,8 +8,12 @@
 //! - every address the host resolves to must be globally reachable — loopback, private,
 //!   link-local (cloud metadata), shared/CGNAT, multicast, unspecified, documentation and the
 //!   IPv6 forms that embed IPv4 (v4-mapped included) are refused — unless the host is listed.
-//!   The classification is `http-acl`'s (the IANA special-purpose registries), plus the
-//!   multicast ranges (`224.0.0.0/4`, `ff00::/8`), which those registries leave out;
+//!   The classification is `http-acl`'s (the IANA special-purpose registries), plus
+//!   [`DENIED_RANGES`]: multicast, the IPv6 forms that reach IPv4 or a site's network (NAT64,
+//!   6to4, Teredo, IPv4-compatible, site-local), documentation and benchmarking ranges;
+//! - the port is the scheme's (443, or 80 for plain http) unless the host is listed;
+//! - proxies from the environment (`HTTPS_PROXY`, `ALL_PROXY`, …) are never used: a proxy
+//!   would make the connection to an address the guard did not check;
 //! - the connection goes to the addresses that were checked: the guarded client resolves
 //!   through [`OutboundGuard`] itself, so a second lookup (DNS rebinding) cannot slip another
 //!   address in; IP-literal hosts are checked before any connection;
@@ -41,7 +45,38 @@ pub enum Refused {
     /// The host has no address.
     #[error("the host does not resolve")]
     NoAddress,
+    /// A port other than the scheme's, to a host the operator did not list.
+    #[error("port {0} is allowed only for listed hosts")]
+    Port(u16),
 }
+
+/// Address ranges refused besides the special-purpose registries' (RFC 6890 and its IPv6
+/// counterpart, as `http-acl` applies them).
+pub const DENIED_RANGES: [&str; 16] = [
+    // Multicast (RFC 5771, RFC 4291): a registry of its own.
+    "224.0.0.0/4",
+    "ff00::/8",
+    // Reserved, and benchmarking (RFC 2544).
+    "240.0.0.0/4",
+    "198.18.0.0/15",
+    // Documentation (RFC 5737, RFC 3849, RFC 9637).
+    "192.0.2.0/24",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "2001:db8::/32",
+    "3fff::/20",
+    // NAT64 (RFC 6052, RFC 8215): the gateway connects to the IPv4 address inside.
+    "64:ff9b::/96",
+    "64:ff9b:1::/48",
+    // 6to4 (RFC 3056) and Teredo (RFC 4380) embed IPv4 addresses too.
+    "2002::/16",
+    "2001::/32",
+    // IPv4-compatible (RFC 4291, deprecated) and site-local (RFC 3879, deprecated).
+    "::/96",
+    "fec0::/10",
+    // Unique local (RFC 4193), in case the registry's copy is missing it.
+    "fc00::/7",
+];
 
 /// Checks outbound URLs and builds HTTP clients that connect only to checked addresses.
 #[derive(Clone)]
@@ -74,14 +109,13 @@ impl OutboundGuard {
                 Err(e) => tracing::warn!(%host, error = %e, "ignoring an allowed host"),
             }
         }
-        // The special-purpose registries leave multicast to a registry of its own.
-        let addresses = HttpAcl::builder()
-            .ip_acl_default(true)
-            .add_denied_ip_range("224.0.0.0/4".parse::<http_acl::IpNet>().expect("a range"))
-            .and_then(|b| {
-                b.add_denied_ip_range("ff00::/8".parse::<http_acl::IpNet>().expect("a range"))
+        let addresses = DENIED_RANGES
+            .iter()
+            .fold(HttpAcl::builder().ip_acl_default(true), |builder, range| {
+                builder
+                    .add_denied_ip_range(range.parse::<http_acl::IpNet>().expect("a range"))
+                    .expect("fixed ranges are valid")
             })
-            .expect("fixed ranges are valid")
             .build();
         OutboundGuard {
             listed: Arc::new(listed.build()),
@@ -116,6 +150,11 @@ impl OutboundGuard {
             "http" if self.is_listed(&host) => {}
             "http" => return Err(Refused::PlainHttp),
             _ => return Err(Refused::NotHttp),
+        }
+        let port = parsed.port_or_known_default().ok_or(Refused::NotHttp)?;
+        let scheme_port = if parsed.scheme() == "https" { 443 } else { 80 };
+        if port != scheme_port && !self.is_listed(&host) {
+            return Err(Refused::Port(port));
         }
         match parsed.host() {
             Some(Host::Ipv4(ip)) => self.check_address(&host, IpAddr::V4(ip))?,
@@ -152,13 +191,14 @@ impl OutboundGuard {
     }
 
     /// An HTTP client for user-chosen URLs: names resolve through this guard (only checked
-    /// addresses are connected to), redirects are not followed, requests time out after
-    /// `timeout`. Callers check each URL with [`OutboundGuard::check_url`] first, since IP
+    /// addresses are connected to), no proxy is used whatever the environment says, redirects
+    /// are not followed, requests time out after `timeout`. Callers check each URL with [`OutboundGuard::check_url`] first, since IP
     /// literals never reach a resolver.
     pub fn client(&self, timeout: Duration) -> reqwest::Client {
         reqwest::Client::builder()
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .dns_resolver(Arc::new(self.clone()))
             .build()
             .expect("a TLS client builds")
@@ -221,6 +261,51 @@ mod tests {
         }
         assert!(guard.check_url("https://8.8.8.8/v1").is_ok());
         assert!(guard.check_url("https://[2001:4860:4860::8888]/v1").is_ok());
+    }
+
+    #[test]
+    fn ipv6_forms_that_reach_ipv4_or_a_site_and_documentation_ranges_are_refused() {
+        let guard = OutboundGuard::new(&[]);
+        for url in [
+            "https://[64:ff9b::7f00:1]/v1",
+            "https://[64:ff9b:1::a00:1]/v1",
+            "https://[2002:7f00:1::1]/v1",
+            "https://[2001:0:4136:e378::1]/v1",
+            "https://[::127.0.0.1]/v1",
+            "https://[::a00:1]/v1",
+            "https://[fec0::1]/v1",
+            "https://[2001:db8::1]/v1",
+            "https://[3fff::1]/v1",
+            "https://192.0.2.1/v1",
+            "https://198.51.100.7/v1",
+            "https://203.0.113.9/v1",
+            "https://198.18.0.1/v1",
+            "https://240.0.0.1/v1",
+        ] {
+            assert!(
+                matches!(guard.check_url(url), Err(Refused::NotPublic(_))),
+                "{url} passed"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_schemes_port_is_allowed_unless_the_host_is_listed() {
+        let guard = OutboundGuard::new(&["ollama.lan".into()]);
+        assert!(guard.check_url("https://api.example.com/v1").is_ok());
+        assert!(guard.check_url("https://api.example.com:443/v1").is_ok());
+        for url in [
+            "https://api.example.com:8443/v1",
+            "https://api.example.com:22/v1",
+            "https://8.8.8.8:5432/v1",
+        ] {
+            assert!(
+                matches!(guard.check_url(url), Err(Refused::Port(_))),
+                "{url} passed"
+            );
+        }
+        assert!(guard.check_url("http://ollama.lan:11434/v1").is_ok());
+        assert!(guard.check_url("https://ollama.lan:8443/v1").is_ok());
     }
 
     #[test]

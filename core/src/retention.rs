@@ -6,7 +6,9 @@
 //!    and result documents (blobs);
 //! 2. raw uploads of finished smelts that ended before `now − upload_ttl` (the smelt itself
 //!    stays; only the audio goes);
-//! 3. acknowledged queue messages archived before `now − archive_ttl`.
+//! 3. acknowledged queue messages archived before `now − archive_ttl`;
+//! 4. finished webhook deliveries (delivered or given up) created before `now − archive_ttl`
+//!    (a smelt's deliveries also go with the smelt).
 //!
 //! Deletions are paced at `rate_per_sec` so that a large backlog never floods the database or
 //! the object store. A dry run reads the same items and deletes nothing.
@@ -74,6 +76,8 @@ pub struct CleanupReport {
     pub expired_uploads: u64,
     /// Archived queue messages past the archive retention.
     pub archived_messages: u64,
+    /// Finished webhook deliveries past the archive retention.
+    pub webhook_deliveries: u64,
 }
 
 /// Runs one cleanup against `now`. Errors: database or blob store failures; whatever was
@@ -116,7 +120,10 @@ pub async fn run(
     } else {
         queue.prune_archive(archive_cutoff).await?
     };
+    report.webhook_deliveries = db::webhooks::prune_finished(pool, archive_cutoff, dry_run).await?;
     if !dry_run {
+        metrics::counter!(crate::metrics::CLEANUP_DELETIONS, "kind" => "webhook_delivery")
+            .increment(report.webhook_deliveries);
         let deleted =
             metrics::counter!(crate::metrics::CLEANUP_DELETIONS, "kind" => "anonymous_smelt");
         deleted.increment(report.anonymous_smelts.len() as u64);

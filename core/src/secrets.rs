@@ -100,7 +100,7 @@ fn restrict(_file: &std::fs::File) -> std::io::Result<()> {
 /// Name of the encryption key's row in `secret_fingerprint`.
 const ENCRYPTION_KEY: &str = "encryption_key";
 
-/// True when some user has an own API key stored (encrypted).
+/// True when something sealed is stored: a user's own API key or a webhook's secret.
 pub async fn own_keys_stored(pool: &PgPool) -> Result<bool, sqlx::Error> {
     db::secrets::own_keys_stored(pool).await
 }

@@ -2,6 +2,11 @@
 //! `aud = "authenticated"`, `role`) and subscription tokens that let their holder follow one
 //! smelt (`sub` = smelt id, `aud = "smelt-subscription"`). The audiences differ so that one
 //! kind can never be used as the other.
+//!
+//! Access tokens we issue name their session (`smelt_session`, the refresh-token family; a
+//! claim of our own, so that other issuers' `session_id` is never mistaken for one of ours). A
+//! subscription token names what created its smelt — the service key (`key_id`) or our session
+//! — so that it dies with them.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -28,6 +33,25 @@ pub struct Claims {
     /// Unique token id, so that two tokens issued in the same second differ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<Uuid>,
+    /// One of our sessions (a refresh-token family): on an access token, the session it
+    /// belongs to; on a subscription token, the session that created the smelt.
+    #[serde(
+        rename = "smelt_session",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_id: Option<Uuid>,
+    /// On a subscription token: the service key that created the smelt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Uuid>,
+}
+
+/// What created a smelt, written into its subscription token: a service key, a signed-in
+/// session, or neither (anonymous, or a session of another issuer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Creator {
+    pub key_id: Option<Uuid>,
+    pub session_id: Option<Uuid>,
 }
 
 /// Why a token was refused.
@@ -59,15 +83,41 @@ impl TokenKeys {
 
     /// Signs claims for `sub` and `aud`, valid for `ttl_secs` seconds.
     pub fn sign(&self, sub: Uuid, aud: &str, ttl_secs: u64, role: Option<&str>) -> String {
+        self.encode(Self::claims(sub, aud, ttl_secs, role))
+    }
+
+    /// Signs an access token for `user_id` in the session `session_id` (the refresh-token
+    /// family), valid for `ttl_secs` seconds.
+    pub fn sign_access(&self, user_id: Uuid, ttl_secs: u64, session_id: Uuid) -> String {
+        let mut claims = Self::claims(user_id, ACCESS_AUDIENCE, ttl_secs, Some("authenticated"));
+        claims.session_id = Some(session_id);
+        self.encode(claims)
+    }
+
+    /// Signs the subscription token of `smelt_id`, valid for `ttl_secs` seconds and only as
+    /// long as `creator` lives.
+    pub fn sign_subscription(&self, smelt_id: Uuid, ttl_secs: u64, creator: Creator) -> String {
+        let mut claims = Self::claims(smelt_id, SUBSCRIPTION_AUDIENCE, ttl_secs, None);
+        claims.key_id = creator.key_id;
+        claims.session_id = creator.session_id;
+        self.encode(claims)
+    }
+
+    fn claims(sub: Uuid, aud: &str, ttl_secs: u64, role: Option<&str>) -> Claims {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
+        Claims {
             sub,
             exp: now + ttl_secs as i64,
             aud: aud.to_owned(),
             role: role.map(str::to_owned),
             iat: Some(now),
             jti: Some(Uuid::new_v4()),
-        };
+            session_id: None,
+            key_id: None,
+        }
+    }
+
+    fn encode(&self, claims: Claims) -> String {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing of plain claims cannot fail")
     }
@@ -106,5 +156,23 @@ mod tests {
         let second = keys.sign(user, ACCESS_AUDIENCE, 900, Some("authenticated"));
         assert_ne!(first, second);
         assert!(keys.verify(&first, ACCESS_AUDIENCE).unwrap().iat.is_some());
+    }
+
+    #[test]
+    fn a_subscription_token_names_what_created_its_smelt() {
+        let keys = TokenKeys::new(b"secret");
+        let creator = Creator {
+            key_id: Some(Uuid::new_v4()),
+            session_id: None,
+        };
+        let token = keys.sign_subscription(Uuid::new_v4(), 60, creator);
+        let claims = keys.verify(&token, SUBSCRIPTION_AUDIENCE).unwrap();
+        assert_eq!((claims.key_id, claims.session_id), (creator.key_id, None));
+        let session = Uuid::new_v4();
+        let access = keys.sign_access(Uuid::new_v4(), 60, session);
+        assert_eq!(
+            keys.verify(&access, ACCESS_AUDIENCE).unwrap().session_id,
+            Some(session)
+        );
     }
 }

@@ -9,8 +9,9 @@
 //! - `webhook-signature`: `v1,` and the base64 HMAC-SHA-256 of `{id}.{timestamp}.{body}` under
 //!   the webhook's secret (`whsec_` + base64 of the key bytes).
 //!
-//! The body is the terminal event exactly as sockets carry it:
-//! `{"event": "completed"|"failed"|"cancelled", "seq": N, "payload": {…}}`.
+//! The body is thin, as the Standard Webhooks specification recommends: what happened and
+//! where to read it, never the transcript or notes — a key that may only manage webhooks must
+//! not read content through them (reading takes `smelts:read`). See [`DeliveryBody`].
 //!
 //! Deliveries are queued by the lifecycle in the transaction that appends the terminal event
 //! (so none is lost), one message each on the [`WebhookQueue`]. The [`Dispatcher`] reads them
@@ -28,7 +29,6 @@ use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use chrono::Utc;
-use futures::future::join_all;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,7 @@ use uuid::Uuid;
 
 use crate::crypto::{self, SecretBox};
 use crate::db::webhooks::{self as store, Attempt};
+use crate::domain::{ErrorCode, SmeltStatus};
 use crate::metrics::WEBHOOK_ATTEMPTS;
 use crate::outbound::{self, OutboundGuard};
 use crate::queue::WebhookQueue;
@@ -48,7 +49,10 @@ pub const SECRET_PREFIX: &str = "whsec_";
 const SECRET_BYTES: usize = 24;
 
 /// Deliveries attempted at the same time by one dispatcher.
-const CONCURRENCY: i32 = 8;
+pub const CONCURRENCY: i32 = 16;
+
+/// Attempts of one user's deliveries running at the same time in one dispatcher.
+pub const PER_USER_IN_FLIGHT: usize = 2;
 
 /// Longest wait between two attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
@@ -92,6 +96,76 @@ pub fn sign(
     ])
 }
 
+/// The JSON body of a delivery (Standard Webhooks' `type` / `timestamp` / `data` shape):
+///
+/// ```json
+/// {"type": "smelt.completed", "timestamp": "2026-12-05T10:00:00.123Z",
+///  "data": {"smelt_id": "…", "status": "completed", "error_code": null, "seq": 42,
+///           "links": {"smelt": "/api/smelts/…", "transcript": "/api/smelts/…/transcript",
+///                     "events": "/api/smelts/…/events"}}}
+/// ```
+///
+/// `type` is `smelt.completed`, `smelt.failed` or `smelt.cancelled`; `error_code` is set for
+/// the last two; `seq` is the terminal event's; `links` are paths on the Smelt server, read
+/// with a token that may read the smelt.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryBody {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timestamp: chrono::DateTime<Utc>,
+    pub data: DeliveryData,
+}
+
+/// The `data` of a [`DeliveryBody`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryData {
+    pub smelt_id: Uuid,
+    pub status: SmeltStatus,
+    pub error_code: Option<ErrorCode>,
+    pub seq: i64,
+    pub links: DeliveryLinks,
+}
+
+/// Where to read the rest of a smelt, as paths on the Smelt server.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryLinks {
+    /// `GET` it: status, files, results.
+    pub smelt: String,
+    /// Its transcript (`?format=` `txt`, `srt`, `vtt`, `json`).
+    pub transcript: String,
+    /// Its events (SSE; `?after_seq=` to replay).
+    pub events: String,
+}
+
+impl DeliveryBody {
+    /// The body announcing that `smelt_id` ended with `status` (a terminal one) as event
+    /// `seq`.
+    pub fn new(
+        smelt_id: Uuid,
+        status: SmeltStatus,
+        error_code: Option<ErrorCode>,
+        seq: i64,
+        at: chrono::DateTime<Utc>,
+    ) -> Self {
+        let smelt = format!("/api/smelts/{smelt_id}");
+        DeliveryBody {
+            kind: format!("smelt.{}", status.as_str()),
+            timestamp: at,
+            data: DeliveryData {
+                smelt_id,
+                status,
+                error_code,
+                seq,
+                links: DeliveryLinks {
+                    transcript: format!("{smelt}/transcript"),
+                    events: format!("{smelt}/events"),
+                    smelt,
+                },
+            },
+        }
+    }
+}
+
 /// Delivers queued webhook deliveries until stopped.
 pub struct Dispatcher {
     pool: PgPool,
@@ -102,6 +176,44 @@ pub struct Dispatcher {
     retry_base: Duration,
     give_up_after: chrono::Duration,
     visibility_secs: i32,
+    users_in_flight: Arc<UsersInFlight>,
+}
+
+/// Attempts in flight per user, bounded by [`PER_USER_IN_FLIGHT`].
+#[derive(Default)]
+struct UsersInFlight(std::sync::Mutex<std::collections::HashMap<Uuid, usize>>);
+
+/// One attempt counted against its user; uncounted when dropped.
+struct UserSlot<'a> {
+    table: &'a UsersInFlight,
+    user_id: Uuid,
+}
+
+impl UsersInFlight {
+    fn admit(&self, user_id: Uuid) -> Option<UserSlot<'_>> {
+        let mut counts = self.0.lock().expect("never poisoned");
+        let running = counts.entry(user_id).or_insert(0);
+        if *running >= PER_USER_IN_FLIGHT {
+            return None;
+        }
+        *running += 1;
+        Some(UserSlot {
+            table: self,
+            user_id,
+        })
+    }
+}
+
+impl Drop for UserSlot<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.table.0.lock().expect("never poisoned");
+        if let Some(running) = counts.get_mut(&self.user_id) {
+            *running -= 1;
+            if *running == 0 {
+                counts.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl Dispatcher {
@@ -123,37 +235,49 @@ impl Dispatcher {
             give_up_after: chrono::Duration::seconds(settings.webhook_give_up_secs as i64),
             // An attempt takes at most `timeout`; the margin covers recording it.
             visibility_secs: (timeout.as_secs() + 30) as i32,
+            users_in_flight: Arc::default(),
         }
     }
 
     /// Reads and attempts deliveries until `stop` is cancelled, waking at each new delivery
-    /// (`wake_ups`, fed by the server's LISTEN connection) or after [`IDLE_POLL`] (retries
-    /// become visible without a notification). Database errors are logged and retried after a
+    /// (`wake_ups`, fed by the server's LISTEN connection), when an attempt ends, or after
+    /// [`IDLE_POLL`] (retries become visible without a notification). Attempts run side by
+    /// side, each bounded by its timeout, so a slow receiver holds only its own slot; at most
+    /// [`CONCURRENCY`] run at once, and at most [`PER_USER_IN_FLIGHT`] of one user's, so one
+    /// user's tarpits cannot take every slot. Database errors are logged and retried after a
     /// pause; they never end the loop.
     pub async fn run(self: Arc<Self>, mut wake_ups: watch::Receiver<u64>, stop: CancellationToken) {
+        let mut in_flight = tokio::task::JoinSet::new();
         while !stop.is_cancelled() {
             wake_ups.mark_unchanged();
-            let read = self.queue.read(self.visibility_secs, CONCURRENCY).await;
-            match read {
-                Ok(messages) if !messages.is_empty() => {
-                    join_all(
-                        messages
-                            .into_iter()
-                            .map(|m| self.attempt(m.msg_id, m.message.delivery_id)),
-                    )
-                    .await;
-                    continue;
+            let free = CONCURRENCY - in_flight.len() as i32;
+            if free > 0 {
+                match self.queue.read(self.visibility_secs, free).await {
+                    Ok(messages) if !messages.is_empty() => {
+                        for m in messages {
+                            let me = self.clone();
+                            in_flight.spawn(async move {
+                                me.attempt(m.msg_id, m.message.delivery_id).await
+                            });
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read webhook deliveries"),
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not read webhook deliveries"),
             }
-            // Nothing visible: wait for a new delivery, a retry coming due, or stop.
+            // Nothing to start: wait for a new delivery, a free slot, a retry coming due, or
+            // stop.
             tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => break,
                 _ = wake_ups.changed() => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 _ = tokio::time::sleep(IDLE_POLL) => {}
             }
         }
+        // Unfinished attempts are abandoned: their messages reappear after the visibility
+        // timeout.
+        in_flight.shutdown().await;
     }
 
     /// One attempt of one delivery, recorded; the message is archived when the delivery
@@ -169,6 +293,12 @@ impl Dispatcher {
         let Some(delivery) = store::pending(&self.pool, delivery_id).await? else {
             // Delivered, given up, or its webhook was removed.
             self.queue.archive(msg_id).await?;
+            return Ok(());
+        };
+        let Some(_slot) = self.users_in_flight.admit(delivery.user_id) else {
+            // This user's other attempts hold their share: try again shortly, without
+            // counting an attempt.
+            self.queue.hide_for(msg_id, 1).await?;
             return Ok(());
         };
         let outcome = self.post(&delivery).await;
@@ -225,7 +355,15 @@ impl Dispatcher {
     async fn post(&self, delivery: &store::PendingDelivery) -> Result<u16, (Option<u16>, String)> {
         let secret = self
             .secret_box
-            .open(&delivery.secret_cipher, &delivery.secret_nonce)
+            .open_bound(
+                &delivery.secret_cipher,
+                &delivery.secret_nonce,
+                if delivery.secret_bound {
+                    delivery.webhook_id.as_bytes()
+                } else {
+                    b""
+                },
+            )
             .map_err(|_| (None, "the signing secret cannot be read".to_owned()))?;
         let body = serde_json::to_vec(&delivery.body)
             .map_err(|e| (None, format!("the body cannot be encoded: {e}")))?;

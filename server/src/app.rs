@@ -61,6 +61,21 @@ pub struct Application {
     background: Vec<JoinHandle<()>>,
 }
 
+/// Shortest JWT secret the server accepts, in bytes (256 bits, the size of HS256's hash).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Refuses a JWT secret shorter than [`MIN_JWT_SECRET_BYTES`]: RFC 7518 §3.2 requires an
+/// HS256 key at least as long as the hash output.
+fn check_jwt_secret(secret: &str) -> anyhow::Result<()> {
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        anyhow::bail!(
+            "SMELT_JWT_SECRET is {} bytes; HS256 needs at least {MIN_JWT_SECRET_BYTES}",
+            secret.len()
+        );
+    }
+    Ok(())
+}
+
 impl Application {
     /// Bootstraps the database (create, migrate, install pgmq), resolves secrets, binds
     /// `settings.bind` (port 0 picks a free port) and starts the background tasks.
@@ -80,12 +95,17 @@ impl Application {
             secrets::require_explicit(&settings.secrets, &settings.signing)?;
         }
         http::cors::layer(&settings.http.cors_origins)?;
+        // Before anything else is touched: a weak configured secret is a configuration error.
+        if let Some(configured) = settings.signing.jwt_secret.as_deref() {
+            check_jwt_secret(configured)?;
+        }
         smelt_core::metrics::recorder();
         let database = &settings.database;
         let pool = db::bootstrap(&database.database_url, database.db_pool_size).await?;
         let dir = &settings.storage.data_dir;
         let signing = &settings.signing;
         let jwt_secret = secrets::resolve(signing.jwt_secret.as_deref(), dir, "jwt_secret")?;
+        check_jwt_secret(&jwt_secret)?;
         // The server seals users' keys, so it needs a usable key whatever else is stored.
         let secret_box = secrets::encryption_box(&settings.secrets, dir, &pool)
             .await?
@@ -131,6 +151,7 @@ impl Application {
                 .timeout(Duration::from_secs(15))
                 .build()?,
             sessions: TaskTracker::new(),
+            uploads: crate::limits::InFlightByAddress::new(),
         };
 
         let stop = CancellationToken::new();

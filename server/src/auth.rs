@@ -9,6 +9,9 @@
 //!
 //! [`Caller`] accepts both; [`AuthUser`] (the profile, prompts and key management) only a
 //! session.
+//!
+//! A smelt's subscription token is checked by [`holder`]: it allows that one smelt while the
+//! service key or session that created the smelt lives.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -16,7 +19,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use smelt_core::domain::Scope;
 use smelt_core::service_keys;
-use smelt_core::tokens::ACCESS_AUDIENCE;
+use smelt_core::tokens::{Creator, ACCESS_AUDIENCE, SUBSCRIPTION_AUDIENCE};
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
@@ -56,6 +59,8 @@ pub struct KeyGrant {
 pub struct Caller {
     pub user_id: Uuid,
     pub key: Option<KeyGrant>,
+    /// The session of an access token we issued (`None` for keys and other issuers' tokens).
+    pub session_id: Option<Uuid>,
 }
 
 impl Caller {
@@ -69,6 +74,71 @@ impl Caller {
             _ => Ok(()),
         }
     }
+
+    /// What created a smelt this caller creates, for its subscription token.
+    pub fn creator(&self) -> Creator {
+        Creator {
+            key_id: self.key.map(|k| k.key_id),
+            session_id: self.session_id,
+        }
+    }
+}
+
+/// A valid subscription token of one smelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    /// The service key that created the smelt, if one did: revoking it ends the holder's
+    /// live feeds too.
+    pub creator_key: Option<Uuid>,
+}
+
+/// Why a subscription token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderRefusal {
+    /// The token is for another smelt.
+    OtherSmelt,
+    /// The service key or session that created the smelt was revoked, expired or logged out.
+    CreatorGone,
+    /// The check could not be made (database unreachable).
+    Unavailable,
+}
+
+/// Checks `token` as the subscription token of `smelt_id`. `Ok(None)` when it is not a
+/// subscription token at all (the caller then tries it as an access token or key).
+pub async fn holder(
+    state: &AppState,
+    token: &str,
+    smelt_id: Uuid,
+) -> Result<Option<Holder>, HolderRefusal> {
+    let Ok(claims) = state.tokens.verify(token, SUBSCRIPTION_AUDIENCE) else {
+        return Ok(None);
+    };
+    if claims.sub != smelt_id {
+        return Err(HolderRefusal::OtherSmelt);
+    }
+    let unavailable = |e: sqlx::Error| {
+        tracing::warn!(error = %e, "could not check a subscription token's creator");
+        HolderRefusal::Unavailable
+    };
+    if let Some(key_id) = claims.key_id {
+        if !smelt_core::db::service_keys::is_active(&state.pool, key_id)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(HolderRefusal::CreatorGone);
+        }
+    }
+    if let Some(session_id) = claims.session_id {
+        if !smelt_core::db::users::session_active(&state.pool, session_id)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(HolderRefusal::CreatorGone);
+        }
+    }
+    Ok(Some(Holder {
+        creator_key: claims.key_id,
+    }))
 }
 
 /// A caller who may be anonymous. A token that is present but invalid is still rejected with
@@ -105,6 +175,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
                 key_id: key.key_id,
                 scopes: key.scopes.iter().copied().collect(),
             }),
+            session_id: None,
         });
     }
     state
@@ -113,6 +184,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         .map(|claims| Caller {
             user_id: claims.sub,
             key: None,
+            session_id: claims.session_id,
         })
         .map_err(|_| ApiError::invalid_token())
 }
@@ -169,6 +241,7 @@ mod tests {
                 key_id: Uuid::nil(),
                 scopes,
             }),
+            session_id: None,
         };
         assert!(caller.require(Scope::SmeltsRead).is_ok());
         assert_eq!(
@@ -178,6 +251,7 @@ mod tests {
         let session = Caller {
             user_id: Uuid::nil(),
             key: None,
+            session_id: None,
         };
         assert!(Scope::ALL.iter().all(|s| session.require(*s).is_ok()));
     }

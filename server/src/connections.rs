@@ -1,6 +1,8 @@
 //! Accepting connections, with the bounds a server facing the internet needs: a client gets
-//! [`ConnectionLimits::header_read_timeout`] to send its request headers (so idle half-open
-//! requests cannot hold sockets), and one address may hold at most
+//! [`ConnectionLimits::header_read_timeout`] to send its first bytes (hyper's HTTP/1-or-2
+//! detection has no deadline of its own) and then its request headers (so idle half-open
+//! requests cannot hold sockets), an HTTP/2 connection is pinged while idle and dropped when
+//! the pings go unanswered, and one address may hold at most
 //! [`ConnectionLimits::per_address`] connections at once (trusted proxies excepted: every
 //! client behind them shares their address). The body's idle timeout is a layer of the router
 //! (`tower_http`'s `RequestBodyTimeoutLayer`).
@@ -9,10 +11,9 @@
 //! WebSockets); on shutdown, listening stops and open connections are told to finish
 //! (`hyper_util`'s graceful shutdown).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -24,6 +25,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+
+use crate::limits::InFlightByAddress;
 
 /// How long shutdown waits for open connections to finish before dropping them.
 const DRAIN_GRACE: Duration = Duration::from_secs(10);
@@ -40,49 +43,6 @@ pub struct ConnectionLimits {
     pub exempt: Vec<IpAddr>,
 }
 
-/// Open connections per address.
-#[derive(Default)]
-struct OpenByAddress {
-    counts: Mutex<HashMap<IpAddr, usize>>,
-}
-
-/// One connection counted against its address; uncounted when dropped.
-struct Counted {
-    table: Arc<OpenByAddress>,
-    ip: IpAddr,
-}
-
-impl OpenByAddress {
-    fn admit(self: &Arc<Self>, ip: IpAddr, limit: usize) -> Option<Counted> {
-        let mut counts = self.counts.lock().expect("the table is never poisoned");
-        let open = counts.entry(ip).or_insert(0);
-        if limit > 0 && *open >= limit {
-            return None;
-        }
-        *open += 1;
-        Some(Counted {
-            table: self.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        let mut counts = self
-            .table
-            .counts
-            .lock()
-            .expect("the table is never poisoned");
-        if let Some(open) = counts.get_mut(&self.ip) {
-            *open -= 1;
-            if *open == 0 {
-                counts.remove(&self.ip);
-            }
-        }
-    }
-}
-
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and lets
 /// open connections finish for a while. Each request carries its peer address as
 /// `ConnectInfo<SocketAddr>`.
@@ -97,9 +57,14 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_read_timeout))
+        .keep_alive_timeout(limits.header_read_timeout);
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
-    let open = Arc::new(OpenByAddress::default());
+    let open = InFlightByAddress::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -120,7 +85,7 @@ pub async fn serve(
         } else {
             limits.per_address
         };
-        let Some(counted) = open.admit(peer.ip(), limit) else {
+        let Some(counted) = open.admit(crate::limits::client_network(peer.ip()), limit) else {
             metrics::counter!(smelt_core::metrics::CONNECTIONS_REFUSED).increment(1);
             drop(stream);
             continue;
@@ -132,13 +97,24 @@ pub async fn serve(
                 router.clone().oneshot(request)
             },
         ));
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let first_bytes = limits.header_read_timeout;
         tokio::spawn(async move {
             let _counted = counted;
-            if let Err(e) = connection.await {
+            // A client that connects and sends nothing would otherwise wait in protocol
+            // detection for ever.
+            if !matches!(
+                tokio::time::timeout(first_bytes, stream.readable()).await,
+                Ok(Ok(()))
+            ) {
+                tracing::debug!(%peer, "connection sent nothing in time");
+                return;
+            }
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });
@@ -149,23 +125,5 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("connections still open after the shutdown grace; dropping them");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_address_holds_at_most_its_share_of_connections_until_one_closes() {
-        let open = Arc::new(OpenByAddress::default());
-        let ip: IpAddr = "203.0.113.5".parse().unwrap();
-        let first = open.admit(ip, 2).unwrap();
-        let _second = open.admit(ip, 2).unwrap();
-        assert!(open.admit(ip, 2).is_none());
-        assert!(open.admit("203.0.113.6".parse().unwrap(), 2).is_some());
-        drop(first);
-        assert!(open.admit(ip, 2).is_some());
-        assert!(open.admit(ip, 0).is_some(), "0 means unbounded");
     }
 }

@@ -49,6 +49,8 @@ pub struct AppState {
     /// The same guard with the webhook allow-list (`SMELT_WEBHOOK_ALLOWED_HOSTS`), for
     /// receivers' URLs.
     pub webhook_guard: OutboundGuard,
+    /// Uploads being received, per client (`SMELT_MAX_UPLOADS_PER_ADDRESS`).
+    pub uploads: Arc<crate::limits::InFlightByAddress>,
     /// Socket sessions, so that shutdown can wait for them to send their close frames.
     pub sessions: TaskTracker,
 }

@@ -145,10 +145,10 @@ impl Worker {
     ) -> anyhow::Result<Result<(Engines, Account), ErrorCode>> {
         if let Some(user_id) = smelt.row.user_id {
             if let Some(key) = users::valid_api_key(&self.pool, user_id).await? {
-                let opened = self
-                    .secret_box
-                    .as_ref()
-                    .and_then(|b| b.open(&key.ciphertext, &key.nonce).ok());
+                let opened = self.secret_box.as_ref().and_then(|b| {
+                    let aad: &[u8] = if key.bound { user_id.as_bytes() } else { b"" };
+                    b.open_bound(&key.ciphertext, &key.nonce, aad).ok()
+                });
                 let Some(api_key) = opened else {
                     tracing::warn!(%user_id, "a stored API key cannot be opened with this worker's key");
                     return Ok(Err(ErrorCode::ApiKeyUnreadable));

@@ -12,6 +12,7 @@ test('every close code of the server table has a meaning and tells whether to re
     4001: 'resume',
     4002: 'resume',
     4003: 'resume',
+    4429: 'resume',
     4500: 'stop',
     4501: 'stop',
     4503: 'stop',

@@ -9,6 +9,7 @@ pub mod events;
 pub mod health;
 pub mod prompts;
 pub mod queues;
+pub mod quotas;
 pub mod retention;
 pub mod secrets;
 pub mod service_keys;

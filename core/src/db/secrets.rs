@@ -33,10 +33,12 @@ pub async fn replace_fingerprint(pool: &PgPool, name: &str, ours: &str) -> Resul
     Ok(())
 }
 
-/// True when some user has an own API key stored (encrypted).
+/// True when something sealed with the encryption key is stored: a user's own API key or a
+/// webhook's signing secret.
 pub async fn own_keys_stored(pool: &PgPool) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
-        "select exists (select 1 from user_profile where api_key_ciphertext is not null)",
+        "select exists (select 1 from user_profile where api_key_ciphertext is not null) \
+             or exists (select 1 from webhook)",
     )
     .fetch_one(pool)
     .await

@@ -163,9 +163,24 @@ pub async fn revoke_by_token<'e>(
     Ok(done.rows_affected() > 0)
 }
 
-/// Saves a user's own provider key, sealed (`ciphertext` with its tag, `nonce`), with its last
-/// four characters and the base URL the user chose (`None`: the operator's default), and
-/// marks it valid. The profile must exist.
+/// True while the session `family_id` (a refresh-token family) can still refresh: some token
+/// of it is neither revoked (logout, reuse) nor expired.
+pub async fn session_active<'e>(
+    db: impl PgExecutor<'e>,
+    family_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from refresh_token where family_id = $1 \
+         and revoked_at is null and expires_at > now())",
+    )
+    .bind(family_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Saves a user's own provider key, sealed (`ciphertext` with its tag, `nonce`) and bound to
+/// the user id as associated data, with its last four characters and the base URL the user
+/// chose (`None`: the operator's default), and marks it valid. The profile must exist.
 pub async fn save_api_key<'e>(
     db: impl PgExecutor<'e>,
     user_id: Uuid,
@@ -176,7 +191,8 @@ pub async fn save_api_key<'e>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update user_profile set api_key_ciphertext = $2, api_key_nonce = $3, api_key_last4 = $4,
-                                 api_key_base_url = $5, api_key_status = 'valid', updated_at = now()
+                                 api_key_base_url = $5, api_key_status = 'valid', api_key_bound = true,
+                                 updated_at = now()
          where user_id = $1",
     )
     .bind(user_id)
@@ -224,6 +240,9 @@ pub struct StoredApiKey {
     pub nonce: Vec<u8>,
     /// The base URL the user chose; `None` for the operator's default.
     pub base_url: Option<String>,
+    /// True when it was sealed bound to the user id (every key saved since binding began;
+    /// older keys open without associated data).
+    pub bound: bool,
 }
 
 /// The user's own key while it is valid.
@@ -231,19 +250,20 @@ pub async fn valid_api_key<'e>(
     db: impl PgExecutor<'e>,
     user_id: Uuid,
 ) -> Result<Option<StoredApiKey>, sqlx::Error> {
-    type Sealed = (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+    type Sealed = (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>, bool);
     let row: Option<Sealed> = sqlx::query_as(
-        "select api_key_ciphertext, api_key_nonce, api_key_base_url from user_profile
+        "select api_key_ciphertext, api_key_nonce, api_key_base_url, api_key_bound from user_profile
          where user_id = $1 and api_key_status = 'valid'",
     )
     .bind(user_id)
     .fetch_optional(db)
     .await?;
     Ok(match row {
-        Some((Some(ciphertext), Some(nonce), base_url)) => Some(StoredApiKey {
+        Some((Some(ciphertext), Some(nonce), base_url, bound)) => Some(StoredApiKey {
             ciphertext,
             nonce,
             base_url,
+            bound,
         }),
         _ => None,
     })

@@ -40,6 +40,12 @@ pub struct DeliveryRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PendingDelivery {
     pub delivery_id: Uuid,
+    pub webhook_id: Uuid,
+    /// The webhook's owner.
+    pub user_id: Uuid,
+    /// True when the secret was sealed bound to the webhook id (every webhook registered
+    /// since binding began).
+    pub secret_bound: bool,
     pub url: String,
     pub secret_cipher: Vec<u8>,
     pub secret_nonce: Vec<u8>,
@@ -62,7 +68,7 @@ pub enum Attempt {
     },
 }
 
-/// Registers a webhook with its sealed secret.
+/// Registers a webhook with its secret, sealed bound to `webhook_id`.
 pub async fn insert<'e>(
     db: impl PgExecutor<'e>,
     webhook_id: Uuid,
@@ -71,8 +77,8 @@ pub async fn insert<'e>(
     (secret_cipher, secret_nonce): (&[u8], &[u8]),
 ) -> Result<WebhookRow, sqlx::Error> {
     sqlx::query_as(
-        "insert into webhook (webhook_id, user_id, url, secret_cipher, secret_nonce) \
-         values ($1, $2, $3, $4, $5) returning webhook_id, url, created_at",
+        "insert into webhook (webhook_id, user_id, url, secret_cipher, secret_nonce, secret_bound) \
+         values ($1, $2, $3, $4, $5, true) returning webhook_id, url, created_at",
     )
     .bind(webhook_id)
     .bind(user_id)
@@ -157,8 +163,8 @@ pub async fn pending<'e>(
     delivery_id: Uuid,
 ) -> Result<Option<PendingDelivery>, sqlx::Error> {
     sqlx::query_as(
-        "select d.delivery_id, w.url, w.secret_cipher, w.secret_nonce, d.body, d.attempts, \
-                d.created_at \
+        "select d.delivery_id, w.webhook_id, w.user_id, w.secret_bound, w.url, w.secret_cipher, \
+                w.secret_nonce, d.body, d.attempts, d.created_at \
          from webhook_delivery d join webhook w using (webhook_id) \
          where d.delivery_id = $1 and d.status = $2",
     )
@@ -206,26 +212,53 @@ pub async fn record_attempt<'e>(
     Ok(())
 }
 
-/// Creates a delivery of a smelt's terminal event to each of `owner`'s webhooks (once per
-/// webhook and smelt), inside the caller's transaction; `body` is the event's wire frame.
-/// Returns the new deliveries' ids, for the caller to queue.
+/// Creates a delivery of a smelt's terminal event (`seq`) to each of `owner`'s webhooks (once
+/// per webhook and event: a smelt requeued after failing ends again, and that ending is
+/// delivered too), inside the caller's transaction; `body` is the JSON sent. Returns the new
+/// deliveries' ids, for the caller to queue.
 pub async fn create_deliveries<'e>(
     db: impl PgExecutor<'e>,
     owner: Uuid,
     smelt_id: Uuid,
-    event: EventKind,
+    (event, seq): (EventKind, i64),
     body: &str,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "insert into webhook_delivery (webhook_id, smelt_id, event, body)
-         select w.webhook_id, $2, $3, $4::jsonb from webhook w where w.user_id = $1
-         on conflict (webhook_id, smelt_id) do nothing
+        "insert into webhook_delivery (webhook_id, smelt_id, event, seq, body)
+         select w.webhook_id, $2, $3, $4, $5::jsonb from webhook w where w.user_id = $1
+         on conflict (webhook_id, smelt_id, seq) do nothing
          returning delivery_id",
     )
     .bind(owner)
     .bind(smelt_id)
     .bind(event)
+    .bind(seq)
     .bind(body)
     .fetch_all(db)
     .await
+}
+
+/// Deletes up to `limit` finished deliveries (delivered or given up) created before `before`;
+/// returns how many. `dry_run` only counts them.
+pub async fn prune_finished<'e>(
+    db: impl PgExecutor<'e>,
+    before: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<u64, sqlx::Error> {
+    if dry_run {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from webhook_delivery where status <> $1 and created_at < $2",
+        )
+        .bind(DeliveryStatus::Pending)
+        .bind(before)
+        .fetch_one(db)
+        .await?;
+        return Ok(n as u64);
+    }
+    let done = sqlx::query("delete from webhook_delivery where status <> $1 and created_at < $2")
+        .bind(DeliveryStatus::Pending)
+        .bind(before)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }

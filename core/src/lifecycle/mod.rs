@@ -36,10 +36,10 @@ use crate::db::transitions::{self, Ended, Ending};
 use crate::db::{credits, dead_letters, events, webhooks};
 use crate::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
 use crate::dto::{FileProgressDto, ProgressDto};
-use crate::events::{encode_frame, NewEvent};
 use crate::metrics::{JOBS_ENQUEUED, SMELTS_FINISHED, SMELT_DURATION};
 use crate::queue::{Job, JobQueue, QueueError, WebhookDelivery, WebhookQueue};
 use crate::uploads;
+use crate::webhooks::DeliveryBody;
 
 pub use progress::{ProgressSink, ReportError};
 
@@ -118,6 +118,11 @@ pub(crate) async fn end(
         return Ok(None);
     };
     let mut refunded = false;
+    let (status, error_code) = match ending {
+        Ending::Completed => (SmeltStatus::Completed, None),
+        Ending::Failed { code, .. } => (SmeltStatus::Failed, Some(code)),
+        Ending::Cancelled => (SmeltStatus::Cancelled, Some(ErrorCode::Cancelled)),
+    };
     let event = match ending {
         Ending::Completed => {
             payload::completed(smelt_id, smelts::results(&mut *conn, smelt_id).await?)
@@ -143,7 +148,8 @@ pub(crate) async fn end(
     let at = now_us();
     let appended = events::append(&mut *conn, &[(smelt_id, &event)], at).await?;
     if let (Some(owner), Some(appended)) = (ended.user_id, appended.first()) {
-        notify_webhooks(conn, webhooks, smelt_id, owner, &event, appended.seq).await?;
+        let body = DeliveryBody::new(smelt_id, status, error_code, appended.seq, Utc::now());
+        notify_webhooks(conn, webhooks, owner, (event.kind, appended.seq), &body).await?;
     }
     if ended.previous == SmeltStatus::Pending {
         queue_places::announce(&mut *conn, at).await?;
@@ -151,19 +157,18 @@ pub(crate) async fn end(
     Ok(Some((ended, refunded)))
 }
 
-/// Queues a delivery of the terminal event to each of the owner's webhooks; the body is the
-/// event's wire frame, as sockets carry it.
+/// Queues a delivery of the terminal event (`kind`, `seq`) to each of the owner's webhooks,
+/// with its thin body (no content: see [`DeliveryBody`]).
 async fn notify_webhooks(
     conn: &mut PgConnection,
     queue: &WebhookQueue,
-    smelt_id: Uuid,
     owner: Uuid,
-    event: &NewEvent,
-    seq: i64,
+    event: (crate::events::EventKind, i64),
+    body: &DeliveryBody,
 ) -> Result<(), LifecycleError> {
-    let body = encode_frame(event.kind, seq, &event.payload);
+    let json = serde_json::to_string(body).expect("delivery bodies serialise");
     let deliveries =
-        webhooks::create_deliveries(&mut *conn, owner, smelt_id, event.kind, &body).await?;
+        webhooks::create_deliveries(&mut *conn, owner, body.data.smelt_id, event, &json).await?;
     if deliveries.is_empty() {
         return Ok(());
     }

@@ -62,6 +62,16 @@ pub struct HttpSettings {
     #[arg(long, env = "SMELT_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
     pub body_idle_timeout_secs: u64,
 
+    /// Seconds a whole upload (`POST /api/smelts`) may take, however steadily it trickles in;
+    /// a slower one is answered 408 `upload_timeout` and leaves nothing stored.
+    #[arg(long, env = "SMELT_UPLOAD_DEADLINE_SECS", default_value_t = 600)]
+    pub upload_deadline_secs: u64,
+
+    /// Most uploads one client address may send at once (0: unbounded); one more is answered
+    /// 429 `rate_limited`. An IPv6 client counts by its /64.
+    #[arg(long, env = "SMELT_MAX_UPLOADS_PER_ADDRESS", default_value_t = 4)]
+    pub max_uploads_per_address: usize,
+
     /// Most connections open at once from one client address (0: unbounded). Trusted proxies
     /// are exempt: every client behind them shares their address.
     #[arg(

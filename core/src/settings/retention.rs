@@ -26,7 +26,7 @@ pub struct RetentionSettings {
     #[arg(long, env = "SMELT_CLEANUP_RATE_PER_SEC", default_value_t = 20)]
     pub cleanup_rate_per_sec: u32,
 
-    /// Days archived queue messages are kept.
+    /// Days archived queue messages and finished webhook deliveries are kept.
     #[arg(long, env = "SMELT_ARCHIVE_RETENTION_DAYS", default_value_t = 7)]
     pub archive_retention_days: u32,
 }

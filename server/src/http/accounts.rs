@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use smelt_core::crypto::{random_token, sha256};
 use smelt_core::db::credits;
 use smelt_core::db::users::{self, RefreshLookup};
-use smelt_core::tokens::ACCESS_AUDIENCE;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -114,9 +113,7 @@ async fn issue(
     family_id: Uuid,
 ) -> Result<Session, ApiError> {
     let ttl = state.settings.http.access_token_ttl_secs;
-    let access_token = state
-        .tokens
-        .sign(user_id, ACCESS_AUDIENCE, ttl, Some("authenticated"));
+    let access_token = state.tokens.sign_access(user_id, ttl, family_id);
     let refresh_token = random_token(32);
     let expires_at =
         state.clock.now() + Duration::seconds(state.settings.http.refresh_token_ttl_secs as i64);

@@ -84,6 +84,10 @@ pub enum ApiErrorCode {
     AlreadyFinished,
     /// An uploaded file is longer than the duration limit.
     DurationExceeded,
+    /// An uploaded file whose container cannot be read, or with no audio track or packet.
+    CorruptedFile,
+    /// An upload took longer than `SMELT_UPLOAD_DEADLINE_SECS`.
+    UploadTimeout,
     /// A provider base URL that is plain `http` or not a public address (and not allowed).
     ProviderNotAllowed,
     /// A webhook URL that is plain `http` or not a public address (and not allowed).

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use smelt_core::db::quotas::{self, Owned};
 use smelt_core::db::service_keys::{self, NewServiceKey, ServiceKeyRow};
 use smelt_core::domain::Scope;
 use utoipa::ToSchema;
@@ -21,6 +22,9 @@ use crate::state::AppState;
 
 /// Longest key name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
+
+/// Most keys a user may hold at once (revoked and expired ones do not count).
+pub const MAX_KEYS_PER_USER: i64 = 50;
 
 /// Routes under `/keys`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -124,7 +128,7 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Keys
     request_body = NewKeyInput,
     responses(
         (status = 201, description = "Created; `secret` is the key, shown only now", body = CreatedKeyDto),
-        (status = 400, description = "`invalid_data`: an empty or too long name, no scopes, or an expiry in the past", body = ApiErrorBody),
+        (status = 400, description = "`invalid_data`: an empty or too long name, no scopes, an expiry in the past, or already 50 active keys", body = ApiErrorBody),
         (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody),
         (status = 403, description = "`insufficient_scope`: a service key cannot make keys", body = ApiErrorBody)
     )
@@ -151,9 +155,16 @@ async fn create(
     if input.expires_at.is_some_and(|at| at <= state.clock.now()) {
         return Err(ApiError::invalid_data("EXPIRES_AT MUST BE IN THE FUTURE"));
     }
+    let mut tx = state.pool.begin().await?;
+    if quotas::lock_and_count(&mut tx, Owned::ServiceKeys, user.user_id).await? >= MAX_KEYS_PER_USER
+    {
+        return Err(ApiError::invalid_data(format!(
+            "AT MOST {MAX_KEYS_PER_USER} ACTIVE KEYS. REVOKE ONE FIRST"
+        )));
+    }
     let key = smelt_core::service_keys::generate();
     let row = service_keys::insert(
-        &state.pool,
+        &mut *tx,
         &NewServiceKey {
             key_id: Uuid::now_v7(),
             user_id: user.user_id,
@@ -165,6 +176,7 @@ async fn create(
         },
     )
     .await?;
+    tx.commit().await?;
     tracing::info!(key_id = %row.key_id, prefix = %row.prefix, "service key created");
     Ok((
         StatusCode::CREATED,

@@ -204,7 +204,7 @@ async fn save_key(
     let base_url = chosen
         .unwrap_or(&state.settings.provider.openai_base_url)
         .to_owned();
-    let (ciphertext, nonce) = state.secret_box.seal(key);
+    let (ciphertext, nonce) = state.secret_box.seal_bound(key, user.user_id.as_bytes());
     let last4: String = key
         .chars()
         .rev()

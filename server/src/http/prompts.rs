@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use smelt_core::db::prompts::{self, PromptRow};
+use smelt_core::db::quotas::{self, Owned};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +21,9 @@ use crate::state::AppState;
 pub const MAX_TITLE_CHARS: usize = 100;
 /// Longest body, in characters.
 pub const MAX_BODY_CHARS: usize = 4_000;
+
+/// Most custom prompts one user may keep.
+pub const MAX_PROMPTS_PER_USER: i64 = 100;
 
 /// Routes under `/prompts`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -99,7 +103,7 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Json<Prom
     request_body = PromptInput,
     responses(
         (status = 201, description = "Created", body = PromptRow),
-        (status = 400, description = "`invalid_data`: a missing, empty or too long field", body = ApiErrorBody),
+        (status = 400, description = "`invalid_data`: a missing, empty or too long field, or already 100 prompts", body = ApiErrorBody),
         (status = 401, description = "`unauthorized`: no valid access token", body = ApiErrorBody)
     )
 )]
@@ -112,10 +116,16 @@ async fn create(
         .ok_or_else(|| ApiError::invalid_data("TITLE IS REQUIRED"))?;
     let body = field(input.body, "body", MAX_BODY_CHARS)?
         .ok_or_else(|| ApiError::invalid_data("BODY IS REQUIRED"))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(prompts::insert(&state.pool, user.user_id, &title, &body).await?),
-    ))
+    let mut tx = state.pool.begin().await?;
+    if quotas::lock_and_count(&mut tx, Owned::Prompts, user.user_id).await? >= MAX_PROMPTS_PER_USER
+    {
+        return Err(ApiError::invalid_data(format!(
+            "AT MOST {MAX_PROMPTS_PER_USER} PROMPTS. DELETE ONE FIRST"
+        )));
+    }
+    let row = prompts::insert(&mut *tx, user.user_id, &title, &body).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(row)))
 }
 
 /// One of the user's prompts.

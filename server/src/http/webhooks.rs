@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use smelt_core::db::quotas::{self, Owned};
 use smelt_core::db::webhooks::{self as store, DeliveryRow, WebhookRow};
 use smelt_core::domain::{DeliveryStatus, Scope};
 use utoipa::ToSchema;
@@ -184,21 +185,26 @@ async fn create(
             "WEBHOOK URL MUST BE HTTPS TO A PUBLIC ADDRESS",
         )
     })?;
-    if store::count(&state.pool, user.user_id).await? >= MAX_WEBHOOKS_PER_USER {
+    let mut tx = state.pool.begin().await?;
+    if quotas::lock_and_count(&mut tx, Owned::Webhooks, user.user_id).await?
+        >= MAX_WEBHOOKS_PER_USER
+    {
         return Err(ApiError::invalid_data(format!(
             "AT MOST {MAX_WEBHOOKS_PER_USER} WEBHOOKS. REMOVE ONE FIRST"
         )));
     }
     let secret = smelt_core::webhooks::new_secret();
-    let (cipher, nonce) = state.secret_box.seal(&secret);
+    let webhook_id = Uuid::now_v7();
+    let (cipher, nonce) = state.secret_box.seal_bound(&secret, webhook_id.as_bytes());
     let row = store::insert(
-        &state.pool,
-        Uuid::now_v7(),
+        &mut *tx,
+        webhook_id,
         user.user_id,
         url.as_str(),
         (&cipher, &nonce),
     )
     .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedWebhookDto {

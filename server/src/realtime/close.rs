@@ -23,3 +23,6 @@ pub const UNAUTHORIZED: u16 = 4501;
 pub const FORBIDDEN: u16 = 4503;
 /// The smelt does not exist (or is not visible to this caller).
 pub const NOT_FOUND: u16 = 4504;
+/// A subscribe on the multiplexed socket over the address's rate limit, sent as that
+/// channel's `error` event (the socket stays open): try again later.
+pub const RATE_LIMITED: u16 = 4429;

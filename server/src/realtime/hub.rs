@@ -7,14 +7,15 @@
 //! "reconnect and resume" code). The hub also remembers the highest seq it has published per
 //! channel, which is where the broker resumes after losing its listener.
 
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
-use dashmap::{DashMap, DashSet};
+use dashmap::DashMap;
 use smelt_core::events::EventKind;
 use smelt_core::metrics::SLOW_CONSUMER_DISCONNECTS;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 /// One encoded event, shared by all subscribers of its channel.
@@ -95,20 +96,72 @@ pub struct Published {
     pub lagged: usize,
 }
 
-/// The channel registry.
+/// How many recently revoked keys the hub remembers. A subscriber's key is checked against
+/// the database when it subscribes; this set only closes the window between that check and
+/// the revocation's notification, so the most recent few thousand suffice (16 bytes each).
+pub const REVOKED_KEYS_REMEMBERED: usize = 4096;
+
+/// Recently revoked keys, oldest first, bounded by [`REVOKED_KEYS_REMEMBERED`].
 #[derive(Default)]
+struct RevokedKeys {
+    set: HashSet<Uuid>,
+    order: VecDeque<Uuid>,
+}
+
+impl RevokedKeys {
+    fn insert(&mut self, key_id: Uuid) {
+        if self.set.insert(key_id) {
+            self.order.push_back(key_id);
+            if self.order.len() > REVOKED_KEYS_REMEMBERED {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.set.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
+/// The channel registry.
 pub struct Hub {
     channels: DashMap<Uuid, Channel>,
     next_id: AtomicU64,
-    /// Service keys revoked while this hub ran: a late subscriber authorised by one of them
-    /// (its check raced the revocation) is refused at once. 16 bytes per revoked key.
-    revoked_keys: DashSet<Uuid>,
+    /// Service keys revoked recently: a late subscriber authorised by one of them (its check
+    /// raced the revocation) is refused at once.
+    revoked_keys: Mutex<RevokedKeys>,
+    /// Each revocation, for connections that follow no channel yet still hold a key (the
+    /// multiplexed socket).
+    revocations: broadcast::Sender<Uuid>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            channels: DashMap::new(),
+            next_id: AtomicU64::new(0),
+            revoked_keys: Mutex::new(RevokedKeys::default()),
+            revocations: broadcast::channel(64).0,
+        }
+    }
 }
 
 impl Hub {
     /// An empty hub.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Revocations from now on, as key ids. A receiver that falls more than 64 behind gets
+    /// `Lagged` and must re-check its key itself.
+    pub fn revocations(&self) -> broadcast::Receiver<Uuid> {
+        self.revocations.subscribe()
+    }
+
+    fn is_revoked(&self, key_id: Uuid) -> bool {
+        self.revoked_keys
+            .lock()
+            .expect("revoked-key set poisoned")
+            .set
+            .contains(&key_id)
     }
 
     /// Registers a subscriber with a queue of `capacity` frames.
@@ -130,7 +183,7 @@ impl Hub {
         let removed = Arc::new(AtomicU8::new(STILL_SUBSCRIBED));
         let mut channel = self.channels.entry(smelt_id).or_default();
         let first = channel.subscribers.is_empty();
-        if key_id.is_some_and(|k| self.revoked_keys.contains(&k)) {
+        if key_id.is_some_and(|k| self.is_revoked(k)) {
             // The sender is dropped here, so the queue ends at once.
             removed.store(REMOVED_REVOKED, Ordering::Release);
         } else {
@@ -153,7 +206,12 @@ impl Hub {
     /// Removes every subscriber authorised by the service key `key_id`, flagged as revoked,
     /// and refuses later ones. Returns how many were removed.
     pub fn revoke_key(&self, key_id: Uuid) -> usize {
-        self.revoked_keys.insert(key_id);
+        self.revoked_keys
+            .lock()
+            .expect("revoked-key set poisoned")
+            .insert(key_id);
+        // Nobody listening is fine: no socket holds a key.
+        let _ = self.revocations.send(key_id);
         let mut removed = 0;
         for mut channel in self.channels.iter_mut() {
             channel.subscribers.retain(|s| {
@@ -319,6 +377,22 @@ mod tests {
         let mut late = hub.subscribe_with_key(id, 8, Some(key));
         assert!(late.rx.recv().await.is_none());
         assert_eq!(late.removal(), Removal::Revoked);
+    }
+
+    #[tokio::test]
+    async fn the_hub_remembers_only_the_most_recent_revocations_and_announces_each() {
+        let hub = Hub::new();
+        let mut announced = hub.revocations();
+        let first = Uuid::new_v4();
+        hub.revoke_key(first);
+        assert_eq!(announced.recv().await.unwrap(), first);
+        for _ in 0..REVOKED_KEYS_REMEMBERED {
+            hub.revoke_key(Uuid::new_v4());
+        }
+        let remembered = hub.revoked_keys.lock().unwrap();
+        assert_eq!(remembered.set.len(), REVOKED_KEYS_REMEMBERED);
+        assert_eq!(remembered.order.len(), REVOKED_KEYS_REMEMBERED);
+        assert!(!remembered.set.contains(&first));
     }
 
     #[test]

@@ -18,12 +18,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use smelt_core::domain::Scope;
-use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::auth::HolderRefusal;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
@@ -98,20 +98,21 @@ pub struct SocketQuery {
     pub after_seq: Option<String>,
 }
 
-/// Who may follow a smelt, from a token, and the service key behind it (if one). A key needs
+/// Who may follow a smelt, from a token, and the service key behind it (if one): the key of
+/// an access grant, or the key that created the smelt for its subscription token. A key needs
 /// the `smelts:read` scope.
-async fn grant(
+pub async fn grant(
     state: &AppState,
     smelt_id: Uuid,
     token: Option<&str>,
 ) -> Result<(Grant, Option<Uuid>), u16> {
     let token = token.ok_or(close::UNAUTHORIZED)?;
-    if let Ok(claims) = state.tokens.verify(token, SUBSCRIPTION_AUDIENCE) {
-        return if claims.sub == smelt_id {
-            Ok((Grant::Subscription, None))
-        } else {
-            Err(close::FORBIDDEN)
-        };
+    match crate::auth::holder(state, token, smelt_id).await {
+        Ok(Some(holder)) => return Ok((Grant::Subscription, holder.creator_key)),
+        Ok(None) => {}
+        Err(HolderRefusal::OtherSmelt) => return Err(close::FORBIDDEN),
+        Err(HolderRefusal::CreatorGone) => return Err(close::UNAUTHORIZED),
+        Err(HolderRefusal::Unavailable) => return Err(close::SERVER_ERROR),
     }
     let caller = crate::auth::authenticate(state, token)
         .await

@@ -2,9 +2,12 @@
 //!
 //! Client → server text frames (nothing else is accepted; anything else closes with 1002):
 //! - `{"type": "subscribe", "channel": "smelt:{id}", "token": "…"?, "after_seq": N?}` — the
-//!   token is the smelt's subscription token; without one, the access token the socket was
-//!   opened with (`?token=` or `Authorization`) must be the owner's. Subscribing to a channel
-//!   already followed only repeats the acknowledgement.
+//!   token is the smelt's subscription token (or an access token or key); without one, the
+//!   access token or key the socket was opened with (`?token=` or `Authorization`) must be the
+//!   owner's. Every subscribe is authorised when it arrives: a token that has expired since
+//!   the socket opened is refused, and a socket opened with a service key closes with 4501 as
+//!   soon as the key is revoked or expires. Subscribing to a channel already followed only
+//!   repeats the acknowledgement. Subscribes count against the address's socket rate limit.
 //! - `{"type": "unsubscribe", "channel": "smelt:{id}"}`.
 //!
 //! Server → client: `{"event": "subscribed" | "unsubscribed", "channel": …}`,
@@ -27,13 +30,12 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use smelt_core::domain::Scope;
-use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use tokio_stream::StreamMap;
 use uuid::Uuid;
 
-use super::feed::{Closing, Feed, FeedRequest, Grant, Step};
+use super::feed::{Closing, Feed, FeedRequest, Step};
 use super::{close, SocketQuery};
-use crate::limits::ClientIp;
+use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 
 /// Most channels one socket may follow at once.
@@ -93,9 +95,9 @@ pub async fn upgrade(
     // or a service key with the `smelts:read` scope.
     let user = match query.token.or(header_token) {
         None => Ok(None),
-        Some(t) => match crate::auth::authenticate(&state, &t).await {
+        Some(token) => match crate::auth::authenticate(&state, &token).await {
             Ok(caller) if caller.require(Scope::SmeltsRead).is_ok() => Ok(Some(ConnectionUser {
-                user_id: caller.user_id,
+                token,
                 key_id: caller.key.map(|k| k.key_id),
             })),
             Ok(_) => Err(close::FORBIDDEN),
@@ -104,7 +106,7 @@ pub async fn upgrade(
     };
     ws.on_upgrade(move |socket| {
         let sessions = state.sessions.clone();
-        sessions.track_future(run(socket, state, user))
+        sessions.track_future(run(socket, state, ip, user))
     })
 }
 
@@ -146,14 +148,33 @@ async fn close_with(sink: &mut Sink, Closing { code, reason }: Closing) {
     .await;
 }
 
-/// Who opened a multiplexed socket: a user, and the service key used if one was.
-#[derive(Debug, Clone, Copy)]
+/// Who opened a multiplexed socket: the token (checked again at every subscribe), and the
+/// service key it is, if it is one.
+#[derive(Clone)]
 struct ConnectionUser {
-    user_id: Uuid,
+    token: String,
     key_id: Option<Uuid>,
 }
 
-async fn run(socket: WebSocket, state: AppState, user: Result<Option<ConnectionUser>, u16>) {
+/// What to do after a client message.
+enum Reply {
+    /// Send this control frame.
+    Send(serde_json::Value),
+    /// Close the socket: its key was revoked or expired.
+    Close(Closing),
+}
+
+const KEY_REVOKED: Closing = Closing {
+    code: close::UNAUTHORIZED,
+    reason: "the service key was revoked",
+};
+
+async fn run(
+    socket: WebSocket,
+    state: AppState,
+    ip: std::net::IpAddr,
+    user: Result<Option<ConnectionUser>, u16>,
+) {
     let _open = super::OpenSocket::new("multiplex");
     let (mut sink, mut stream) = socket.split();
     let user = match user {
@@ -174,8 +195,24 @@ async fn run(socket: WebSocket, state: AppState, user: Result<Option<ConnectionU
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut unanswered = 0u32;
     let mut channels: StreamMap<Uuid, Steps> = StreamMap::new();
+    let connection_key = user.as_ref().and_then(|u| u.key_id);
+    let mut revocations = state.hub.revocations();
     loop {
         tokio::select! {
+            revoked = revocations.recv(), if connection_key.is_some() => {
+                let still_active = match revoked {
+                    Ok(key_id) => Some(key_id) != connection_key,
+                    // Missed some: ask the database about this socket's key.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let key_id = connection_key.unwrap_or_default();
+                        smelt_core::db::service_keys::is_active(&state.pool, key_id).await.unwrap_or(true)
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => true,
+                };
+                if !still_active {
+                    return close_with(&mut sink, KEY_REVOKED).await;
+                }
+            }
             Some((smelt_id, step)) = channels.next(), if !channels.is_empty() => {
                 let (batch, closing) = match step {
                     Step::Send(batch) => (batch, None),
@@ -218,9 +255,22 @@ async fn run(socket: WebSocket, state: AppState, user: Result<Option<ConnectionU
                 let Ok(parsed) = serde_json::from_str::<ClientMessage>(&text) else {
                     return close_with(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "expected subscribe or unsubscribe" }).await;
                 };
-                let reply = handle(&state, user, &mut channels, parsed).await;
-                if !send(&mut sink, control(reply), timeout).await {
-                    return;
+                if let ClientMessage::Subscribe { channel, .. } = &parsed {
+                    if state.rate_limits.check(Action::Connect, ip, None).is_err() {
+                        let refused = json!({"event": "error", "channel": channel, "code": close::RATE_LIMITED, "message": "too many subscribes: slow down"});
+                        if !send(&mut sink, control(refused), timeout).await {
+                            return;
+                        }
+                        continue;
+                    }
+                }
+                match handle(&state, user.as_ref(), &mut channels, parsed).await {
+                    Reply::Send(reply) => {
+                        if !send(&mut sink, control(reply), timeout).await {
+                            return;
+                        }
+                    }
+                    Reply::Close(closing) => return close_with(&mut sink, closing).await,
                 }
             }
             _ = ping.tick() => {
@@ -242,18 +292,20 @@ fn refusal(channel: &str, code: u16) -> serde_json::Value {
         close::FORBIDDEN => "forbidden",
         close::BAD_REQUEST => "bad request",
         close::NOT_FOUND => "not found",
+        close::RATE_LIMITED => "too many subscribes: slow down",
         _ => "try again",
     };
     json!({"event": "error", "channel": channel, "code": code, "message": message})
 }
 
-/// Applies one client message; returns the acknowledgement or error to send.
+/// Applies one client message; returns the acknowledgement or error to send, or the close
+/// of a socket whose key is no longer valid.
 async fn handle(
     state: &AppState,
-    user: Option<ConnectionUser>,
+    user: Option<&ConnectionUser>,
     channels: &mut StreamMap<Uuid, Steps>,
     message: ClientMessage,
-) -> serde_json::Value {
+) -> Reply {
     match message {
         ClientMessage::Unsubscribe { channel } => {
             if let Some(id) = channel
@@ -262,7 +314,7 @@ async fn handle(
             {
                 channels.remove(&id);
             }
-            json!({"event": "unsubscribed", "channel": channel})
+            Reply::Send(json!({"event": "unsubscribed", "channel": channel}))
         }
         ClientMessage::Subscribe {
             channel,
@@ -273,32 +325,37 @@ async fn handle(
                 .strip_prefix("smelt:")
                 .and_then(|id| id.parse::<Uuid>().ok())
             else {
-                return refusal(&channel, close::NOT_FOUND);
+                return Reply::Send(refusal(&channel, close::NOT_FOUND));
             };
             if channels.contains_key(&smelt_id) {
-                return json!({"event": "subscribed", "channel": channel});
+                return Reply::Send(json!({"event": "subscribed", "channel": channel}));
             }
             if channels.len() >= MAX_CHANNELS || after_seq.is_some_and(|n| n < 0) {
-                return refusal(&channel, close::BAD_REQUEST);
+                return Reply::Send(refusal(&channel, close::BAD_REQUEST));
             }
-            let grant = match (token, user) {
-                (Some(t), _) => match state.tokens.verify(&t, SUBSCRIPTION_AUDIENCE) {
-                    Ok(c) if c.sub == smelt_id => Grant::Subscription,
-                    Ok(_) => return refusal(&channel, close::FORBIDDEN),
-                    Err(_) => return refusal(&channel, close::UNAUTHORIZED),
+            // Authorised now, not when the socket opened: the token may have expired and the
+            // key may have been revoked since.
+            let (grant, key_id) = match (token, user) {
+                (Some(t), _) => match super::grant(state, smelt_id, Some(&t)).await {
+                    Ok(granted) => granted,
+                    Err(code) => return Reply::Send(refusal(&channel, code)),
                 },
-                (None, Some(user)) => Grant::User(user.user_id),
-                (None, None) => return refusal(&channel, close::UNAUTHORIZED),
+                (None, Some(user)) => {
+                    match super::grant(state, smelt_id, Some(&user.token)).await {
+                        Ok(granted) => granted,
+                        Err(close::UNAUTHORIZED) if user.key_id.is_some() => {
+                            return Reply::Close(KEY_REVOKED)
+                        }
+                        Err(code) => return Reply::Send(refusal(&channel, code)),
+                    }
+                }
+                (None, None) => return Reply::Send(refusal(&channel, close::UNAUTHORIZED)),
             };
             let request = FeedRequest {
                 smelt_id,
                 grant,
                 after_seq,
-                // Only a channel authorised by the connection's key ends when it is revoked.
-                key_id: match grant {
-                    Grant::User(_) => user.and_then(|u| u.key_id),
-                    Grant::Subscription => None,
-                },
+                key_id,
             };
             match Feed::start(
                 state.hub.clone(),
@@ -310,9 +367,9 @@ async fn handle(
             {
                 Ok((feed, first)) => {
                     channels.insert(smelt_id, steps(feed, first));
-                    json!({"event": "subscribed", "channel": channel})
+                    Reply::Send(json!({"event": "subscribed", "channel": channel}))
                 }
-                Err(closing) => refusal(&channel, closing.code),
+                Err(closing) => Reply::Send(refusal(&channel, closing.code)),
             }
         }
     }

@@ -147,3 +147,20 @@ fn the_production_environment_is_accepted_in_any_case() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SMELT_JWT_SECRET"), "{stderr}");
 }
+
+#[test]
+fn a_jwt_secret_shorter_than_32_bytes_stops_the_server() {
+    for binary in [server_binary(), all_in_one_binary()] {
+        let output = run(binary, &[], &[("SMELT_JWT_SECRET", "too-short-secret")]);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("SMELT_JWT_SECRET") && stderr.contains("32"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("too-short-secret"),
+            "the secret is not shown"
+        );
+    }
+}

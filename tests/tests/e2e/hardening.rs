@@ -55,6 +55,16 @@ async fn provider_urls_inside_the_network_are_refused_alike_and_never_called() {
         "http://169.254.169.254/latest/meta-data".to_owned(),
         "https://10.0.0.1/v1".to_owned(),
         format!("https://localhost:{port}/v1"),
+        // IPv6 forms that reach IPv4 or a site's network, and documentation ranges.
+        "https://[64:ff9b::7f00:1]/v1".to_owned(),
+        "https://[64:ff9b:1::a00:1]/v1".to_owned(),
+        "https://[2002:7f00:1::1]/v1".to_owned(),
+        "https://[::7f00:1]/v1".to_owned(),
+        "https://[fec0::1]/v1".to_owned(),
+        "https://[2001:db8::1]/v1".to_owned(),
+        "https://192.0.2.10/v1".to_owned(),
+        // A public address on a port that is not the scheme's.
+        "https://8.8.8.8:5432/v1".to_owned(),
     ];
     let mut answers = Vec::new();
     for url in &urls {
@@ -787,7 +797,18 @@ fn admin(app: &TestApp, args: &[&str]) -> String {
 async fn a_job_dead_lettered_by_a_failing_provider_is_listed_requeued_and_completes() {
     let (stub, app) = provider_stub::app_with_stub().await;
     let key = "sk-test-chatdown-000000000";
-    let token = app.token_for(Uuid::new_v4());
+    let user = Uuid::new_v4();
+    let token = app.token_for(user);
+    // A webhook of the owner (its receiver never answers; only the deliveries count here).
+    sqlx::query(
+        "insert into webhook (webhook_id, user_id, url, secret_cipher, secret_nonce) \
+         values ($1, $2, 'https://receiver.invalid/hook', '\\x00', '\\x00')",
+    )
+    .bind(Uuid::new_v4())
+    .bind(user)
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let (status, _) = app
         .send_json(
             app.client.put(app.url("/api/profile/api-key")),
@@ -842,4 +863,189 @@ async fn a_job_dead_lettered_by_a_failing_provider_is_listed_requeued_and_comple
     assert!(admin(&app, &["dead-letters", "list", "--json"])
         .trim()
         .is_empty());
+    // Each ending was announced: the failure, then the completion after the requeue.
+    let announced: Vec<String> = sqlx::query_scalar(
+        "select body->>'type' from webhook_delivery where smelt_id = $1 order by seq",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(announced, ["smelt.failed", "smelt.completed"]);
+}
+
+#[tokio::test]
+async fn checks_of_user_chosen_urls_never_go_through_a_proxy_from_the_environment() {
+    // A "proxy" that counts the connections it gets.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = proxy.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let app = spawn_idle_app().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = ServerProcess::start_with(
+        &app.settings.server.database.database_url,
+        data_dir.path(),
+        port,
+        0,
+        &[
+            ("HTTP_PROXY", proxy_url.as_str()),
+            ("HTTPS_PROXY", proxy_url.as_str()),
+            ("ALL_PROXY", proxy_url.as_str()),
+            ("http_proxy", proxy_url.as_str()),
+            ("https_proxy", proxy_url.as_str()),
+            ("SMELT_PROVIDER_ALLOWED_HOSTS", "127.0.0.2"),
+        ],
+    )
+    .await;
+    let token = smelt_core::tokens::TokenKeys::new(crate::helpers::TEST_SECRET.as_bytes()).sign(
+        Uuid::new_v4(),
+        smelt_core::tokens::ACCESS_AUDIENCE,
+        600,
+        Some("authenticated"),
+    );
+    // A listed host on a closed port: without a proxy the check fails to connect.
+    let closed = free_port();
+    let answer = reqwest::Client::new()
+        .put(format!("http://127.0.0.1:{port}/api/profile/api-key"))
+        .bearer_auth(&token)
+        .json(&json!({"api_key": GOOD_KEY, "base_url": format!("http://127.0.0.2:{closed}/v1")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "provider_unreachable", "{body}");
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "nothing went to the proxy"
+    );
+}
+
+#[tokio::test]
+async fn two_anonymous_ipv6_clients_of_one_64_share_one_daily_credit() {
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        configure: Some(Box::new(|s| {
+            s.server.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    let create_from = |address: &'static str| {
+        let form = reqwest::multipart::Form::new().text("text", "Notes from a phone on IPv6.");
+        app.client
+            .post(app.url("/api/smelts"))
+            .header("x-forwarded-for", address)
+            .multipart(form)
+            .send()
+    };
+    let first = create_from("2001:db8::1").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let second = create_from("2001:db8::2").await.unwrap();
+    assert_eq!(second.status(), 403, "the same /64 is the same client");
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "daily_limit");
+    let other = create_from("2001:db8:0:1::1").await.unwrap();
+    assert_eq!(other.status(), 201, "another /64 is another client");
+}
+
+#[tokio::test]
+async fn an_upload_that_trickles_past_its_deadline_is_refused_and_leaves_nothing() {
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        configure: Some(Box::new(|s| {
+            s.server.http.body_idle_timeout_secs = 30;
+            s.server.http.upload_deadline_secs = 2;
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    // A byte every 200 ms: never idle long enough for the idle timeout.
+    let trickle = futures::stream::unfold(0u32, |n| async move {
+        if n > 200 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Some((Ok::<_, std::io::Error>(vec![b'x'; 64]), n + 1))
+    });
+    let head = "--trickle\r\nContent-Disposition: form-data; name=\"files[]\"; \
+                filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n";
+    let body = futures::stream::once(async move { Ok(head.as_bytes().to_vec()) }).chain(trickle);
+    let answer = app
+        .client
+        .post(app.url("/api/smelts"))
+        .header("content-type", "multipart/form-data; boundary=trickle")
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 408);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "upload_timeout");
+    eventually(Duration::from_secs(10), "nothing is stored", || async {
+        app.stored_uploads().await == 0
+    })
+    .await;
+    let rows: i64 = sqlx::query_scalar("select count(*) from smelt")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+}
+
+#[tokio::test]
+async fn one_address_sends_a_bounded_number_of_uploads_at_once() {
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        configure: Some(Box::new(|s| {
+            s.server.http.max_uploads_per_address = 1;
+            s.server.limits.weekly_credits = 1000;
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    let token = app.token_for(Uuid::new_v4());
+    // One upload that keeps its slot: headers and the start of a part, then nothing.
+    let mut held = tokio::net::TcpStream::connect(&app.address).await.unwrap();
+    held.write_all(
+        format!(
+            "POST /api/smelts HTTP/1.1\r\nHost: smelt\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: multipart/form-data; boundary=held\r\nContent-Length: 4000000\r\n\r\n\
+             --held\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"a.wav\"\r\n\
+             Content-Type: audio/wav\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    held.write_all(&vec![1u8; 256 * 1024]).await.unwrap();
+    // Only an admitted upload stores anything: once its bytes reach the store, it holds the
+    // address's one slot.
+    let blobs = app.data_dir.path().join("blobs");
+    eventually(
+        Duration::from_secs(10),
+        "the first upload is being stored",
+        || async { walk_files(&blobs) > 0 },
+    )
+    .await;
+    let create = || async {
+        let form = reqwest::multipart::Form::new().text("text", "Another note.");
+        app.create(form, Some(&token)).await.status().as_u16()
+    };
+    assert_eq!(create().await, 429, "a second upload from the address");
+    drop(held);
+    eventually(
+        Duration::from_secs(10),
+        "the slot is free again once the first ends",
+        || async { create().await == 201 },
+    )
+    .await;
 }

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 /// JWT secret of every test app.
-pub const TEST_SECRET: &str = "smelt-test-secret";
+pub const TEST_SECRET: &str = "smelt-test-secret-at-least-32-bytes";
 /// Longest a test waits for a smelt to finish (local transcription on 2 cores).
 pub const FINISH_DEADLINE: Duration = Duration::from_secs(180);
 
@@ -99,6 +99,8 @@ pub fn test_settings(db_name: &str, data_dir: &Path, workers: usize) -> Settings
     server.rate_limits.rate_create_per_min = 100_000;
     server.rate_limits.rate_login_per_min = 100_000;
     server.rate_limits.rate_ws_per_min = 100_000;
+    // Every test client shares the loopback address.
+    server.http.max_uploads_per_address = 0;
     settings.embedded_workers = workers;
     settings.worker.progress_interval_ms = 50;
     settings.worker.queue_poll_secs = 1;
@@ -395,6 +397,18 @@ impl TestApp {
     /// Number of raw uploads in the blob store.
     pub async fn stored_uploads(&self) -> usize {
         self.stored_blobs("uploads/").await.len()
+    }
+
+    /// Replaces the bytes of every stored upload with `bytes`: a file damaged in storage
+    /// after it was accepted, which only the worker can find out.
+    pub async fn damage_stored_uploads(&self, bytes: &[u8]) {
+        for key in self.stored_blobs("uploads/").await {
+            let body = futures::stream::iter([Ok(axum::body::Bytes::copy_from_slice(bytes))]);
+            self.blobs
+                .put(&key, Box::pin(body))
+                .await
+                .expect("the blob store writes");
+        }
     }
 
     /// Keys of the stored blobs under `prefix`.

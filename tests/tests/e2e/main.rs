@@ -7,6 +7,7 @@ mod audio;
 #[path = "../../../worker/tests/audio_support/mod.rs"]
 #[allow(dead_code)]
 mod audio_support;
+mod bad_audio;
 mod binaries;
 mod cors;
 mod create_validation;
@@ -30,6 +31,7 @@ mod provider_stub;
 mod read;
 mod realtime;
 mod retention;
+mod scope;
 mod service_keys;
 mod source_rules;
 mod speech;

@@ -24,19 +24,35 @@ struct Received {
 }
 
 /// A webhook receiver on a loopback port that answers 500 to its first `failures` POSTs and
-/// 204 after.
+/// 204 after — or, as a tarpit, holds every POST unanswered until released.
 #[derive(Clone)]
 struct Receiver {
     url: String,
     received: Arc<Mutex<Vec<Received>>>,
+    release: Arc<tokio::sync::Notify>,
 }
 
 impl Receiver {
     async fn start(failures: usize) -> Receiver {
+        Self::start_with(failures, false).await
+    }
+
+    /// A receiver that answers nothing until [`Receiver::release`].
+    async fn tarpit() -> Receiver {
+        Self::start_with(0, true).await
+    }
+
+    fn release(&self) {
+        self.release.notify_waiters();
+    }
+
+    async fn start_with(failures: usize, tarpit: bool) -> Receiver {
         #[derive(Clone)]
         struct Shared {
             received: Arc<Mutex<Vec<Received>>>,
             failures_left: Arc<AtomicUsize>,
+            tarpit: bool,
+            release: Arc<tokio::sync::Notify>,
         }
         async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
             let header = |name: &str| {
@@ -51,6 +67,9 @@ impl Receiver {
                 signature: header("webhook-signature"),
                 body: body.to_vec(),
             });
+            if shared.tarpit {
+                shared.release.notified().await;
+            }
             let failing = shared
                 .failures_left
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -64,6 +83,8 @@ impl Receiver {
         let shared = Shared {
             received: Arc::new(Mutex::new(Vec::new())),
             failures_left: Arc::new(AtomicUsize::new(failures)),
+            tarpit,
+            release: Arc::new(tokio::sync::Notify::new()),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -74,6 +95,7 @@ impl Receiver {
         Receiver {
             url,
             received: shared.received,
+            release: shared.release,
         }
     }
 
@@ -151,8 +173,9 @@ async fn a_receiver_that_fails_twice_gets_one_accepted_signed_delivery_with_one_
             "a valid signature: {attempt:?}"
         );
         let body: Value = serde_json::from_slice(&attempt.body).unwrap();
-        assert_eq!(body["event"], "completed");
-        assert_eq!(body["payload"]["smelt_id"], smelt_id.as_str());
+        assert_eq!(body["type"], "smelt.completed");
+        assert_eq!(body["data"]["smelt_id"], smelt_id.as_str());
+        assert_eq!(body["data"]["status"], "completed");
     }
     // Nothing is left to retry: the accepted delivery is the last.
     let queued: i64 = sqlx::query_scalar("select count(*) from pgmq.q_smelt_webhooks")
@@ -225,4 +248,131 @@ async fn a_key_needs_the_webhooks_scope_to_manage_webhooks() {
         .get("/api/webhooks", Some(hooks["secret"].as_str().unwrap()))
         .await;
     assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn a_receiver_registered_with_a_webhooks_only_key_gets_no_transcript_or_notes() {
+    let receiver = Receiver::start(0).await;
+    let app = app_allowing_loopback_receivers().await;
+    let session = app.sign_up("thin@example.com").await;
+    let token = session["access_token"].as_str().unwrap();
+    let (_, hooks_key) = app
+        .post_json(
+            "/api/keys",
+            json!({"name": "hooks only", "scopes": ["webhooks"]}),
+            Some(token),
+        )
+        .await;
+    let hooks_key = hooks_key["secret"].as_str().unwrap();
+    let (status, _) = app
+        .post_json(
+            "/api/webhooks",
+            json!({"url": receiver.url}),
+            Some(hooks_key),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let words = "Marmalade budgets approved; Quentin ships the zeppelin on Thursday.";
+    let created = app.create_text(words, &["summarize"], Some(token)).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(60), "the delivery arrives", || async {
+        !receiver.received().is_empty()
+    })
+    .await;
+    let delivery = &receiver.received()[0];
+    let text = String::from_utf8(delivery.body.clone()).unwrap();
+    for word in ["Marmalade", "Quentin", "zeppelin", "Thursday"] {
+        assert!(
+            !text.contains(word),
+            "{word} leaked into the delivery: {text}"
+        );
+    }
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["type"], "smelt.completed");
+    assert_eq!(body["data"]["smelt_id"], id.as_str());
+    assert_eq!(body["data"]["links"]["smelt"], format!("/api/smelts/{id}"));
+    // Reading the content the links point to takes `smelts:read`, which this key lacks.
+    let (status, answer) = app
+        .get(
+            body["data"]["links"]["smelt"].as_str().unwrap(),
+            Some(hooks_key),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+}
+
+#[tokio::test]
+async fn one_users_tarpit_receivers_do_not_hold_up_another_users_delivery() {
+    let tarpit = Receiver::tarpit().await;
+    let prompt = Receiver::start(0).await;
+    let app = spawn_app_with(AppOptions {
+        configure: Some(Box::new(|s| {
+            s.server.webhooks.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            // Far longer than the test: A's attempts stay in flight throughout.
+            s.server.webhooks.webhook_timeout_secs = 300;
+            s.server.limits.weekly_credits = 100;
+        })),
+        ..AppOptions::default()
+    })
+    .await;
+    let a = app.sign_up("tarpit-owner@example.com").await;
+    let a = a["access_token"].as_str().unwrap();
+    let b = app.sign_up("bystander@example.com").await;
+    let b = b["access_token"].as_str().unwrap();
+    for _ in 0..3 {
+        let (status, _) = app
+            .post_json("/api/webhooks", json!({"url": tarpit.url}), Some(a))
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (status, _) = app
+        .post_json("/api/webhooks", json!({"url": prompt.url}), Some(b))
+        .await;
+    assert_eq!(status, 201);
+    // Six of A's smelts: eighteen deliveries, more than every slot of the dispatcher.
+    for n in 0..6 {
+        app.create_text(&format!("Tarpit smelt number {n}."), &[], Some(a))
+            .await;
+    }
+    eventually(
+        Duration::from_secs(60),
+        "A's receivers are held",
+        || async { !tarpit.received().is_empty() },
+    )
+    .await;
+    app.create_text("The bystander's smelt.", &[], Some(b))
+        .await;
+    eventually(
+        Duration::from_secs(60),
+        "B's delivery arrives while A's are held",
+        || async { !prompt.received().is_empty() },
+    )
+    .await;
+    assert!(
+        tarpit.received().len() <= smelt_core::webhooks::PER_USER_IN_FLIGHT,
+        "A never holds more than its share of attempts: {}",
+        tarpit.received().len()
+    );
+    tarpit.release();
+}
+
+#[tokio::test]
+async fn concurrent_registrations_never_pass_the_cap_on_webhooks() {
+    let receiver = Receiver::start(0).await;
+    let app = app_allowing_loopback_receivers().await;
+    let session = app.sign_up("racer@example.com").await;
+    let token = session["access_token"].as_str().unwrap();
+    let attempts =
+        (0..16).map(|_| app.post_json("/api/webhooks", json!({"url": receiver.url}), Some(token)));
+    let answers = futures::future::join_all(attempts).await;
+    let created = answers.iter().filter(|(status, _)| *status == 201).count();
+    assert_eq!(created, 10, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|(status, body)| *status == 201 || body["error"]["code"] == "invalid_data"));
+    let (_, listed) = app.get("/api/webhooks", Some(token)).await;
+    assert_eq!(listed["webhooks"].as_array().unwrap().len(), 10);
 }

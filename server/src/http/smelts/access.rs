@@ -1,12 +1,13 @@
 //! Who may act on one smelt outside its socket (cancel it, export its transcript): its owner,
 //! with an access token, or whoever holds its subscription token — the anonymous creator
-//! included. The token comes as `Authorization: Bearer …` or `?token=…`.
+//! included, while the key or session that created the smelt lives. The token comes as
+//! `Authorization: Bearer …` or `?token=…`.
 
 use axum::http::{HeaderMap, StatusCode};
 use smelt_core::domain::Scope;
-use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
 use uuid::Uuid;
 
+use crate::auth::HolderRefusal;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -21,8 +22,9 @@ pub enum SmeltAccess {
 
 impl SmeltAccess {
     /// Checks the token of a request about `smelt_id`: 401 `unauthorized` without a valid
-    /// token, 403 `forbidden` for another smelt's subscription token, 403
-    /// `insufficient_scope` for a service key without `scope`.
+    /// token (a subscription token whose creating key or session is gone included), 403
+    /// `forbidden` for another smelt's subscription token, 403 `insufficient_scope` for a
+    /// service key without `scope`.
     pub async fn of(
         state: &AppState,
         smelt_id: Uuid,
@@ -33,16 +35,20 @@ impl SmeltAccess {
         let token = crate::auth::bearer_token(headers)
             .or(query_token)
             .ok_or_else(ApiError::login_required)?;
-        if let Ok(claims) = state.tokens.verify(token, SUBSCRIPTION_AUDIENCE) {
-            return if claims.sub == smelt_id {
-                Ok(SmeltAccess::Holder)
-            } else {
-                Err(ApiError::client(
+        match crate::auth::holder(state, token, smelt_id).await {
+            Ok(Some(_)) => return Ok(SmeltAccess::Holder),
+            Ok(None) => {}
+            Err(HolderRefusal::OtherSmelt) => {
+                return Err(ApiError::client(
                     StatusCode::FORBIDDEN,
                     "forbidden",
                     "THAT TOKEN IS FOR ANOTHER SMELT",
                 ))
-            };
+            }
+            Err(HolderRefusal::CreatorGone) => return Err(ApiError::invalid_token()),
+            Err(HolderRefusal::Unavailable) => {
+                return Err(anyhow::anyhow!("the token's creator could not be checked").into())
+            }
         }
         let caller = crate::auth::authenticate(state, token).await?;
         caller.require(scope)?;

@@ -14,7 +14,7 @@ use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::{channel_name, InputType, SmeltMode};
 use smelt_core::dto::SmeltCreatedDto;
 use smelt_core::lifecycle;
-use smelt_core::tokens::SUBSCRIPTION_AUDIENCE;
+use smelt_core::tokens::Creator;
 use uuid::Uuid;
 
 use super::form::{self, CreateForm};
@@ -41,12 +41,13 @@ pub const TEXT_FILENAME: &str = "pasted-text.txt";
     request_body(content = CreateSmeltForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Created and queued; follow it at `subscription_url` with `subscription_token`", body = SmeltCreatedDto),
-        (status = 400, description = "`no_input`, `mixed_input`, `too_many_files`, `file_too_large`, `invalid_format`, `duration_exceeded` (measured on upload), `combine_requires_auth`, `combine_requires_multiple`, `invalid_data` or `invalid_multipart`", body = ApiErrorBody),
+        (status = 400, description = "`no_input`, `mixed_input`, `too_many_files`, `file_too_large`, `invalid_format`, `duration_exceeded` (measured on upload), `corrupted_file` (not readable audio), `combine_requires_auth`, `combine_requires_multiple`, `invalid_data` or `invalid_multipart`", body = ApiErrorBody),
         (status = 401, description = "`unauthorized`: an invalid access token, or a feature anonymous users cannot use (several files, a custom prompt)", body = ApiErrorBody),
         (status = 403, description = "`daily_limit` (anonymous) or `weekly_limit` (signed in): no credit left; answered before the body is read", body = ApiErrorBody),
         (status = 404, description = "`prompt_not_found`: `user_prompt_id` is not the user's", body = ApiErrorBody),
         (status = 413, description = "`payload_too_large`: the body exceeds five maximal files", body = ApiErrorBody),
-        (status = 429, description = "`rate_limited`; see `Retry-After`", body = ApiErrorBody)
+        (status = 408, description = "`upload_timeout`: the upload took longer than `SMELT_UPLOAD_DEADLINE_SECS`; nothing was stored", body = ApiErrorBody),
+        (status = 429, description = "`rate_limited` (requests, or more uploads at once from one address than `SMELT_MAX_UPLOADS_PER_ADDRESS`); see `Retry-After`", body = ApiErrorBody)
     )
 )]
 pub async fn create(
@@ -70,11 +71,32 @@ pub async fn create(
     if let Some(refusal) = precheck(&state, user.map(|u| u.user_id), ip).await? {
         return Err(refused(refusal, user.is_some()));
     }
+    let http = &state.settings.http;
+    let Some(_receiving) = state.uploads.admit(ip, http.max_uploads_per_address) else {
+        metrics::counter!(smelt_core::metrics::RATE_LIMITED, "limit" => "uploads").increment(1);
+        return Err(ApiError::RateLimited {
+            retry_after_secs: 5,
+        });
+    };
     let smelt_id = Uuid::now_v7();
     crate::http::record_smelt(smelt_id);
-    let form = form::read(multipart, smelt_id, state.blobs.as_ref(), &state.limits).await?;
+    let deadline = std::time::Duration::from_secs(http.upload_deadline_secs.max(1));
+    let reading = form::read(multipart, smelt_id, state.blobs.as_ref(), &state.limits);
+    let form = match tokio::time::timeout(deadline, reading).await {
+        Ok(form) => form?,
+        Err(_) => {
+            // The read was dropped mid-part: whatever it had stored goes.
+            form::discard(state.blobs.as_ref(), smelt_id).await;
+            return Err(ApiError::client(
+                StatusCode::REQUEST_TIMEOUT,
+                "upload_timeout",
+                "UPLOAD TOO SLOW. TRY AGAIN ON A FASTER CONNECTION",
+            ));
+        }
+    };
     let user_id = user.map(|u| u.user_id);
-    match insert(&state, smelt_id, user_id, ip, &form).await {
+    let creator = user.map(|u| u.creator()).unwrap_or_default();
+    match insert(&state, smelt_id, (user_id, creator), ip, &form).await {
         Ok(created) => Ok((StatusCode::CREATED, Json(created))),
         Err(e) => {
             form::discard(state.blobs.as_ref(), smelt_id).await;
@@ -154,10 +176,11 @@ fn check_rules(form: &CreateForm, user_id: Option<Uuid>) -> Result<(), ApiError>
     Ok(())
 }
 
+/// Checks, charges and queues the smelt of `user_id` (created by `creator`).
 async fn insert(
     state: &AppState,
     smelt_id: Uuid,
-    user_id: Option<Uuid>,
+    (user_id, creator): (Option<Uuid>, Creator),
     ip: IpAddr,
     form: &CreateForm,
 ) -> Result<SmeltCreatedDto, ApiError> {
@@ -230,11 +253,10 @@ async fn insert(
     }
     let smelt = lifecycle::create(tx, &state.queue, &new_smelt, &files).await?;
 
-    let token = state.tokens.sign(
+    let token = state.tokens.sign_subscription(
         smelt_id,
-        SUBSCRIPTION_AUDIENCE,
         state.settings.realtime.subscription_token_ttl_secs,
-        None,
+        creator,
     );
     tracing::info!(%smelt_id, files = smelt.files.len(), "smelt created");
     Ok(SmeltCreatedDto {
