@@ -6,9 +6,19 @@
 //! Matroska/WebM (Opus, what browsers record) and FLAC. A duration comes from the container's
 //! header when it declares a believable one, else from the timestamps of its packets, read
 //! without decoding them (a fast scan: a 30-minute MP3 is read in tens of milliseconds).
+//!
+//! Users' bytes are hostile input: every failure to parse them is [`MediaError::Corrupted`],
+//! and only a failure of the file itself ([`SourceFile`] tells them apart) is
+//! [`MediaError::Io`]. A demuxer that panics on malformed input is contained by
+//! [`probe_upload`] (and by the worker's decoding) and also counts as corrupted.
 
-use std::io;
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Once};
 
 use symphonia::core::codecs::{CodecParameters, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymphoniaError;
@@ -28,21 +38,107 @@ pub enum MediaError {
     Io(#[from] io::Error),
 }
 
+/// A file read by symphonia that remembers how far it was read (for progress) and whether the
+/// file itself failed: symphonia reports malformed data as `IoError` too, and only a failure
+/// of the file is an I/O problem worth retrying.
+pub struct SourceFile {
+    file: File,
+    len: Option<u64>,
+    position: Arc<AtomicU64>,
+    failed: Arc<AtomicBool>,
+}
+
+impl SourceFile {
+    /// Opens `path`. Errors: the file cannot be opened.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let len = file.metadata().ok().map(|m| m.len());
+        Ok(SourceFile {
+            file,
+            len,
+            position: Arc::new(AtomicU64::new(0)),
+            failed: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The file's length in bytes, if known.
+    pub fn len(&self) -> Option<u64> {
+        self.len
+    }
+
+    /// True when the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == Some(0)
+    }
+
+    /// The byte offset read so far, shared (it moves as the reader reads).
+    pub fn position(&self) -> Arc<AtomicU64> {
+        self.position.clone()
+    }
+
+    fn note<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl Read for SourceFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read(buf);
+        let n = self.note(read)?;
+        self.position.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl Seek for SourceFile {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let sought = self.file.seek(to);
+        // A seek before the start (an offset computed from damaged data) is the content's
+        // fault, not the file's.
+        let p = match sought {
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => return Err(e),
+            other => self.note(other)?,
+        };
+        self.position.store(p, Ordering::Relaxed);
+        Ok(p)
+    }
+}
+
+impl MediaSource for SourceFile {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        self.len
+    }
+}
+
 /// An opened container: its reader and its audio track.
 pub struct OpenedAudio {
     pub format: Box<dyn FormatReader>,
     pub track_id: u32,
     /// The track's codec parameters (codec, sample rate, declared length …).
     pub params: CodecParameters,
+    /// Set when the underlying file (not its content) failed.
+    file_failed: Arc<AtomicBool>,
 }
 
-/// Symphonia reports both real I/O failures and "ran out of bytes while parsing" as
-/// `IoError`; only the former is an I/O problem.
-pub fn corrupted_or_io(context: &str, e: SymphoniaError) -> MediaError {
+impl OpenedAudio {
+    /// Classifies an error met while reading or decoding this audio: an I/O failure of the
+    /// file is [`MediaError::Io`]; anything else — an `IoError` raised on malformed data
+    /// included — is [`MediaError::Corrupted`] with `context`.
+    pub fn classify(&self, context: &str, e: SymphoniaError) -> MediaError {
+        classify(context, e, &self.file_failed)
+    }
+}
+
+fn classify(context: &str, e: SymphoniaError, file_failed: &AtomicBool) -> MediaError {
     match e {
-        SymphoniaError::IoError(io) if io.kind() != io::ErrorKind::UnexpectedEof => {
-            MediaError::Io(io)
-        }
+        SymphoniaError::IoError(io) if file_failed.load(Ordering::Relaxed) => MediaError::Io(io),
         other => MediaError::Corrupted(format!("{context}: {other}")),
     }
 }
@@ -52,12 +148,10 @@ pub fn corrupted_or_io(context: &str, e: SymphoniaError) -> MediaError {
 ///
 /// # Errors
 /// [`MediaError::Corrupted`] when no container we read is recognised or it has no audio
-/// track; [`MediaError::Io`] when reading fails.
-pub fn open(
-    source: Box<dyn MediaSource>,
-    extension: Option<&str>,
-) -> Result<OpenedAudio, MediaError> {
-    let mss = MediaSourceStream::new(source, Default::default());
+/// track; [`MediaError::Io`] when reading the file fails.
+pub fn open(source: SourceFile, extension: Option<&str>) -> Result<OpenedAudio, MediaError> {
+    let file_failed = source.failed.clone();
+    let mss = MediaSourceStream::new(Box::new(source), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {
         hint.with_extension(ext);
@@ -76,7 +170,7 @@ pub fn open(
             SymphoniaError::IoError(ref io) if io.kind() == io::ErrorKind::UnexpectedEof => {
                 MediaError::Corrupted("not a recognised audio format".into())
             }
-            other => corrupted_or_io("cannot read container", other),
+            other => classify("cannot read container", other, &file_failed),
         })?;
     let format = probed.format;
     let track = format
@@ -88,6 +182,7 @@ pub fn open(
         track_id: track.id,
         params: track.codec_params.clone(),
         format,
+        file_failed,
     })
 }
 
@@ -121,21 +216,29 @@ fn seconds(params: &CodecParameters, units: u64) -> Option<f64> {
     }
 }
 
+/// Lowest bitrate of any audio we read, in bytes per second (4 kbit/s; Opus speech goes down
+/// to 6). A header declaring more seconds than the file's bytes could hold at this rate is not
+/// believed: the packets are counted instead.
+pub const MIN_BYTES_PER_SEC: f64 = 500.0;
+
 /// The duration of the audio in the file at `path`, in seconds: the container's declared
-/// length when it has a believable one, else the end of its last packet. The scan stops as
-/// soon as it passes `stop_after_secs` (the answer is then at least that).
+/// length when it has a believable one (and at least one audio packet is there), else the end
+/// of its last packet. The scan stops as soon as it passes `stop_after_secs` (the answer is
+/// then at least that).
 ///
 /// # Errors
-/// [`MediaError::Corrupted`] when the file is not audio we read, [`MediaError::Io`] when it
-/// cannot be read.
+/// [`MediaError::Corrupted`] when the file is not audio we read, holds no audio track or no
+/// audio packet; [`MediaError::Io`] when it cannot be read.
 pub fn measure_duration(path: &Path, stop_after_secs: f64) -> Result<f64, MediaError> {
-    let file = std::fs::File::open(path)?;
-    let byte_len = file.metadata().ok().map(|m| m.len());
+    let source = SourceFile::open(path)?;
+    let byte_len = source.len();
     let extension = path.extension().and_then(|e| e.to_str());
-    let mut opened = open(Box::new(file), extension)?;
-    if let Some(declared) = declared_duration(&opened.params, byte_len) {
-        return Ok(declared);
-    }
+    let mut opened = open(source, extension)?;
+    // What the bytes could hold at the lowest bitrate: a header claiming hours in a few
+    // kilobytes is judged by its packets.
+    let most_the_bytes_hold = byte_len.map(|b| b as f64 / MIN_BYTES_PER_SEC);
+    let declared = declared_duration(&opened.params, byte_len)
+        .filter(|d| most_the_bytes_hold.is_none_or(|most| *d <= most.max(1.0)));
     let mut end_units = 0u64;
     let mut packets = 0u64;
     loop {
@@ -143,14 +246,18 @@ pub fn measure_duration(path: &Path, stop_after_secs: f64) -> Result<f64, MediaE
             Ok(p) => p,
             Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
             Err(SymphoniaError::ResetRequired) => break,
-            Err(SymphoniaError::IoError(e)) => return Err(MediaError::Io(e)),
+            // A container error after some packets is a truncated file: count what is there.
             Err(_) if packets > 0 => break,
-            Err(e) => return Err(MediaError::Corrupted(e.to_string())),
+            Err(e) => return Err(opened.classify("cannot read packets", e)),
         };
         if packet.track_id() != opened.track_id {
             continue;
         }
         packets += 1;
+        if declared.is_some() {
+            // The header's length stands; one packet shows there is audio.
+            break;
+        }
         end_units = end_units.max(packet.ts() + packet.dur());
         if seconds(&opened.params, end_units).is_some_and(|s| s > stop_after_secs) {
             break;
@@ -159,6 +266,67 @@ pub fn measure_duration(path: &Path, stop_after_secs: f64) -> Result<f64, MediaE
     if packets == 0 {
         return Err(MediaError::Corrupted("no audio packets".into()));
     }
+    if let Some(declared) = declared {
+        return Ok(declared);
+    }
     seconds(&opened.params, end_units)
         .ok_or_else(|| MediaError::Corrupted("the track has no time base".into()))
+}
+
+/// What the upload check found in one file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Probe {
+    /// Audio of this many seconds (at least `stop_after_secs` when longer).
+    Audio(f64),
+    /// Not audio we can read: no container, no audio track, no audio packet, or a demuxer
+    /// that gave up (or panicked) on the bytes.
+    Corrupted,
+    /// The file could not be read; nothing is known about its content.
+    Unreadable,
+}
+
+/// [`measure_duration`] for an upload, with a panic inside the demuxer contained and counted as
+/// [`Probe::Corrupted`] (logged once, with the extension).
+pub fn probe_upload(path: &Path, stop_after_secs: f64) -> Probe {
+    match contained(|| measure_duration(path, stop_after_secs)) {
+        Ok(Ok(seconds)) => Probe::Audio(seconds),
+        Ok(Err(MediaError::Corrupted(_))) => Probe::Corrupted,
+        Ok(Err(MediaError::Io(_))) => Probe::Unreadable,
+        Err(panic) => {
+            let format = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            tracing::warn!(format, %panic, "the demuxer panicked on an upload; refused as corrupted");
+            Probe::Corrupted
+        }
+    }
+}
+
+thread_local! {
+    /// Set while [`contained`] runs on this thread: its panics are reported by the caller.
+    static CONTAINING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (parsing or decoding users' bytes) with a panic caught and returned as its message:
+/// a library that panics on malformed input fails that input, not the process or the job. The
+/// process's panic hook stays silent for these panics (the caller logs them once, with what
+/// identifies the file); every other panic is reported as before.
+pub fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CONTAINING.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = CONTAINING.with(|c| c.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CONTAINING.with(|c| c.set(was));
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
 }

@@ -4,20 +4,16 @@
 //! no ffmpeg at run time), Opus by libopus; resampling uses rubato's FFT resampler, which is
 //! exact for the fixed ratios we need.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
+use std::sync::atomic::Ordering;
 use std::sync::LazyLock;
 
 use rubato::{FftFixedIn, Resampler};
-use smelt_core::media::{self, MediaError, OpenedAudio};
+use smelt_core::media::{self, MediaError, OpenedAudio, SourceFile};
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{CodecRegistry, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::io::MediaSource;
 
 /// Sample rate of [`DecodedAudio::samples`], in Hz: the rate Whisper was trained on.
 pub const TARGET_SAMPLE_RATE: u32 = 16_000;
@@ -50,9 +46,26 @@ pub enum DecodeError {
         /// Duration in seconds: the container's figure, or how far decoding got before stopping.
         seconds: f64,
     },
+    /// The demuxer or decoder panicked on these bytes (a bug in the library, contained by
+    /// [`decode_file_isolated`]); as permanent as [`DecodeError::Corrupted`].
+    #[error("the decoder panicked: {0}")]
+    Panicked(String),
     /// The file could not be opened or read.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// [`decode_file`] with a panic inside the demuxer or decoder contained: a library that
+/// panics on malformed bytes makes the file [`DecodeError::Corrupted`], never a failed job
+/// that is retried. Nothing is shared across the call but the immutable codec registry, so
+/// nothing is left half-updated.
+pub fn decode_file_isolated(
+    path: &Path,
+    max_duration_secs: f64,
+    on_progress: &mut dyn FnMut(f32),
+) -> Result<DecodedAudio, DecodeError> {
+    media::contained(|| decode_file(path, max_duration_secs, on_progress))
+        .unwrap_or_else(|panic| Err(DecodeError::Panicked(panic)))
 }
 
 /// Decodes an audio file to 16 kHz mono `f32`.
@@ -71,15 +84,12 @@ pub fn decode_file(
     max_duration_secs: f64,
     on_progress: &mut dyn FnMut(f32),
 ) -> Result<DecodedAudio, DecodeError> {
-    let source = CountingFile::open(path)?;
-    let bytes_read = Arc::clone(&source.pos);
-    let byte_len = source.len;
+    let source = SourceFile::open(path)?;
+    let bytes_read = source.position();
+    let byte_len = source.len();
     let extension = path.extension().and_then(|e| e.to_str());
-    let OpenedAudio {
-        mut format,
-        track_id,
-        params,
-    } = media::open(Box::new(source), extension)?;
+    let mut opened: OpenedAudio = media::open(source, extension)?;
+    let (track_id, params) = (opened.track_id, opened.params.clone());
     let source_rate = params.sample_rate.unwrap_or(TARGET_SAMPLE_RATE);
     let total_secs = media::declared_duration(&params, byte_len);
     if let Some(seconds) = total_secs {
@@ -91,7 +101,7 @@ pub fn decode_file(
 
     let mut decoder = codecs()
         .make(&params, &DecoderOptions::default())
-        .map_err(|e| corrupted_or_io("unsupported codec", e))?;
+        .map_err(|e| DecodeError::from(opened.classify("unsupported codec", e)))?;
 
     let mut mono = MonoResampler::new(source_rate)?;
     let mut sample_buf: Option<SampleBuffer<f32>> = None;
@@ -101,18 +111,20 @@ pub fn decode_file(
     let mut progress = Progress::new(on_progress);
 
     loop {
-        let packet = match format.next_packet() {
+        let packet = match opened.format.next_packet() {
             Ok(p) => p,
             Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
             // Chained streams with new parameters are out of scope; keep what we have.
             Err(SymphoniaError::ResetRequired) => break,
-            Err(SymphoniaError::IoError(e)) => return Err(DecodeError::Io(e)),
-            // A container error mid-stream is treated like a truncated file.
-            Err(e) if good_packets > 0 => {
-                last_error = e.to_string();
-                break;
-            }
-            Err(e) => return Err(DecodeError::Corrupted(e.to_string())),
+            Err(e) => match opened.classify("cannot read packets", e) {
+                MediaError::Io(e) => return Err(DecodeError::Io(e)),
+                // A container error mid-stream is treated like a truncated file.
+                MediaError::Corrupted(detail) if good_packets > 0 => {
+                    last_error = detail;
+                    break;
+                }
+                MediaError::Corrupted(detail) => return Err(DecodeError::Corrupted(detail)),
+            },
         };
         if packet.track_id() != track_id {
             continue;
@@ -125,7 +137,8 @@ pub fn decode_file(
                 continue;
             }
             Err(SymphoniaError::IoError(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(corrupted_or_io("decoder failed", e)),
+            // The decoder reads no file: whatever it reports is about the bytes.
+            Err(e) => return Err(DecodeError::Corrupted(format!("decoder failed: {e}"))),
         };
         good_packets += 1;
         let spec = *decoded.spec();
@@ -184,10 +197,6 @@ fn codecs() -> &'static CodecRegistry {
         registry
     });
     &CODECS
-}
-
-fn corrupted_or_io(context: &str, e: SymphoniaError) -> DecodeError {
-    media::corrupted_or_io(context, e).into()
 }
 
 impl From<MediaError> for DecodeError {
@@ -296,7 +305,13 @@ impl MonoResampler {
 
     fn finish(mut self) -> Result<Vec<f32>, DecodeError> {
         let Some(mut resampler) = self.resampler.take() else {
-            return Ok(self.out);
+            let mut out = self.out;
+            for s in &mut out {
+                if !s.is_finite() {
+                    *s = 0.0;
+                }
+            }
+            return Ok(out);
         };
         let expected = (self.frames_in as f64 * f64::from(TARGET_SAMPLE_RATE)
             / f64::from(self.source_rate))
@@ -321,8 +336,13 @@ impl MonoResampler {
         let mut out = self.out.split_off(delay.min(self.out.len()));
         out.truncate(expected);
         for s in &mut out {
-            // The FFT resampler can ring slightly past full scale on clipped input.
-            *s = s.clamp(-1.0, 1.0);
+            // The FFT resampler can ring slightly past full scale on clipped input, and a
+            // damaged stream can decode to non-numbers.
+            *s = if s.is_finite() {
+                s.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
         }
         Ok(out)
     }
@@ -330,52 +350,6 @@ impl MonoResampler {
 
 fn resample_err(e: rubato::ResampleError) -> DecodeError {
     DecodeError::Corrupted(format!("resampling failed: {e}"))
-}
-
-/// A file that records how far it has been read, so progress can be reported for
-/// containers that do not state their length in frames.
-struct CountingFile {
-    file: File,
-    pos: Arc<AtomicU64>,
-    len: Option<u64>,
-}
-
-impl CountingFile {
-    fn open(path: &Path) -> io::Result<Self> {
-        let file = File::open(path)?;
-        let len = file.metadata().ok().map(|m| m.len());
-        Ok(Self {
-            file,
-            pos: Arc::new(AtomicU64::new(0)),
-            len,
-        })
-    }
-}
-
-impl Read for CountingFile {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
-        self.pos.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-impl Seek for CountingFile {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let p = self.file.seek(to)?;
-        self.pos.store(p, Ordering::Relaxed);
-        Ok(p)
-    }
-}
-
-impl MediaSource for CountingFile {
-    fn is_seekable(&self) -> bool {
-        true
-    }
-
-    fn byte_len(&self) -> Option<u64> {
-        self.len
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ async fn app() -> TestApp {
 }
 
 fn wav(name: &str) -> reqwest::multipart::Part {
-    file_part(vec![0u8; 1024], name, "audio/wav")
+    file_part(crate::pipeline::silent_wav(1), name, "audio/wav")
 }
 
 async fn assert_error(response: reqwest::Response, status: u16, code: &str, message: &str) {
@@ -50,7 +50,10 @@ async fn a_valid_upload_answers_201_with_the_subscription_details() {
         "a JWT"
     );
     assert_eq!(body["files"][0]["filename"], "meeting.wav");
-    assert_eq!(body["files"][0]["size_bytes"], 1024);
+    assert_eq!(
+        body["files"][0]["size_bytes"],
+        crate::pipeline::silent_wav(1).len()
+    );
     assert_eq!(body["files"][0]["input_type"], "audio");
     assert_eq!(body["files"][0]["position"], 0);
     assert_eq!(body["user_prompt_id"], Value::Null);

@@ -123,9 +123,11 @@ async fn a_failed_smelt_refunds_its_credit_exactly_once() {
     let token = app.token_for(Uuid::new_v4());
     let form = Form::new().part(
         "files[]",
-        file_part(vec![3u8; 8192], "broken.wav", "audio/wav"),
+        file_part(crate::pipeline::silent_wav(1), "broken.wav", "audio/wav"),
     );
     let created: serde_json::Value = app.create(form, Some(&token)).await.json().await.unwrap();
+    // Damaged in storage after it was accepted: only the worker finds out, and fails it.
+    app.damage_stored_uploads(&[3u8; 8192]).await;
     assert_eq!(credits_left(&app, &token).await, 4);
 
     let worker = crate::read::worker(&app).await;

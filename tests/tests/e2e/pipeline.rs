@@ -21,7 +21,7 @@ use crate::processes::start_worker;
 async fn a_job_that_fails_every_delivery_is_dead_lettered_and_refunded() {
     let app = spawn_idle_app().await;
     let token = app.token_for(Uuid::new_v4());
-    let form = Form::new().part("files[]", file_part(vec![0u8; 2048], "a.wav", "audio/wav"));
+    let form = Form::new().part("files[]", file_part(silent_wav(1), "a.wav", "audio/wav"));
     let created: Value = app.create(form, Some(&token)).await.json().await.unwrap();
     let mut settings = app.settings.worker_settings();
     settings.worker.max_deliveries = 3;

@@ -48,9 +48,12 @@ async fn a_smelt_reads_back_as_processing_then_completed_for_its_owner() {
 async fn a_failed_smelt_reads_back_with_its_error() {
     let app = spawn_idle_app().await;
     let token = app.token_for(Uuid::new_v4());
-    let form = reqwest::multipart::Form::new()
-        .part("files[]", file_part(vec![1u8; 4096], "x.wav", "audio/wav"));
+    let dir = tempfile::tempdir().unwrap();
+    let wav = std::fs::read(crate::helpers::speak(dir.path(), "A short note.")).unwrap();
+    let form =
+        reqwest::multipart::Form::new().part("files[]", file_part(wav, "x.wav", "audio/wav"));
     let created: Value = app.create(form, Some(&token)).await.json().await.unwrap();
+    app.damage_stored_uploads(&[1u8; 4096]).await;
     let outcome = worker(&app).await.try_process_one().await.unwrap();
     assert!(
         matches!(
@@ -199,8 +202,10 @@ async fn the_list_filters_sorts_and_paginates_the_callers_smelts() {
 async fn deleting_a_smelt_removes_its_rows_and_uploads_for_the_owner_only() {
     let app = spawn_idle_app().await;
     let owner = app.token_for(Uuid::new_v4());
-    let form = reqwest::multipart::Form::new()
-        .part("files[]", file_part(vec![1u8; 4096], "x.wav", "audio/wav"));
+    let form = reqwest::multipart::Form::new().part(
+        "files[]",
+        file_part(crate::pipeline::silent_wav(1), "x.wav", "audio/wav"),
+    );
     let created: Value = app.create(form, Some(&owner)).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
     let path = format!("/api/smelts/{id}");

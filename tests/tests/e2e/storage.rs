@@ -170,10 +170,10 @@ async fn oversized_upload_leaves_no_object(backend: Backend) {
     })
     .await;
     // A first small file is fully stored before the second one runs over the limit.
-    let small = vec![1u8; 64 * 1024];
+    let small = crate::pipeline::silent_wav(8);
     let big = vec![7u8; 26 * 1024 * 1024];
     let form = Form::new()
-        .part("files[]", file_part(small, "first.mp3", "audio/mpeg"))
+        .part("files[]", file_part(small, "first.wav", "audio/wav"))
         .part("files[]", file_part(big, "second.mp3", "audio/mpeg"));
     let response = app.create(form, Some(&app.token_for(Uuid::new_v4()))).await;
     assert_eq!(response.status(), 400);

@@ -577,7 +577,11 @@ async fn the_config_route_tells_clients_the_limits_in_force_and_the_formats() {
         for i in 0..4 {
             form = form.part(
                 "files[]",
-                file_part(vec![0u8; 64], &format!("{i}.wav"), "audio/wav"),
+                file_part(
+                    crate::pipeline::silent_wav(1),
+                    &format!("{i}.wav"),
+                    "audio/wav",
+                ),
             );
         }
         form

@@ -139,7 +139,7 @@ async fn decode(
         let path = local.clone();
         let max_secs = ctx.limits.max_duration_secs;
         let job = tokio::task::spawn_blocking(move || {
-            audio::decode_file(&path, max_secs, &mut |f| {
+            audio::decode_file_isolated(&path, max_secs, &mut |f| {
                 let _ = tx.send(f);
             })
         });
@@ -173,6 +173,20 @@ async fn decode(
                 return Err(StageError::permanent(
                     ErrorCode::DurationExceeded,
                     format!("{} is {seconds:.0} s long", file.filename),
+                ));
+            }
+            Err(DecodeError::Panicked(panic)) => {
+                // Logged once here, with what identifies the file; the bytes are the user's.
+                tracing::error!(
+                    smelt_id = %smelt.row.smelt_id,
+                    format = %extension,
+                    panic = %panic,
+                    "the decoder panicked on a file; it fails as corrupted"
+                );
+                fail_file(ctx, file.smelt_file_id, ErrorCode::CorruptedFile).await?;
+                return Err(StageError::permanent(
+                    ErrorCode::CorruptedFile,
+                    format!("{}: the decoder gave up", file.filename),
                 ));
             }
             Err(DecodeError::Corrupted(detail)) => {

@@ -6,8 +6,9 @@
 //! streaming; an oversized file is drained (to report its real size) without being stored.
 //! Each file is also spooled to a temporary file as it streams, and its duration is measured
 //! from it as soon as it is complete (the container's header, or a scan of its packets), so
-//! audio over the duration limit is refused before anything is charged or queued. Whatever
-//! the outcome, an error leaves no blob behind.
+//! audio over the duration limit — and a file that is not readable audio at all (no container,
+//! no audio track, no audio packet: 400 `corrupted_file`) — is refused before anything is
+//! charged or queued. Whatever the outcome, an error leaves no blob behind.
 
 use std::io;
 
@@ -20,7 +21,7 @@ use smelt_core::domain::{
     PromptName, SmeltMode, AUDIO_EXTENSIONS, AUDIO_MIME_TYPES, MAX_TEXT_CHARS,
 };
 use smelt_core::limits::Limits;
-use smelt_core::media;
+use smelt_core::media::{self, Probe};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -190,6 +191,7 @@ async fn read_parts(
                 let file_id = Uuid::now_v7();
                 let key = upload_key(smelt_id, file_id, ext);
                 match store(&mut field, blobs, &key, ext, limits).await? {
+                    Upload::Corrupted => file_error = Some(corrupted_file()),
                     Upload::Stored {
                         size_bytes,
                         duration_seconds,
@@ -310,8 +312,20 @@ fn text_too_long() -> ApiError {
     ApiError::invalid_data("TOO MUCH TEXT. MAX 50,000 CHARACTERS")
 }
 
+/// 400 `corrupted_file`: the upload's container cannot be opened, or holds no audio track or
+/// no audio packet.
+fn corrupted_file() -> ApiError {
+    ApiError::bad_request(
+        "corrupted_file",
+        smelt_core::domain::ErrorCode::CorruptedFile.message(None),
+    )
+}
+
 /// Outcome of streaming one file part.
 enum Upload {
+    /// Stored, but it is not audio we can read (the caller refuses the request, which
+    /// discards what was stored).
+    Corrupted,
     /// Stored: its size in bytes and, when its container could be read, its duration (s).
     Stored {
         size_bytes: u64,
@@ -340,7 +354,8 @@ async fn store(
     })?);
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(UPLOAD_CHANNEL_CHUNKS);
     let put = blobs.put(key, Box::pin(ReceiverStream::new(rx)));
-    let feed = async move {
+    let mut spooled = true;
+    let feed = async {
         let mut size = 0u64;
         loop {
             match field.chunk().await {
@@ -354,7 +369,9 @@ async fn store(
                     }
                     // The spool only serves the duration measurement: if it fails, the file
                     // is stored all the same and measured by the worker.
-                    let _ = copy.write_all(&chunk).await;
+                    if copy.write_all(&chunk).await.is_err() {
+                        spooled = false;
+                    }
                     if tx.send(Ok(chunk)).await.is_err() {
                         // The store gave up; its error is reported below.
                         return Ok(Upload::Stored {
@@ -364,7 +381,9 @@ async fn store(
                     }
                 }
                 Ok(None) => {
-                    let _ = copy.flush().await;
+                    if copy.flush().await.is_err() {
+                        spooled = false;
+                    }
                     return Ok(Upload::Stored {
                         size_bytes: size,
                         duration_seconds: None,
@@ -380,20 +399,33 @@ async fn store(
     let (put_result, feed_result) = tokio::join!(put, feed);
     match feed_result? {
         Upload::TooLarge(size) => Ok(Upload::TooLarge(size)),
+        Upload::Corrupted => Ok(Upload::Corrupted),
         Upload::Stored { .. } => {
             let stored = put_result?;
             metrics::counter!(smelt_core::metrics::UPLOAD_BYTES).increment(stored);
+            if !spooled {
+                // Only the measurement is missing: the worker measures while decoding.
+                return Ok(Upload::Stored {
+                    size_bytes: stored,
+                    duration_seconds: None,
+                });
+            }
             let limit = limits.max_duration_secs;
-            let duration_seconds = tokio::task::spawn_blocking(move || {
-                media::measure_duration(spool.path(), limit).ok()
-            })
-            .await
-            .ok()
-            .flatten();
-            Ok(Upload::Stored {
-                size_bytes: stored,
-                duration_seconds,
-            })
+            let probe =
+                tokio::task::spawn_blocking(move || media::probe_upload(spool.path(), limit))
+                    .await
+                    .unwrap_or(Probe::Unreadable);
+            match probe {
+                Probe::Audio(seconds) => Ok(Upload::Stored {
+                    size_bytes: stored,
+                    duration_seconds: Some(seconds),
+                }),
+                Probe::Corrupted => Ok(Upload::Corrupted),
+                Probe::Unreadable => Ok(Upload::Stored {
+                    size_bytes: stored,
+                    duration_seconds: None,
+                }),
+            }
         }
     }
 }

@@ -157,8 +157,15 @@ impl Mel {
 }
 
 /// Mirror padding without repeating the edge sample, like `torch.stft(center=True)`'s
-/// default `pad_mode="reflect"`.
+/// default `pad_mode="reflect"`. A signal too short to mirror (`pad` samples or fewer: under
+/// 13 ms, what a damaged file may decode to) is padded with silence instead.
 fn reflect_pad(x: &[f32], pad: usize) -> Vec<f32> {
+    if x.len() <= pad {
+        let mut out = vec![0.0; pad];
+        out.extend_from_slice(x);
+        out.resize(x.len() + 2 * pad, 0.0);
+        return out;
+    }
     let mut out = Vec::with_capacity(x.len() + 2 * pad);
     out.extend((1..=pad).rev().map(|i| x[i]));
     out.extend_from_slice(x);
@@ -241,6 +248,16 @@ fn mel_to_hz(mel: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_too_short_to_mirror_is_padded_with_silence() {
+        assert_eq!(reflect_pad(&[], 2), vec![0.0; 4]);
+        assert_eq!(reflect_pad(&[0.5], 2), vec![0.0, 0.0, 0.5, 0.0, 0.0]);
+        assert_eq!(
+            reflect_pad(&[1.0, 2.0, 3.0], 2),
+            vec![3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0]
+        );
+    }
 
     #[test]
     fn filters_match_librosa_shape() {
