@@ -92,4 +92,6 @@ export const ACCOUNT_LIMITS = Object.freeze({
   maxPassword: 256,
   maxPromptTitle: 100,
   maxPromptBody: 4000,
+  maxKeyName: 100,
+  maxWebhookUrlBytes: 2000,
 });

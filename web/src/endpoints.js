@@ -176,3 +176,86 @@ export function getTranscript(session, id, { format, fileId = null, token = null
 export function getConfig(session) {
   return withApi(session, (client) => client.config(), { auth: false });
 }
+
+/**
+ * @typedef {'smelts:write'|'smelts:read'|'webhooks'} Scope
+ * @typedef {{id: string, name: string, prefix: string, scopes: Scope[], created_at: string,
+ *   expires_at: string|null, last_used_at: string|null, revoked_at: string|null}} ServiceKey
+ * @typedef {{id: string, url: string, created_at: string}} Webhook
+ * @typedef {{id: string, smelt_id: string, event: string, status: 'pending'|'delivered'|'given_up',
+ *   attempts: number, last_status_code: number|null, last_error: string|null, created_at: string,
+ *   last_attempt_at: string|null, delivered_at: string|null}} Delivery
+ */
+
+/**
+ * GET /api/keys: the user's service keys, revoked ones included (session only).
+ * @param {SessionStore} session
+ * @returns {Promise<ServiceKey[]>} newest first
+ */
+export async function listKeys(session) {
+  const body = await apiRequest(session, '/keys');
+  return Array.isArray(body?.keys) ? body.keys : [];
+}
+
+/**
+ * POST /api/keys: a new service key.
+ * @param {SessionStore} session
+ * @param {{name: string, scopes?: Scope[], expires_at?: string}} input expires_at RFC 3339, in the future
+ * @returns {Promise<ServiceKey & {secret: string}>} `secret` (`ck_…`) is returned only this once
+ * @throws {ApiError} 400 invalid_data
+ */
+export function createKey(session, input) {
+  return apiRequest(session, '/keys', { method: 'POST', body: input });
+}
+
+/**
+ * DELETE /api/keys/{id}: revokes a key at once (also when revoked already).
+ * @param {SessionStore} session
+ * @param {string} id
+ * @returns {Promise<null>}
+ */
+export function revokeKey(session, id) {
+  return apiRequest(session, `/keys/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+/**
+ * GET /api/webhooks.
+ * @param {SessionStore} session
+ * @returns {Promise<Webhook[]>} newest first
+ */
+export async function listWebhooks(session) {
+  const body = await apiRequest(session, '/webhooks');
+  return Array.isArray(body?.webhooks) ? body.webhooks : [];
+}
+
+/**
+ * POST /api/webhooks.
+ * @param {SessionStore} session
+ * @param {{url: string}} input
+ * @returns {Promise<Webhook & {secret: string}>} `secret` (`whsec_…`) signs the deliveries and is returned only this once
+ * @throws {ApiError} 400 webhook_url_not_allowed / invalid_data
+ */
+export function createWebhook(session, input) {
+  return apiRequest(session, '/webhooks', { method: 'POST', body: input });
+}
+
+/**
+ * DELETE /api/webhooks/{id}: removes it with its delivery log.
+ * @param {SessionStore} session
+ * @param {string} id
+ * @returns {Promise<null>}
+ */
+export function deleteWebhook(session, id) {
+  return apiRequest(session, `/webhooks/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+/**
+ * GET /api/webhooks/{id}/deliveries: the last 100, newest first.
+ * @param {SessionStore} session
+ * @param {string} id
+ * @returns {Promise<Delivery[]>}
+ */
+export async function listDeliveries(session, id) {
+  const body = await apiRequest(session, `/webhooks/${encodeURIComponent(id)}/deliveries`);
+  return Array.isArray(body?.deliveries) ? body.deliveries : [];
+}

@@ -71,13 +71,22 @@ export function creditsText(profile) {
  * A timestamp for lists: "21 Nov 2026, 14:05" in the reader's time zone.
  * @param {string|null|undefined} iso
  * @param {string} [locale]
+ * @param {{seconds?: boolean, timeZone?: string}} [o] seconds too ("14:05:09"); another time zone
  * @returns {string} "—" when absent
  */
-export function formatDateTime(iso, locale = undefined) {
+export function formatDateTime(iso, locale = undefined, { seconds = false, timeZone = undefined } = {}) {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '—';
-  return date.toLocaleString(locale, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return date.toLocaleString(locale, {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(seconds ? { second: '2-digit' } : {}),
+    ...(timeZone ? { timeZone } : {}),
+  });
 }
 
 /**

@@ -168,3 +168,37 @@ export function validatePrompt({ title, body }) {
   if (b > ACCOUNT_LIMITS.maxPromptBody) return `BODY MUST BE 1 TO ${ACCOUNT_LIMITS.maxPromptBody} CHARACTERS`;
   return null;
 }
+
+/**
+ * Checks a new service key with the server's limits and wording (name 1-100
+ * characters after trimming, at least one scope, an expiry in the future).
+ * @param {{name: string, scopes: string[], expiresAt?: string|null}} input expiresAt RFC 3339
+ * @param {number} [now] ms since the epoch
+ * @returns {string|null} the first problem, or null
+ */
+export function validateNewKey({ name, scopes, expiresAt = null }, now = Date.now()) {
+  const n = countChars((name || '').trim());
+  if (n === 0 || n > ACCOUNT_LIMITS.maxKeyName) return `NAME MUST BE 1 TO ${ACCOUNT_LIMITS.maxKeyName} CHARACTERS`;
+  if (!scopes || scopes.length === 0) return 'GIVE THE KEY AT LEAST ONE SCOPE';
+  if (expiresAt && !(Date.parse(expiresAt) > now)) return 'THE EXPIRY DATE MUST BE IN THE FUTURE';
+  return null;
+}
+
+/**
+ * Checks a webhook URL as far as the page can: present, an absolute URL, at
+ * most 2,000 bytes. Whether its host is allowed (https to a public address,
+ * or a host the operator listed) only the server knows.
+ * @param {string} url
+ * @returns {string|null} the server's message for a malformed URL, or null
+ */
+export function validateWebhookUrl(url) {
+  const value = (url || '').trim();
+  const bytes = new TextEncoder().encode(value).length;
+  if (!value || bytes > ACCOUNT_LIMITS.maxWebhookUrlBytes) return 'URL MUST BE AN ABSOLUTE HTTPS URL';
+  try {
+    new URL(value);
+  } catch {
+    return 'URL MUST BE AN ABSOLUTE HTTPS URL';
+  }
+  return null;
+}

@@ -1,9 +1,11 @@
 // The account page: credits, the own API key (add, status, last four
-// characters, remove) and custom prompts (create, edit, delete).
+// characters, remove), custom prompts (create, edit, delete) and the
+// Developers section (service keys and webhooks, developers.js).
 import { announce, byId, h, showInlineError } from '../dom.js';
 import { creditsText } from '../format.js';
 import { validatePrompt } from '../validation.js';
 import { createPrompt, deleteApiKey, deletePrompt, saveApiKey, updatePrompt } from '../endpoints.js';
+import { developersSection } from './developers.js';
 import { currentProfile, currentPrompts, navigate, onAccountChange, refreshProfile, refreshPrompts, session, setProfile, setPrompts } from '../context.js';
 
 const els = {};
@@ -181,6 +183,7 @@ export const accountView = {
       stopEditing();
       els.promptTitle.focus();
     });
+    developersSection.init();
     onAccountChange(({ profile, prompts }) => {
       if (!shown) return;
       if (profile !== undefined) renderProfile(profile);
@@ -199,6 +202,7 @@ export const accountView = {
     renderPrompts(currentPrompts());
     refreshProfile();
     refreshPrompts();
+    developersSection.mount();
   },
 
   unmount() {
@@ -206,5 +210,6 @@ export const accountView = {
     stopEditing();
     showInlineError(els.keyError, '');
     showInlineError(els.promptError, '');
+    developersSection.unmount();
   },
 };

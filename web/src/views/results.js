@@ -4,6 +4,7 @@
 // (TXT, SRT, VTT, JSON), fetched by the caller with the right token.
 import { renderMarkdown } from '../markdown.js';
 import { announce, h, saveFile } from '../dom.js';
+import { copyText } from '../clipboard.js';
 import { markdownFilename } from '../format.js';
 import { groupResults, isTranscript, resultLabel, withoutRepeatedTitle } from '../result-groups.js';
 
@@ -14,29 +15,6 @@ export const EXPORT_FORMATS = Object.freeze([
   { format: 'vtt', label: 'VTT', what: 'WebVTT subtitles' },
   { format: 'json', label: 'JSON', what: 'JSON with the times of each segment' },
 ]);
-
-async function copyText(text) {
-  if (navigator.clipboard && window.isSecureContext) {
-    try {
-      await navigator.clipboard.writeText(text);
-      return true;
-    } catch {
-      /* fall back below */
-    }
-  }
-  const area = h('textarea', { readonly: true, 'aria-hidden': 'true', class: 'copy-buffer' });
-  area.value = text;
-  document.body.append(area);
-  area.select();
-  let ok = false;
-  try {
-    ok = document.execCommand('copy');
-  } catch {
-    ok = false;
-  }
-  area.remove();
-  return ok;
-}
 
 function flashButton(button, text) {
   const original = button.dataset.label || button.textContent;
