@@ -164,7 +164,7 @@ impl Application {
             )
             .await,
         );
-        let background = vec![
+        let mut background = vec![
             tokio::spawn(webhooks.run(webhook_wake_ups.subscribe(), stop.clone())),
             tokio::spawn(listener.run(stop.clone())),
             tokio::spawn(state.rate_limits.clone().prune_until(
@@ -172,6 +172,14 @@ impl Application {
                 stop.clone(),
             )),
         ];
+        if settings.realtime.backstop_secs > 0 {
+            background.push(tokio::spawn(crate::realtime::backstop::run(
+                state.hub.clone(),
+                state.broker.clone(),
+                Duration::from_secs(settings.realtime.backstop_secs),
+                stop.clone(),
+            )));
+        }
         let listener = bind(&settings.http.bind, settings.http.socket_send_buffer_bytes).await?;
         let address = listener.local_addr()?;
         Ok(Application {

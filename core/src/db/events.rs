@@ -130,3 +130,15 @@ pub async fn first_seq<'e>(
         .fetch_one(db)
         .await
 }
+
+/// The `last_seq` of each of `smelt_ids` that exists (one indexed read, whatever the number),
+/// for the realtime backstop to see events whose announcement never arrived.
+pub async fn last_seqs<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_ids: &[Uuid],
+) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    sqlx::query_as("select smelt_id, last_seq from smelt where smelt_id = any($1)")
+        .bind(smelt_ids)
+        .fetch_all(db)
+        .await
+}

@@ -99,6 +99,12 @@ pub struct RealtimeSettings {
     #[arg(long, env = "SMELT_PING_SECS", default_value_t = 25)]
     pub ping_secs: u64,
 
+    /// Seconds between two looks of the backstop for lost wake-ups: a channel whose event log
+    /// is ahead of what it published, with no announcement for a whole interval, is read from
+    /// the log (a lost NOTIFY costs at most two intervals). 0 turns the backstop off.
+    #[arg(long, env = "SMELT_BACKSTOP_SECS", default_value_t = 3)]
+    pub backstop_secs: u64,
+
     /// Lifetime of a subscription token, in seconds.
     #[arg(
         long,

@@ -167,6 +167,8 @@ impl Feed {
                 return Err(closing(close::NOT_FOUND, "not found"));
             }
         }
+        feed.hub
+            .caught_up(smelt_id, feed.subscription.id, snapshot.last_seq);
 
         if let Some(after) = request.after_seq.filter(|a| *a <= snapshot.last_seq) {
             let first = feed

@@ -226,6 +226,19 @@ impl Hub {
         removed
     }
 
+    /// Records that subscriber `id` of `smelt_id` was caught up to `seq` from the log. When it
+    /// is the channel's only subscriber, the channel counts as published through `seq`, so that
+    /// the backstop and the repair after a reconnect do not read those events again; with
+    /// others subscribed the channel's seq stays, since they may still miss an event at or below
+    /// `seq` whose announcement was lost.
+    pub fn caught_up(&self, smelt_id: Uuid, id: u64, seq: i64) {
+        if let Some(mut channel) = self.channels.get_mut(&smelt_id) {
+            if channel.subscribers.len() == 1 && channel.subscribers[0].id == id {
+                channel.last_seq = channel.last_seq.max(seq);
+            }
+        }
+    }
+
     /// The service keys of current subscribers (to re-check after a lost notification).
     pub fn subscribed_keys(&self) -> Vec<Uuid> {
         let keys: std::collections::HashSet<Uuid> = self

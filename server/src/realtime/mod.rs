@@ -3,6 +3,7 @@
 //! per WebSocket (`GET /api/smelts/{id}/ws`), [`sse`] (`GET /api/smelts/{id}/events`), and
 //! the [`multiplex`]ed socket following several smelts (`GET /api/ws`).
 
+pub mod backstop;
 pub mod broker;
 pub mod close;
 pub mod feed;

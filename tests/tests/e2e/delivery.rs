@@ -412,3 +412,32 @@ async fn garbage_binary_and_oversized_frames_close_that_socket_with_a_protocol_e
     worker.try_process_one().await.unwrap();
     assert_eq!(bystander.collect().await.close_code, Some(1000));
 }
+
+#[tokio::test]
+async fn an_event_committed_without_its_notify_reaches_a_live_subscriber_through_the_backstop() {
+    let app = spawn_app_with(AppOptions {
+        workers: 0,
+        configure: Some(Box::new(|s| s.server.realtime.backstop_secs = 1)),
+        ..AppOptions::default()
+    })
+    .await;
+    let (created, id) = created_text(&app).await;
+    let mut socket = subscribed(&app, &created).await;
+    // A writer that commits an event and never announces it.
+    let seq: i64 = sqlx::query_scalar(
+        "with next as (update smelt set last_seq = last_seq + 1 where smelt_id = $1 \
+                       returning last_seq) \
+         insert into smelt_event (smelt_id, seq, kind, payload) \
+         select $1, last_seq, 'progress', \
+                jsonb_build_object('smelt_id', $1::text, 'status', 'pending', \
+                                   'progress', jsonb_build_object('percentage', 0)) \
+         from next returning seq",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let got = socket.read_until(|e| e.seq == seq).await;
+    let last = got.last().unwrap();
+    assert_eq!((last.event, last.seq), (EventKind::Progress, seq));
+}

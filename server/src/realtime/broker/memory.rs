@@ -136,4 +136,12 @@ impl Broker for MemoryBroker {
             .get(&smelt_id)
             .and_then(|l| l.events.first().map(|e| e.seq)))
     }
+
+    async fn last_seqs(&self, smelt_ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, BrokerError> {
+        let logs = self.logs.lock().unwrap();
+        Ok(smelt_ids
+            .iter()
+            .filter_map(|id| logs.get(id).map(|l| (*id, l.snapshot.last_seq)))
+            .collect())
+    }
 }

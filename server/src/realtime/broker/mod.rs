@@ -35,6 +35,8 @@ pub trait Broker: Send + Sync + 'static {
     ) -> Result<Vec<WireEvent>, BrokerError>;
     /// Seq of the oldest event still stored (older ones may have been pruned).
     async fn first_stored_seq(&self, smelt_id: Uuid) -> Result<Option<i64>, BrokerError>;
+    /// The seq of the last event stored for each of `smelt_ids` that exists, in one read.
+    async fn last_seqs(&self, smelt_ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, BrokerError>;
 }
 
 /// Encodes a stored event as a hub frame.

@@ -109,4 +109,8 @@ impl Broker for PgBroker {
     async fn first_stored_seq(&self, smelt_id: Uuid) -> Result<Option<i64>, BrokerError> {
         Ok(db::events::first_seq(&self.pool, smelt_id).await?)
     }
+
+    async fn last_seqs(&self, smelt_ids: &[Uuid]) -> Result<Vec<(Uuid, i64)>, BrokerError> {
+        Ok(db::events::last_seqs(&self.pool, smelt_ids).await?)
+    }
 }
