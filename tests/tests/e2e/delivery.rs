@@ -429,7 +429,7 @@ async fn an_event_committed_without_its_notify_reaches_a_live_subscriber_through
                        returning last_seq) \
          insert into smelt_event (smelt_id, seq, kind, payload) \
          select $1, last_seq, 'progress', \
-                jsonb_build_object('smelt_id', $1::text, 'status', 'pending', \
+                jsonb_build_object('smelt_id', $1::text, \
                                    'progress', jsonb_build_object('percentage', 0)) \
          from next returning seq",
     )
