@@ -14,7 +14,7 @@ use smelt_core::metrics::{DELIVERY_LATENCY, EVENTS_DELIVERED};
 use uuid::Uuid;
 
 use super::broker::{frame_of, Broker};
-use super::close;
+use super::close::{self, Close};
 use super::hub::{Frame, Hub, Removal, Subscription};
 
 /// What the token allows.
@@ -41,7 +41,7 @@ pub struct FeedRequest {
 /// Why a feed ended: a close code (see [`close`]) and a short reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closing {
-    pub code: u16,
+    pub code: Close,
     pub reason: &'static str,
 }
 
@@ -103,7 +103,7 @@ pub enum Step {
     Finish(Vec<Outgoing>, Closing),
 }
 
-fn closing(code: u16, reason: &'static str) -> Closing {
+fn closing(code: Close, reason: &'static str) -> Closing {
     Closing { code, reason }
 }
 

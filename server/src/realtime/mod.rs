@@ -106,7 +106,7 @@ pub async fn grant(
     state: &AppState,
     smelt_id: Uuid,
     token: Option<&str>,
-) -> Result<(Grant, Option<Uuid>), u16> {
+) -> Result<(Grant, Option<Uuid>), close::Close> {
     let token = token.ok_or(close::UNAUTHORIZED)?;
     match crate::auth::holder(state, token, smelt_id).await {
         Ok(Some(holder)) => return Ok((Grant::Subscription, holder.creator_key)),
@@ -131,7 +131,7 @@ pub async fn request_from(
     id: &str,
     query: &SocketQuery,
     headers: &HeaderMap,
-) -> Result<FeedRequest, u16> {
+) -> Result<FeedRequest, close::Close> {
     let smelt_id: Uuid = id.parse().map_err(|_| close::NOT_FOUND)?;
     crate::http::record_smelt(smelt_id);
     let header_token = crate::auth::bearer_token(headers);

@@ -138,7 +138,7 @@ async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {
 
 async fn close_with(sink: &mut Sink, Closing { code, reason }: Closing) {
     let frame = CloseFrame {
-        code,
+        code: code.code(),
         reason: Utf8Bytes::from_static(reason),
     };
     let _ = tokio::time::timeout(
@@ -173,7 +173,7 @@ async fn run(
     socket: WebSocket,
     state: AppState,
     ip: std::net::IpAddr,
-    user: Result<Option<ConnectionUser>, u16>,
+    user: Result<Option<ConnectionUser>, close::Close>,
 ) {
     let _open = super::OpenSocket::new("multiplex");
     let (mut sink, mut stream) = socket.split();
@@ -257,7 +257,7 @@ async fn run(
                 };
                 if let ClientMessage::Subscribe { channel, .. } = &parsed {
                     if state.rate_limits.check(Action::Connect, ip, None).is_err() {
-                        let refused = json!({"event": "error", "channel": channel, "code": close::RATE_LIMITED, "message": "too many subscribes: slow down"});
+                        let refused = refusal(channel, close::RATE_LIMITED);
                         if !send(&mut sink, control(refused), timeout).await {
                             return;
                         }
@@ -286,16 +286,8 @@ async fn run(
     }
 }
 
-fn refusal(channel: &str, code: u16) -> serde_json::Value {
-    let message = match code {
-        close::UNAUTHORIZED => "unauthorized",
-        close::FORBIDDEN => "forbidden",
-        close::BAD_REQUEST => "bad request",
-        close::NOT_FOUND => "not found",
-        close::RATE_LIMITED => "too many subscribes: slow down",
-        _ => "try again",
-    };
-    json!({"event": "error", "channel": channel, "code": code, "message": message})
+fn refusal(channel: &str, code: close::Close) -> serde_json::Value {
+    json!({"event": "error", "channel": channel, "code": code, "message": code.reason()})
 }
 
 /// Applies one client message; returns the acknowledgement or error to send, or the close

@@ -18,19 +18,20 @@ type Sink = SplitSink<WebSocket, Message>;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs a session to its end. `request` is `Err(close code)` when the upgrade was refused.
-pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest, u16>) {
+pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest, close::Close>) {
     let _open = super::OpenSocket::new("ws");
     let (mut sink, mut stream) = socket.split();
     let request = match request {
         Ok(r) => r,
         Err(code) => {
-            let reason = match code {
-                close::UNAUTHORIZED => "unauthorized",
-                close::FORBIDDEN => "forbidden",
-                close::BAD_REQUEST => "bad request",
-                _ => "not found",
-            };
-            send_close(&mut sink, Closing { code, reason }).await;
+            send_close(
+                &mut sink,
+                Closing {
+                    code,
+                    reason: code.reason(),
+                },
+            )
+            .await;
             return;
         }
     };
@@ -115,7 +116,7 @@ async fn send_all(sink: &mut Sink, batch: Vec<Outgoing>, timeout: Duration) -> b
 
 async fn send_close(sink: &mut Sink, Closing { code, reason }: Closing) {
     let frame = CloseFrame {
-        code,
+        code: code.code(),
         reason: Utf8Bytes::from_static(reason),
     };
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;

@@ -21,7 +21,7 @@ use crate::http::error::{ApiError, ApiErrorBody};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 
-fn refusal(code: u16) -> ApiError {
+fn refusal(code: close::Close) -> ApiError {
     match code {
         close::UNAUTHORIZED => ApiError::invalid_token(),
         close::FORBIDDEN => ApiError::client(

@@ -320,3 +320,35 @@ async fn the_api_reference_names_every_route_and_exactly_the_error_codes_of_the_
         codes.difference(&documented).collect::<Vec<_>>()
     );
 }
+
+/// The numbers in the first column of the first markdown table after the line starting with
+/// `heading`.
+fn table_codes(markdown: &str, heading: &str) -> BTreeSet<u16> {
+    let after = markdown
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("no {heading}"))
+        .1;
+    after
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| l.split('|').nth(1)?.trim().parse().ok())
+        .collect()
+}
+
+#[test]
+fn the_close_code_tables_and_the_client_list_exactly_the_closes_the_server_sends() {
+    use smelt_server::realtime::close::Close;
+    let server: BTreeSet<u16> = Close::ALL.iter().map(|c| c.code()).collect();
+    assert_eq!(table_codes(&reference(), "## Close codes"), server);
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let in_readme = table_codes(&readme, "Close codes (all of them");
+    assert!(in_readme.is_subset(&server), "{in_readme:?}");
+    let client =
+        std::fs::read_to_string(workspace_root().join("client/src/close-codes.ts")).unwrap();
+    let in_client: BTreeSet<u16> = client
+        .lines()
+        .filter_map(|l| l.trim().split_once(": info(")?.0.parse().ok())
+        .collect();
+    assert_eq!(in_client, server, "the client library's CLOSE_CODES");
+}
