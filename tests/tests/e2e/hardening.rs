@@ -217,14 +217,12 @@ async fn a_worker_whose_encryption_key_cannot_open_the_stored_keys_refuses_to_st
     );
 }
 
-#[tokio::test]
-async fn a_smelt_its_owners_key_was_to_pay_for_fails_when_the_key_is_gone_and_never_runs_on_the_operators_account(
-) {
-    let user_provider = provider_stub::spawn().await;
-    let operator = provider_stub::spawn().await;
+/// An app with no worker whose default provider is `provider`, and a user who saved a valid
+/// own key for it; returns the app and the user's access token.
+async fn app_with_an_own_key_user(provider: &provider_stub::Stub) -> (TestApp, String) {
     let app = spawn_app_with(AppOptions {
         workers: 0,
-        openai_base_url: Some(user_provider.base_url.clone()),
+        openai_base_url: Some(provider.base_url.clone()),
         ..AppOptions::default()
     })
     .await;
@@ -237,6 +235,15 @@ async fn a_smelt_its_owners_key_was_to_pay_for_fails_when_the_key_is_gone_and_ne
         )
         .await;
     assert_eq!(status, 200);
+    (app, token)
+}
+
+#[tokio::test]
+async fn a_smelt_its_owners_key_was_to_pay_for_fails_when_the_key_is_gone_and_never_runs_on_the_operators_account(
+) {
+    let user_provider = provider_stub::spawn().await;
+    let operator = provider_stub::spawn().await;
+    let (app, token) = app_with_an_own_key_user(&user_provider).await;
     // Created while the key is valid: no credit is taken, the key is to pay.
     let created = app
         .create_text(
@@ -376,21 +383,7 @@ async fn a_job_past_its_deadline_fails_and_its_worker_takes_the_next() {
 async fn a_smelt_whose_key_cannot_be_opened_fails_and_never_runs_on_the_operators_account() {
     let user_provider = provider_stub::spawn().await;
     let operator = provider_stub::spawn().await;
-    let app = spawn_app_with(AppOptions {
-        workers: 0,
-        openai_base_url: Some(user_provider.base_url.clone()),
-        ..AppOptions::default()
-    })
-    .await;
-    let token = app.token_for(Uuid::new_v4());
-    let (status, _) = app
-        .send_json(
-            app.client.put(app.url("/api/profile/api-key")),
-            json!({"api_key": GOOD_KEY}),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let (app, token) = app_with_an_own_key_user(&user_provider).await;
     // The stored ciphertext no longer opens (as after a key change).
     sqlx::query("update user_profile set api_key_ciphertext = decode(repeat('00', 48), 'hex')")
         .execute(&app.pool)
@@ -968,14 +961,14 @@ async fn an_upload_that_trickles_past_its_deadline_is_refused_and_leaves_nothing
         ..AppOptions::default()
     })
     .await;
-    // A byte every 200 ms: never idle long enough for the idle timeout.
-    let trickle = futures::stream::unfold(0u32, |n| async move {
-        if n > 200 {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        Some((Ok::<_, std::io::Error>(vec![b'x'; 64]), n + 1))
-    });
+    // 64 bytes every 200 ms, a slow client's pace: never idle long enough for the idle
+    // timeout, never done before the deadline.
+    let pace = tokio::time::interval(Duration::from_millis(200));
+    let trickle = futures::stream::unfold(pace, |mut pace| async move {
+        pace.tick().await;
+        Some((Ok::<_, std::io::Error>(vec![b'x'; 64]), pace))
+    })
+    .take(200);
     let head = "--trickle\r\nContent-Disposition: form-data; name=\"files[]\"; \
                 filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n";
     let body = futures::stream::once(async move { Ok(head.as_bytes().to_vec()) }).chain(trickle);
