@@ -50,7 +50,9 @@ pub struct Claims {
 /// session, or neither (anonymous, or a session of another issuer).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Creator {
+    /// The service key that created the smelt.
     pub key_id: Option<Uuid>,
+    /// Our session (refresh-token family) that created it.
     pub session_id: Option<Uuid>,
 }
 

@@ -110,19 +110,27 @@ pub fn sign(
 /// with a token that may read the smelt.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DeliveryBody {
+    /// `smelt.completed`, `smelt.failed` or `smelt.cancelled` (serialised as `type`).
     #[serde(rename = "type")]
     pub kind: String,
+    /// When the smelt ended (RFC 3339, UTC).
     pub timestamp: chrono::DateTime<Utc>,
+    /// What ended and where to read it.
     pub data: DeliveryData,
 }
 
 /// The `data` of a [`DeliveryBody`].
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DeliveryData {
+    /// The smelt that ended.
     pub smelt_id: Uuid,
+    /// Its terminal status.
     pub status: SmeltStatus,
+    /// Why it failed or `cancelled`; `None` when it completed.
     pub error_code: Option<ErrorCode>,
+    /// The seq of its terminal event (a requeued smelt ends again with a higher one).
     pub seq: i64,
+    /// Where to read the rest.
     pub links: DeliveryLinks,
 }
 
