@@ -100,6 +100,20 @@ async fn scene(app: &TestApp) -> Scene {
     let signed_in = user_smelt(app).await;
     age(app, &expired, TimeDelta::hours(25)).await;
     age(app, &[signed_in], TimeDelta::days(30)).await;
+    // The worker archives each job just after its smelt's last event: wait for all four, so
+    // that a dry run and the run after it see the same archive.
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(30),
+        "every job is archived",
+        || async {
+            sqlx::query_scalar::<_, i64>("select count(*) from pgmq.a_smelt_jobs")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap()
+                == 4
+        },
+    )
+    .await;
     Scene {
         expired,
         kept: vec![fresh, signed_in],
