@@ -15,10 +15,11 @@ export interface RawFrame {
 const decoder = new TextDecoder();
 
 /**
- * Parses one frame (`{"event", "seq", "payload"}`).
+ * Parses one frame (`{"event", "seq", "payload"}`; `seq` is null only on a live queue-place
+ * `progress` frame).
  * @param data a WebSocket message's data or an SSE event's data: text, or UTF-8 bytes
  * @returns the frame, or null for anything that is not an event frame (control messages,
- *   malformed JSON, a missing or non-numeric seq)
+ *   malformed JSON, a missing or non-numeric seq other than a queue place's null)
  */
 export function parseFrame(data: unknown): RawFrame | null {
   let text: string;
@@ -34,7 +35,11 @@ export function parseFrame(data: unknown): RawFrame | null {
   }
   if (!value || typeof value !== 'object') return null;
   const frame = value as { event?: unknown; seq?: unknown; payload?: unknown };
-  if (typeof frame.event !== 'string' || typeof frame.seq !== 'number' || !Number.isFinite(frame.seq)) return null;
+  if (typeof frame.event !== 'string') return null;
+  // A pending smelt's place in the queue is pushed live as a `progress` frame with seq null:
+  // it is not in the event log, so it never moves the last seq.
+  if (frame.seq === null && frame.event === 'progress') return { event: frame.event, seq: null, payload: frame.payload ?? {} };
+  if (typeof frame.seq !== 'number' || !Number.isFinite(frame.seq)) return null;
   return { event: frame.event, seq: frame.seq, payload: frame.payload ?? {} };
 }
 

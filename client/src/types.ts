@@ -335,10 +335,13 @@ export interface SnapshotEvent {
   payload: Smelt;
 }
 
-/** Stage, percentage and per-file progress. */
+/**
+ * Stage, percentage and per-file progress. A pending smelt's place in the queue arrives as a
+ * progress event with seq null: pushed live when the place changes, never stored or replayed.
+ */
 export interface ProgressEvent {
   event: 'progress';
-  seq: number;
+  seq: number | null;
   payload: ProgressPayload;
 }
 

@@ -106,6 +106,16 @@ pub fn encode_frame(kind: EventKind, seq: i64, payload_json: &str) -> String {
     )
 }
 
+/// A live frame that is not part of the log, `{"event": …, "seq": null, "payload": …}`: a
+/// pending smelt's place in the queue. Clients apply it without moving their last seq, and
+/// resuming never replays it.
+pub fn encode_live_frame(kind: EventKind, payload_json: &str) -> String {
+    format!(
+        r#"{{"event":"{}","seq":null,"payload":{payload_json}}}"#,
+        kind.as_str()
+    )
+}
+
 /// An event to append: its kind and its payload, encoded once as JSON text (stored in the
 /// table, announced as it is, and framed by [`encode_frame`]).
 #[derive(Debug, Clone, PartialEq)]

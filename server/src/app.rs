@@ -180,6 +180,14 @@ impl Application {
                 stop.clone(),
             )));
         }
+        if settings.realtime.queue_place_interval_ms > 0 {
+            background.push(tokio::spawn(crate::realtime::places::run(
+                state.hub.clone(),
+                pool.clone(),
+                Duration::from_millis(settings.realtime.queue_place_interval_ms),
+                stop.clone(),
+            )));
+        }
         let listener = bind(&settings.http.bind, settings.http.socket_send_buffer_bytes).await?;
         let address = listener.local_addr()?;
         Ok(Application {

@@ -60,6 +60,27 @@ test('a finished smelt: snapshot, progress, completed, then 1000 closes without 
   assert.equal(t.sockets.length, 1);
 });
 
+test('a queue place (progress with seq null) is applied without moving the resume point', async () => {
+  assert.deepEqual(parseFrame('{"event":"progress","seq":null,"payload":{"status":"pending"}}'), {
+    event: 'progress',
+    seq: null,
+    payload: { status: 'pending' },
+  });
+  assert.equal(parseFrame('{"event":"segment","seq":null,"payload":{}}'), null);
+  const t = setup();
+  await settle();
+  const ws = t.sockets[0];
+  ws.open();
+  ws.frame('snapshot', 3, { status: 'pending' });
+  ws.frame('progress', null, { status: 'pending', progress: { queue_position: 2 } });
+  ws.frame('progress', null, { status: 'pending', progress: { queue_position: 1 } });
+  ws.serverClose(1006);
+  t.clock.next();
+  await settle();
+  assert.equal(t.sockets[1].url, 'ws://h/ws?token=t&after_seq=3');
+  assert.deepEqual(t.events, ['snapshot:3', 'progress:null', 'progress:null']);
+});
+
 test('a dropped socket reconnects after a backoff with after_seq and replayed events are dropped', async () => {
   const t = setup();
   await settle();

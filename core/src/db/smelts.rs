@@ -5,12 +5,13 @@ use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::db::credits::Charge;
+use crate::domain::speech::Task;
 use crate::domain::{
     CreditSource, ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
 };
 use crate::dto::{
-    PaginationDto, ProgressDto, ResultDto, SegmentDto, SmeltDto, SmeltFileDto, SmeltListItemDto,
-    SmeltsListDto,
+    LanguageDto, PaginationDto, ProgressDto, ResultDto, SegmentDto, SmeltDto, SmeltFileDto,
+    SmeltListItemDto, SmeltsListDto,
 };
 
 /// A smelt to insert (the create path).
@@ -28,6 +29,11 @@ pub struct NewSmelt {
     pub charge: Charge,
     /// Word-level timings asked for.
     pub word_timestamps: bool,
+    /// The Whisper model's name (see [`crate::domain::speech::MODELS`]).
+    pub model: &'static str,
+    /// `auto` or a language code.
+    pub language: &'static str,
+    pub task: Task,
 }
 
 /// A file row to insert with its smelt.
@@ -69,6 +75,11 @@ pub struct SmeltRow {
     pub failed_prompt: Option<String>,
     /// Who pays for it (`None`: nobody recorded, the operator's own smelts).
     pub credit_source: Option<CreditSource>,
+    /// The Whisper model asked for.
+    pub model: String,
+    /// The language asked for: `auto` or a code.
+    pub language: String,
+    pub task: Task,
 }
 
 /// A `smelt_file` row.
@@ -88,6 +99,10 @@ pub struct FileRow {
     pub transcribed_ms: i32,
     /// When transcription of the file finished (its segments are all stored).
     pub transcribed_at: Option<DateTime<Utc>>,
+    /// The language of its speech, once transcription began.
+    pub language: Option<String>,
+    /// The model's probability for `language`, when it was detected.
+    pub language_probability: Option<f32>,
 }
 
 impl FileRow {
@@ -102,7 +117,16 @@ impl FileRow {
             status: self.status,
             position: self.position,
             error_code: self.error_code,
+            language: self.language_dto(),
         }
+    }
+
+    /// Its language as the API shows it, once known.
+    pub fn language_dto(&self) -> Option<LanguageDto> {
+        self.language.as_ref().map(|code| LanguageDto {
+            code: code.clone(),
+            probability: self.language_probability,
+        })
     }
 }
 
@@ -115,10 +139,12 @@ pub struct Smelt {
 
 const SMELT_COLUMNS: &str = "smelt_id, user_id, status, mode, input_type, default_prompt_names, \
     user_prompt_id, input_text, progress_percentage, progress_message, error_code, error_message, \
-    last_seq, created_at, completed_at, word_timestamps, failed_prompt, credit_source";
+    last_seq, created_at, completed_at, word_timestamps, failed_prompt, credit_source, model, \
+    language, task";
 
 const FILE_COLUMNS: &str = "smelt_file_id, position, filename, size_bytes, content_type, \
-    input_type, storage_key, duration_seconds, status, error_code, transcribed_ms, transcribed_at";
+    input_type, storage_key, duration_seconds, status, error_code, transcribed_ms, transcribed_at, \
+    language, language_probability";
 
 /// Inserts a smelt, `pending`, and its files (inside the caller's transaction; the lifecycle
 /// queues its job in the same one). Returns the row as stored.
@@ -130,8 +156,8 @@ pub(crate) async fn insert(
     let row: SmeltRow = sqlx::query_as(&format!(
         "insert into smelt (smelt_id, user_id, status, mode, input_type, default_prompt_names,
                             user_prompt_id, input_text, credit_source, anon_ip_hash, anon_usage_date,
-                            word_timestamps)
-         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            word_timestamps, model, language, task)
+         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          returning {SMELT_COLUMNS}"
     ))
     .bind(smelt.smelt_id)
@@ -151,6 +177,9 @@ pub(crate) async fn insert(
         _ => None,
     })
     .bind(smelt.word_timestamps)
+    .bind(smelt.model)
+    .bind(smelt.language)
+    .bind(smelt.task)
     .fetch_one(&mut *conn)
     .await?;
 
@@ -226,24 +255,39 @@ pub async fn results<'e>(
     db: impl PgExecutor<'e>,
     smelt_id: Uuid,
 ) -> Result<Vec<ResultDto>, sqlx::Error> {
-    type Row = (Option<Uuid>, String, String, ResultKind, Option<String>);
+    type Row = (
+        Option<Uuid>,
+        String,
+        String,
+        ResultKind,
+        Option<String>,
+        Option<String>,
+        Option<f32>,
+    );
+    // A file's transcript carries the language of its speech.
     let rows: Vec<Row> = sqlx::query_as(
-        "select smelt_file_id, filename, content, kind, prompt from smelt_result
-         where smelt_id = $1 order by position",
+        "select r.smelt_file_id, r.filename, r.content, r.kind, r.prompt,
+                case when r.kind = 'transcript' then f.language end,
+                case when r.kind = 'transcript' then f.language_probability end
+         from smelt_result r left join smelt_file f on f.smelt_file_id = r.smelt_file_id
+         where r.smelt_id = $1 order by r.position",
     )
     .bind(smelt_id)
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(file_id, filename, content, kind, prompt)| ResultDto {
-            file_id,
-            filename,
-            content,
-            kind,
-            prompt,
-            download_url: None,
-        })
+        .map(
+            |(file_id, filename, content, kind, prompt, language, probability)| ResultDto {
+                file_id,
+                filename,
+                content,
+                kind,
+                prompt,
+                download_url: None,
+                language: language.map(|code| LanguageDto { code, probability }),
+            },
+        )
         .collect())
 }
 
@@ -297,6 +341,9 @@ impl Smelt {
             id: self.row.smelt_id,
             status,
             mode: self.row.mode,
+            model: self.row.model.clone(),
+            language: self.row.language.clone(),
+            task: self.row.task,
             files: self.files.iter().map(FileRow::to_dto).collect(),
             default_prompt_names: self.row.default_prompt_names.clone(),
             user_prompt_id: self.row.user_prompt_id,
@@ -350,22 +397,48 @@ pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>,
     } else {
         Vec::new()
     };
-    let queue = if status == SmeltStatus::Pending {
-        queue_place(&mut *tx, smelt_id).await?
-    } else {
-        None
-    };
     tx.commit().await?;
-    let mut dto = smelt.to_dto(results, segments);
-    if let (Some(progress), Some((position, wait))) = (dto.progress.as_mut(), queue) {
-        progress.queue_position = Some(position);
-        progress.estimated_wait_seconds = wait;
-    }
+    let dto = smelt.to_dto(results, segments);
     Ok(Some(Snapshot {
         dto,
         user_id: smelt.row.user_id,
         last_seq: smelt.row.last_seq,
     }))
+}
+
+/// What a subscriber needs to be authorised and to resume: one light row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The owner (`None`: anonymous).
+    pub user_id: Option<Uuid>,
+    pub status: SmeltStatus,
+    /// Seq of the last event appended (0 before the first).
+    pub last_seq: i64,
+    /// Seq of the oldest event still stored (older ones may have been pruned).
+    pub first_stored_seq: Option<i64>,
+}
+
+/// A smelt's [`Head`] in one indexed read; `None` when it does not exist.
+pub async fn head<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_id: Uuid,
+) -> Result<Option<Head>, sqlx::Error> {
+    let row: Option<(Option<Uuid>, SmeltStatus, i64, Option<i64>)> = sqlx::query_as(
+        "select s.user_id, s.status, s.last_seq,
+                (select min(e.seq) from smelt_event e where e.smelt_id = s.smelt_id)
+         from smelt s where s.smelt_id = $1",
+    )
+    .bind(smelt_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(
+        row.map(|(user_id, status, last_seq, first_stored_seq)| Head {
+            user_id,
+            status,
+            last_seq,
+            first_stored_seq,
+        }),
+    )
 }
 
 /// A pending smelt's place in the queue (1 = next) and the estimated seconds until a worker
@@ -626,7 +699,7 @@ pub async fn file_statuses<'e>(
     .await
 }
 
-/// A pending smelt whose place in the queue changed since its subscribers were last told.
+/// A pending smelt's place in the queue, as its watchers are told it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuePlace {
     pub smelt_id: Uuid,
@@ -638,57 +711,45 @@ pub struct QueuePlace {
     pub percentage: u8,
     /// Its files and their statuses, in position order.
     pub files: Vec<(Uuid, FileStatus)>,
+    /// Its `last_seq` when the place was read: the place holds until an event after it.
+    pub last_seq: i64,
 }
 
-/// The pending smelts whose place (from the `smelt_queue` database function) differs from
-/// the one last announced, first in the queue first.
-pub(crate) async fn moved_in_queue(
-    conn: &mut PgConnection,
+/// The places of those of `smelt_ids` that are pending (the others are left out), from the
+/// `smelt_queue` database function: one read, whatever the number of ids. Places are not
+/// history: they are computed for the smelts someone watches and never stored.
+pub async fn queue_places<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_ids: &[Uuid],
 ) -> Result<Vec<QueuePlace>, sqlx::Error> {
-    type Row = (Uuid, i32, Option<i32>, i16, Vec<Uuid>, Vec<FileStatus>);
+    type Row = (Uuid, i32, Option<i32>, i16, Vec<Uuid>, Vec<FileStatus>, i64);
     let rows: Vec<Row> = sqlx::query_as(
         "select q.smelt_id, q.queue_position, q.estimated_wait_seconds, s.progress_percentage,
                 array(select f.smelt_file_id from smelt_file f
                       where f.smelt_id = q.smelt_id order by f.position),
                 array(select f.status from smelt_file f
-                      where f.smelt_id = q.smelt_id order by f.position)
+                      where f.smelt_id = q.smelt_id order by f.position),
+                s.last_seq
          from smelt_queue() q join smelt s on s.smelt_id = q.smelt_id
-         where s.queue_position is distinct from q.queue_position
+         where q.smelt_id = any($1)
          order by q.queue_position",
     )
-    .fetch_all(&mut *conn)
+    .bind(smelt_ids)
+    .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
         .map(
-            |(smelt_id, position, wait, percentage, ids, statuses)| QueuePlace {
+            |(smelt_id, position, wait, percentage, ids, statuses, last_seq)| QueuePlace {
                 smelt_id,
                 position: position.max(1) as u32,
                 estimated_wait_seconds: wait.map(|w| w.max(0) as u32),
                 percentage: percentage.clamp(0, 100) as u8,
                 files: ids.into_iter().zip(statuses).collect(),
+                last_seq,
             },
         )
         .collect())
-}
-
-/// Records the places announced to each smelt's subscribers.
-pub(crate) async fn record_queue_places(
-    conn: &mut PgConnection,
-    places: &[QueuePlace],
-) -> Result<(), sqlx::Error> {
-    let ids: Vec<Uuid> = places.iter().map(|p| p.smelt_id).collect();
-    let positions: Vec<i32> = places.iter().map(|p| p.position as i32).collect();
-    sqlx::query(
-        "update smelt s set queue_position = p.position
-         from unnest($1::uuid[], $2::integer[]) as p(smelt_id, position)
-         where s.smelt_id = p.smelt_id",
-    )
-    .bind(&ids)
-    .bind(&positions)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// The events stored for the given smelts, counted from their `last_seq` (the load client

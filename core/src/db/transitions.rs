@@ -29,23 +29,13 @@ pub(crate) struct SegmentBatch<'a> {
     pub transcribed_ms: u32,
 }
 
-/// What a progress publication did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Published {
-    /// Seq of the last event appended.
-    pub last_seq: i64,
-    /// The status before: `pending` means the smelt just left the queue.
-    pub previous: SmeltStatus,
-}
-
 /// Publishes a running smelt's progress in one statement, committed asynchronously (a
 /// database crash may lose the last few hundred milliseconds of progress, which the
 /// redelivered job publishes again): the smelt moves to `state` (its percentage never goes
 /// back; leaving the queue records when it started), the segments are stored with how far
 /// their file got, and the events are appended and announced as [`super::events::append`]
-/// does.
-///
-/// `None` when the smelt is not running (finished, cancelled or deleted).
+/// does. Returns the seq of the last event appended; `None` when the smelt is not running
+/// (finished, cancelled or deleted).
 pub(crate) async fn publish_progress(
     conn: &mut PgConnection,
     smelt_id: Uuid,
@@ -53,12 +43,12 @@ pub(crate) async fn publish_progress(
     segments: Option<SegmentBatch<'_>>,
     events: &[NewEvent],
     appended_us: i64,
-) -> Result<Option<Published>, sqlx::Error> {
+) -> Result<Option<i64>, sqlx::Error> {
     let columns = EventColumns::of(events.iter().map(|e| (smelt_id, e)));
     let rows = segments
         .map(|b| serde_json::to_value(b.segments).map_err(|e| sqlx::Error::Encode(Box::new(e))))
         .transpose()?;
-    let row: Option<(i64, SmeltStatus)> = sqlx::query_as(
+    let row: Option<i64> = sqlx::query_scalar(
         "with previous as (
              select smelt_id, status from smelt
              where smelt_id = $1 and status not in ('completed', 'failed', 'cancelled')
@@ -70,7 +60,6 @@ pub(crate) async fn publish_progress(
                  progress_message = $4,
                  started_at = case when p.status = 'pending' and $2 <> 'pending'
                                    then coalesce(s.started_at, now()) else s.started_at end,
-                 queue_position = case when $2 = 'pending' then s.queue_position end,
                  last_seq = s.last_seq + cardinality($8::text[]),
                  updated_at = now()
              from previous p
@@ -101,7 +90,7 @@ pub(crate) async fn publish_progress(
          ), asynchronous as (
              select set_config('synchronous_commit', 'off', true)
          )
-         select m.last_seq, m.previous from moved m,
+         select m.last_seq from moved m,
                 (select count(*) from announced) a, (select count(*) from asynchronous) c",
     )
     .bind(smelt_id)
@@ -118,7 +107,7 @@ pub(crate) async fn publish_progress(
     .bind(appended_us)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|(last_seq, previous)| Published { last_seq, previous }))
+    Ok(row)
 }
 
 /// How a smelt ends.
@@ -240,7 +229,7 @@ pub(crate) async fn reopen(conn: &mut PgConnection, smelt_id: Uuid) -> Result<bo
     let reopened = sqlx::query(
         "update smelt set status = 'pending', error_code = null, error_message = null,
                           failed_prompt = null, completed_at = null, credit_refunded_at = null,
-                          queue_position = null, progress_message = $2, updated_at = now()
+                          progress_message = $2, updated_at = now()
          where smelt_id = $1 and status = 'failed'",
     )
     .bind(smelt_id)

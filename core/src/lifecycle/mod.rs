@@ -24,7 +24,6 @@
 
 mod payload;
 pub mod progress;
-mod queue_places;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -36,6 +35,7 @@ use crate::db::transitions::{self, Ended, Ending};
 use crate::db::{credits, dead_letters, events, webhooks};
 use crate::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
 use crate::dto::{FileProgressDto, ProgressDto};
+use crate::events::NewEvent;
 use crate::metrics::{JOBS_ENQUEUED, SMELTS_FINISHED, SMELT_DURATION};
 use crate::queue::{Job, JobQueue, QueueError, WebhookDelivery, WebhookQueue};
 use crate::uploads;
@@ -150,9 +150,6 @@ pub(crate) async fn end(
     if let (Some(owner), Some(appended)) = (ended.user_id, appended.first()) {
         let body = DeliveryBody::new(smelt_id, status, error_code, appended.seq, Utc::now());
         notify_webhooks(conn, webhooks, owner, (event.kind, appended.seq), &body).await?;
-    }
-    if ended.previous == SmeltStatus::Pending {
-        queue_places::announce(&mut *conn, at).await?;
     }
     Ok(Some((ended, refunded)))
 }
@@ -269,6 +266,32 @@ pub async fn delete(
     Ok(true)
 }
 
+/// The live `progress` payload that tells a pending smelt's watchers its place in the queue
+/// (stage `pending`, `queue_position`, `estimated_wait_seconds`, each file pending). It is
+/// pushed to subscribers as it changes and never appended to the event log: a place is not
+/// history, and the snapshot carries the current one.
+pub fn queue_place(place: &smelts::QueuePlace) -> NewEvent {
+    let progress = ProgressDto {
+        percentage: place.percentage,
+        stage: SmeltStatus::Pending,
+        message: Stage::of(SmeltStatus::Pending).message.to_owned(),
+        eta_seconds: None,
+        queue_position: Some(place.position),
+        estimated_wait_seconds: place.estimated_wait_seconds,
+    };
+    let files = place
+        .files
+        .iter()
+        .map(|&(id, status)| FileProgressDto {
+            id,
+            status,
+            progress: 0,
+            language: None,
+        })
+        .collect();
+    payload::progress(place.smelt_id, progress, files)
+}
+
 /// What requeueing one dead letter did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -337,6 +360,7 @@ pub async fn requeue(
             id,
             status,
             progress: 0,
+            language: None,
         })
         .collect();
     let event = payload::progress(smelt_id, waiting, files);

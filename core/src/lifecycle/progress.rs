@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{now_us, payload, queue_places, record_end, LifecycleError};
+use super::{now_us, payload, record_end, LifecycleError};
 use crate::db::smelts::Smelt;
 use crate::db::transitions::{self, Ending, ProgressState, SegmentBatch};
 use crate::domain::{ErrorCode, FileStatus, SmeltStatus, Stage};
-use crate::dto::{FileProgressDto, ProgressDto, SegmentDto};
+use crate::dto::{FileProgressDto, LanguageDto, ProgressDto, SegmentDto};
 use crate::metrics::STAGE_DURATION;
 use crate::queue::WebhookQueue;
 
@@ -96,6 +96,7 @@ impl ProgressSink {
                     id: f.smelt_file_id,
                     status: FileStatus::Pending,
                     progress: 0,
+                    language: f.language_dto(),
                 })
                 .collect(),
             stage_started: Instant::now(),
@@ -118,6 +119,13 @@ impl ProgressSink {
         if let Some(f) = self.files.get_mut(index) {
             f.status = status;
             f.progress = progress.min(100);
+        }
+    }
+
+    /// Records the language of file `index`'s speech, shown from the next event on.
+    pub fn set_file_language(&mut self, index: usize, language: LanguageDto) {
+        if let Some(f) = self.files.get_mut(index) {
+            f.language = Some(language);
         }
     }
 
@@ -225,18 +233,11 @@ impl ProgressSink {
         };
         let at = now_us();
         let mut conn = self.pool.acquire().await?;
-        let published =
-            transitions::publish_progress(&mut conn, self.smelt_id, state, segments, &events, at)
-                .await?
-                .ok_or(ReportError::Stopped)?;
+        transitions::publish_progress(&mut conn, self.smelt_id, state, segments, &events, at)
+            .await?
+            .ok_or(ReportError::Stopped)?;
         self.last_emit = Some(Instant::now());
         self.emitted_percentage = Some(self.percentage);
-        if published.previous == SmeltStatus::Pending && self.status != SmeltStatus::Pending {
-            // It left the queue: the smelts behind it move up.
-            let mut tx = self.pool.begin().await?;
-            queue_places::announce(&mut tx, at).await?;
-            tx.commit().await?;
-        }
         Ok(())
     }
 

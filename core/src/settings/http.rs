@@ -12,6 +12,11 @@ pub struct HttpSettings {
     #[arg(long, env = "SMELT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: String,
 
+    /// The Whisper model of a smelt that names none (`model` of `POST /api/smelts`):
+    /// `tiny.en` (English only, the fastest) or `base` (99 languages, translation).
+    #[arg(long, env = "SMELT_DEFAULT_MODEL", default_value = "tiny.en", value_parser = ["tiny.en", "base"])]
+    pub default_model: String,
+
     /// Directory of the built web app served at `/` (`web/dist` after `npm run build`).
     #[arg(long, env = "SMELT_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
@@ -104,6 +109,12 @@ pub struct RealtimeSettings {
     /// the log (a lost NOTIFY costs at most two intervals). 0 turns the backstop off.
     #[arg(long, env = "SMELT_BACKSTOP_SECS", default_value_t = 3)]
     pub backstop_secs: u64,
+
+    /// Milliseconds between two computations of the queue places of watched pending smelts;
+    /// a watcher learns a new place at most this long after it changed (coalesced: one push
+    /// per change). 0 turns live places off (snapshots and `GET` still carry them).
+    #[arg(long, env = "SMELT_QUEUE_PLACE_INTERVAL_MS", default_value_t = 1000)]
+    pub queue_place_interval_ms: u64,
 
     /// Lifetime of a subscription token, in seconds.
     #[arg(

@@ -53,6 +53,9 @@ pub struct Outgoing {
     pub text: Utf8Bytes,
     /// When the writer appended the event (Unix µs), for events delivered live.
     pub appended_us: Option<i64>,
+    /// A live-only frame (a queue place, `seq: null` on the wire): SSE sends it without an
+    /// `id`, so that it never becomes a resume point.
+    pub transient: bool,
 }
 
 /// Metric handles of the delivery path, looked up once rather than on every frame written.
@@ -114,6 +117,7 @@ fn outgoing(event: &WireEvent) -> Outgoing {
         kind: event.event,
         text: frame.text,
         appended_us: None,
+        transient: false,
     }
 }
 
@@ -156,6 +160,48 @@ impl Feed {
             tracing::warn!(%smelt_id, error = %e, "catch-up read failed");
             closing(close::SERVER_ERROR, "try again")
         };
+        // A resume needs one light read (owner, status, seqs); the snapshot (files, segments,
+        // results) is read only for a new subscriber or one that can no longer resume.
+        if let Some(after) = request.after_seq {
+            let head = feed
+                .broker
+                .head(smelt_id)
+                .await
+                .map_err(server_error)?
+                .ok_or(closing(close::NOT_FOUND, "not found"))?;
+            if let Grant::User(user_id) = request.grant {
+                if head.user_id != Some(user_id) {
+                    return Err(closing(close::NOT_FOUND, "not found"));
+                }
+            }
+            let stored = match head.first_stored_seq {
+                Some(first) => first <= after + 1,
+                None => after == head.last_seq,
+            };
+            if after <= head.last_seq && stored {
+                feed.hub
+                    .caught_up(smelt_id, feed.subscription.id, head.last_seq);
+                feed.last_seq = after;
+                let events = feed
+                    .broker
+                    .events_since(smelt_id, after, None)
+                    .await
+                    .map_err(server_error)?;
+                let batch: Vec<Outgoing> = events.iter().map(outgoing).collect();
+                let (feed, step) = feed.deliver(batch);
+                // The client already holds the terminal event: nothing more will come.
+                if let Step::Send(batch) = step {
+                    if head.status.is_terminal() && feed.last_seq >= head.last_seq {
+                        return Ok((
+                            feed,
+                            Step::Finish(batch, closing(close::FINISHED, "finished")),
+                        ));
+                    }
+                    return Ok((feed, Step::Send(batch)));
+                }
+                return Ok((feed, step));
+            }
+        }
         let snapshot = feed
             .broker
             .snapshot(smelt_id)
@@ -169,44 +215,22 @@ impl Feed {
         }
         feed.hub
             .caught_up(smelt_id, feed.subscription.id, snapshot.last_seq);
-
-        if let Some(after) = request.after_seq.filter(|a| *a <= snapshot.last_seq) {
-            let first = feed
-                .broker
-                .first_stored_seq(smelt_id)
-                .await
-                .map_err(server_error)?;
-            let stored = match first {
-                Some(first) => first <= after + 1,
-                None => after == snapshot.last_seq,
-            };
-            if stored {
-                feed.last_seq = after;
-                let events = feed
-                    .broker
-                    .events_since(smelt_id, after, None)
-                    .await
-                    .map_err(server_error)?;
-                let batch: Vec<Outgoing> = events.iter().map(outgoing).collect();
-                let (feed, step) = feed.deliver(batch);
-                // The client already holds the terminal event: nothing more will come.
-                if let Step::Send(batch) = step {
-                    if snapshot.dto.status.is_terminal() && feed.last_seq >= snapshot.last_seq {
-                        return Ok((
-                            feed,
-                            Step::Finish(batch, closing(close::FINISHED, "finished")),
-                        ));
-                    }
-                    return Ok((feed, Step::Send(batch)));
-                }
-                return Ok((feed, step));
+        let status = snapshot.dto.status;
+        let mut dto = snapshot.dto;
+        // A pending smelt's place, when the hub computed it at the seq the snapshot reflects.
+        if let (Some(progress), Some(place)) = (
+            dto.progress.as_mut(),
+            feed.hub.place(smelt_id, snapshot.last_seq),
+        ) {
+            if status == smelt_core::domain::SmeltStatus::Pending {
+                progress.queue_position = Some(place.position);
+                progress.estimated_wait_seconds = place.estimated_wait_seconds;
             }
         }
-        let status = snapshot.dto.status;
         let event = WireEvent {
             event: EventKind::Snapshot,
             seq: snapshot.last_seq,
-            payload: serde_json::to_value(&snapshot.dto).expect("DTOs serialise"),
+            payload: serde_json::to_value(&dto).expect("DTOs serialise"),
         };
         feed.last_seq = snapshot.last_seq;
         let batch = vec![Outgoing {
@@ -214,6 +238,7 @@ impl Feed {
             kind: EventKind::Snapshot,
             text: Utf8Bytes::from(event.encode()),
             appended_us: None,
+            transient: false,
         }];
         if status.is_terminal() {
             return Ok((
@@ -282,7 +307,42 @@ impl Feed {
         self.after_live(frame).await
     }
 
+    /// [`Feed::next`], then every frame already queued behind it (at most `max` in all), so
+    /// that a transport writes them together and flushes once.
+    pub async fn next_batch(&mut self, max: usize) -> Step {
+        let mut out = match self.next().await {
+            Step::Send(batch) => batch,
+            finish => return finish,
+        };
+        for _ in 1..max {
+            let Ok(frame) = self.subscription.rx.try_recv() else {
+                break;
+            };
+            match self.after_live(frame).await {
+                Step::Send(more) => out.extend(more),
+                Step::Finish(more, closing) => {
+                    out.extend(more);
+                    return Step::Finish(out, closing);
+                }
+            }
+        }
+        Step::Send(out)
+    }
+
     async fn after_live(&mut self, frame: Frame) -> Step {
+        if frame.transient {
+            // A place computed before the last event this feed delivered is stale.
+            if frame.seq < self.last_seq {
+                return Step::Send(Vec::new());
+            }
+            return Step::Send(vec![Outgoing {
+                seq: frame.seq,
+                kind: frame.kind,
+                text: frame.text,
+                appended_us: None,
+                transient: true,
+            }]);
+        }
         if frame.seq <= self.last_seq {
             return Step::Send(Vec::new());
         }
@@ -305,6 +365,7 @@ impl Feed {
             kind: frame.kind,
             text: frame.text,
             appended_us: frame.appended_us,
+            transient: false,
         });
         self.accept(batch)
     }

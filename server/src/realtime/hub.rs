@@ -28,6 +28,10 @@ pub struct Frame {
     /// When the writer appended the event (Unix µs), for frames announced live; `None` for
     /// frames read back from the event log.
     pub appended_us: Option<i64>,
+    /// A live-only frame (a pending smelt's place in the queue): not in the log, sent with
+    /// `seq: null`. Its `seq` is the log position it was computed at; it never moves a
+    /// channel's or a feed's seq, and a feed that already went past that seq drops it.
+    pub transient: bool,
 }
 
 /// Why the hub removed a subscriber ([`Removal`]), shared with its [`Subscription`].
@@ -48,6 +52,21 @@ struct Channel {
     subscribers: Vec<Subscriber>,
     /// Highest seq published on this channel (0 before the first).
     last_seq: i64,
+    /// The smelt's place in the queue as last told, while it is pending.
+    place: Option<Place>,
+    /// Subscribers with an id below this were told `place`.
+    told_below: u64,
+}
+
+/// A pending smelt's place in the queue, as computed at a seq of its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    /// 1 = the next to start.
+    pub position: u32,
+    /// Estimated seconds until a worker starts it; `None` while no worker is alive.
+    pub estimated_wait_seconds: Option<u32>,
+    /// The smelt's last seq when the place was read: it holds until an event after it.
+    pub at_seq: i64,
 }
 
 /// A subscriber's end: its queue of frames and whether the hub dropped it for lagging.
@@ -276,7 +295,13 @@ impl Hub {
         let Some(mut channel) = self.channels.get_mut(&smelt_id) else {
             return Published::default();
         };
-        channel.last_seq = channel.last_seq.max(frame.seq);
+        if !frame.transient {
+            channel.last_seq = channel.last_seq.max(frame.seq);
+        }
+        Self::offer(&mut channel, frame)
+    }
+
+    fn offer(channel: &mut Channel, frame: &Frame) -> Published {
         let mut published = Published::default();
         channel
             .subscribers
@@ -295,6 +320,54 @@ impl Hub {
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
             });
         published
+    }
+
+    /// Tells the channel's subscribers the smelt's place in the queue, read when its log ended
+    /// at `place.at_seq`: pushes `frame()` (a transient frame) when the place changed or
+    /// someone subscribed since the last push, and records it for snapshots. Nothing is pushed
+    /// when the channel already published past `at_seq` (the smelt may have left the queue;
+    /// the next computation tells). Returns what the push did.
+    pub fn tell_place(
+        &self,
+        smelt_id: Uuid,
+        place: Place,
+        frame: impl FnOnce() -> Frame,
+    ) -> Published {
+        let Some(mut channel) = self.channels.get_mut(&smelt_id) else {
+            return Published::default();
+        };
+        if channel.last_seq > place.at_seq {
+            return Published::default();
+        }
+        let newcomers = channel
+            .subscribers
+            .iter()
+            .any(|s| s.id >= channel.told_below);
+        let same = channel.place.is_some_and(|p| {
+            (p.position, p.estimated_wait_seconds) == (place.position, place.estimated_wait_seconds)
+        });
+        channel.place = Some(place);
+        if same && !newcomers {
+            return Published::default();
+        }
+        channel.told_below = self.next_id.load(Ordering::Relaxed);
+        Self::offer(&mut channel, &frame())
+    }
+
+    /// Forgets the place of a channel whose smelt is no longer pending.
+    pub fn forget_place(&self, smelt_id: Uuid) {
+        if let Some(mut channel) = self.channels.get_mut(&smelt_id) {
+            channel.place = None;
+        }
+    }
+
+    /// The smelt's place in the queue as last told, if it was computed at `at_seq` (a
+    /// snapshot reflecting that seq may show it).
+    pub fn place(&self, smelt_id: Uuid, at_seq: i64) -> Option<Place> {
+        self.channels
+            .get(&smelt_id)
+            .and_then(|c| c.place)
+            .filter(|p| p.at_seq == at_seq)
     }
 
     /// True when the channel has at least one subscriber.
@@ -338,7 +411,65 @@ mod tests {
             kind: EventKind::Progress,
             text: Utf8Bytes::from(format!("{{\"seq\":{seq}}}")),
             appended_us: None,
+            transient: false,
         }
+    }
+
+    fn place_frame(at_seq: i64) -> Frame {
+        Frame {
+            seq: at_seq,
+            kind: EventKind::Progress,
+            text: Utf8Bytes::from_static("{\"seq\":null}"),
+            appended_us: None,
+            transient: true,
+        }
+    }
+
+    fn place(position: u32, at_seq: i64) -> Place {
+        Place {
+            position,
+            estimated_wait_seconds: None,
+            at_seq,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_place_is_pushed_when_it_changes_or_someone_subscribes_and_never_moves_the_seq() {
+        let hub = Hub::new();
+        let id = Uuid::new_v4();
+        let mut first = hub.subscribe(id, 8);
+        hub.caught_up(id, first.id, 1);
+        assert_eq!(
+            hub.tell_place(id, place(3, 1), || place_frame(1)).delivered,
+            1
+        );
+        assert_eq!(
+            hub.tell_place(id, place(3, 1), || place_frame(1)).delivered,
+            0,
+            "the same place is not pushed twice"
+        );
+        let mut second = hub.subscribe(id, 8);
+        assert_eq!(
+            hub.tell_place(id, place(3, 1), || place_frame(1)).delivered,
+            2,
+            "a newcomer is told (the others again)"
+        );
+        assert_eq!(
+            hub.tell_place(id, place(2, 1), || place_frame(1)).delivered,
+            2
+        );
+        assert_eq!(hub.place(id, 1).map(|p| p.position), Some(2));
+        assert_eq!(hub.active_channels(), vec![(id, 1)], "seq unmoved");
+        assert!(first.rx.recv().await.unwrap().transient);
+        assert!(second.rx.recv().await.unwrap().transient);
+
+        hub.publish(id, &frame(2));
+        assert_eq!(
+            hub.tell_place(id, place(1, 1), || place_frame(1)).delivered,
+            0,
+            "a place read before the channel's last event is stale"
+        );
+        assert_eq!(hub.place(id, 2), None);
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ pub mod close;
 pub mod feed;
 pub mod hub;
 pub mod multiplex;
+pub mod places;
 pub mod revocations;
 pub mod session;
 pub mod sse;

@@ -117,7 +117,7 @@ fn steps(feed: Feed, first: Step) -> Steps {
             let (mut feed, pending) = state?;
             let step = match pending {
                 Some(step) => step,
-                None => feed.next().await,
+                None => feed.next_batch(super::session::MAX_BATCH).await,
             };
             let done = matches!(step, Step::Finish(..));
             Some((step, if done { None } else { Some((feed, None)) }))
@@ -218,10 +218,17 @@ async fn run(
                     Step::Send(batch) => (batch, None),
                     Step::Finish(batch, closing) => (batch, Some(closing)),
                 };
-                for item in batch {
-                    if !send(&mut sink, Message::Text(item.text.clone()), timeout).await {
-                        return;
+                // The batch goes out in one flush, under one deadline.
+                let written = async {
+                    for item in &batch {
+                        sink.feed(Message::Text(item.text.clone())).await?;
                     }
+                    sink.flush().await
+                };
+                if !matches!(tokio::time::timeout(timeout, written).await, Ok(Ok(()))) {
+                    return;
+                }
+                for item in &batch {
                     item.delivered("multiplex");
                 }
                 match closing {

@@ -14,6 +14,10 @@ use crate::state::AppState;
 
 type Sink = SplitSink<WebSocket, Message>;
 
+/// Most frames written per flush: what was queued while the last write went out, so a busy
+/// channel costs one flush per batch instead of one per frame.
+pub const MAX_BATCH: usize = 64;
+
 /// How long a close frame may take to go out before the connection is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -70,7 +74,7 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
         }
         step = loop {
             tokio::select! {
-                step = feed.next() => break step,
+                step = feed.next_batch(MAX_BATCH) => break step,
                 message = stream.next() => match message {
                     None | Some(Ok(Message::Close(_))) => return,
                     // Oversized or malformed frames (or a broken connection, where the close
@@ -102,13 +106,22 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
     }
 }
 
-/// Sends a batch of frames; `false` when the client is gone or too slow to take them.
+/// Sends a batch of frames, flushed once, all under one deadline; `false` when the client is
+/// gone or too slow to take them.
 async fn send_all(sink: &mut Sink, batch: Vec<Outgoing>, timeout: Duration) -> bool {
-    for item in batch {
-        let sent = tokio::time::timeout(timeout, sink.send(Message::Text(item.text.clone()))).await;
-        if !matches!(sent, Ok(Ok(()))) {
-            return false;
+    if batch.is_empty() {
+        return true;
+    }
+    let written = async {
+        for item in &batch {
+            sink.feed(Message::Text(item.text.clone())).await?;
         }
+        sink.flush().await
+    };
+    if !matches!(tokio::time::timeout(timeout, written).await, Ok(Ok(()))) {
+        return false;
+    }
+    for item in &batch {
         item.delivered("ws");
     }
     true

@@ -104,7 +104,7 @@ fn stream_of(feed: Feed, first: Step) -> impl Stream<Item = Result<Event, Infall
         let (mut feed, pending, open) = state?;
         let step = match pending {
             Some(step) => step,
-            None => feed.next().await,
+            None => feed.next_batch(super::session::MAX_BATCH).await,
         };
         let (batch, finished) = match step {
             Step::Send(batch) => (batch, false),
@@ -114,10 +114,15 @@ fn stream_of(feed: Feed, first: Step) -> impl Stream<Item = Result<Event, Infall
             .into_iter()
             .map(|o| {
                 o.delivered("sse");
-                Ok(Event::default()
-                    .id(o.seq.to_string())
+                let event = Event::default()
                     .event(o.kind.as_str())
-                    .data(o.text.as_str()))
+                    .data(o.text.as_str());
+                // A queue place is not in the log: it must not become the resume point.
+                Ok(if o.transient {
+                    event
+                } else {
+                    event.id(o.seq.to_string())
+                })
             })
             .collect();
         Some((

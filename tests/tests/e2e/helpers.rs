@@ -359,7 +359,10 @@ impl TestApp {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("socket opens");
-        Socket { ws }
+        Socket {
+            ws,
+            places: Vec::new(),
+        }
     }
 
     /// Opens a socket at `url` (`ws://…`).
@@ -367,7 +370,10 @@ impl TestApp {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("socket opens");
-        Socket { ws }
+        Socket {
+            ws,
+            places: Vec::new(),
+        }
     }
 
     /// Opens a socket whose client side has a tiny receive buffer (a slow reader).
@@ -380,7 +386,10 @@ impl TestApp {
             tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream))
                 .await
                 .expect("socket opens");
-        Socket { ws }
+        Socket {
+            ws,
+            places: Vec::new(),
+        }
     }
 
     /// Opens the socket of a created smelt with its subscription token.
@@ -436,14 +445,38 @@ pub struct Socket {
     ws: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+    /// Live queue places read so far (their `progress` payloads), oldest first.
+    pub places: Vec<serde_json::Value>,
 }
 
 /// What a socket delivered until it closed.
 #[derive(Debug)]
 pub struct Transcript {
     pub events: Vec<WireEvent>,
+    /// The payloads of live queue places (`progress` frames with `seq: null`, not in the log).
+    pub places: Vec<serde_json::Value>,
     /// Close code sent by the server (`None` if the connection ended without a close frame).
     pub close_code: Option<u16>,
+}
+
+/// A text frame of a smelt's socket.
+enum Frame {
+    /// An event of the log (or a snapshot).
+    Event(WireEvent),
+    /// A live queue place: its `progress` payload.
+    Place(serde_json::Value),
+}
+
+fn frame(text: &str) -> Frame {
+    let value: serde_json::Value = serde_json::from_str(text).expect("a JSON frame");
+    if value["seq"].is_null() {
+        assert_eq!(
+            value["event"], "progress",
+            "only a queue place has no seq: {text}"
+        );
+        return Frame::Place(value["payload"].clone());
+    }
+    Frame::Event(serde_json::from_value(value).expect("a wire event"))
 }
 
 impl Transcript {
@@ -471,12 +504,14 @@ impl Socket {
     /// fails the test).
     pub async fn collect(mut self) -> Transcript {
         let mut events = Vec::new();
+        let mut places = std::mem::take(&mut self.places);
         let close_code = tokio::time::timeout(FINISH_DEADLINE, async {
             while let Some(message) = self.ws.next().await {
                 match message {
-                    Ok(Message::Text(text)) => {
-                        events.push(serde_json::from_str::<WireEvent>(&text).expect("a wire event"))
-                    }
+                    Ok(Message::Text(text)) => match frame(&text) {
+                        Frame::Event(event) => events.push(event),
+                        Frame::Place(place) => places.push(place),
+                    },
                     Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
                     Ok(_) => {}
                     Err(_) => return None,
@@ -486,7 +521,11 @@ impl Socket {
         })
         .await
         .expect("the socket closes before the deadline");
-        Transcript { events, close_code }
+        Transcript {
+            events,
+            places,
+            close_code,
+        }
     }
 
     /// The next text frame as JSON (`None` once the server closed), with the close code.
@@ -513,21 +552,62 @@ impl Socket {
         self.ws.send(message).await.expect("frame sent");
     }
 
-    /// Reads frames until one satisfies `until` (inclusive), then returns them; the socket
-    /// stays open.
+    /// Reads frames until the smelt's place in the queue is `position`: from a snapshot, or
+    /// from a live place frame read within `within` (the test fails otherwise). Returns the
+    /// place's `progress` object.
+    pub async fn read_place(&mut self, position: u64, within: Duration) -> serde_json::Value {
+        let ws = &mut self.ws;
+        let places = &mut self.places;
+        let found = tokio::time::timeout(within, async {
+            loop {
+                let Some(Ok(message)) = ws.next().await else {
+                    return None;
+                };
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let progress = match frame(&text) {
+                    Frame::Event(event) if event.event == EventKind::Snapshot => {
+                        event.payload["progress"].clone()
+                    }
+                    Frame::Event(_) => continue,
+                    Frame::Place(place) => {
+                        places.push(place.clone());
+                        place["progress"].clone()
+                    }
+                };
+                if progress["queue_position"] == position {
+                    return Some(progress);
+                }
+            }
+        })
+        .await;
+        match found {
+            Ok(Some(progress)) => progress,
+            Ok(None) => panic!("the socket ended before place {position}; places: {places:?}"),
+            Err(_) => panic!("no place {position} within {within:?}; places: {places:?}"),
+        }
+    }
+
+    /// Reads frames until an event satisfies `until` (inclusive), then returns the events;
+    /// live queue places met on the way are kept in [`Socket::places`]. The socket stays open.
     pub async fn read_until(&mut self, until: impl Fn(&WireEvent) -> bool) -> Vec<WireEvent> {
         let mut events = Vec::new();
+        let places = &mut self.places;
+        let ws = &mut self.ws;
         let ended = tokio::time::timeout(FINISH_DEADLINE, async {
             loop {
-                match self.ws.next().await {
-                    Some(Ok(Message::Text(text))) => {
-                        let event: WireEvent = serde_json::from_str(&text).unwrap();
-                        let done = until(&event);
-                        events.push(event);
-                        if done {
-                            return None;
+                match ws.next().await {
+                    Some(Ok(Message::Text(text))) => match frame(&text) {
+                        Frame::Event(event) => {
+                            let done = until(&event);
+                            events.push(event);
+                            if done {
+                                return None;
+                            }
                         }
-                    }
+                        Frame::Place(place) => places.push(place),
+                    },
                     Some(Ok(Message::Close(frame))) => return Some(format!("closed: {frame:?}")),
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Some(format!("failed: {e}")),
@@ -568,6 +648,7 @@ pub async fn follow_from_start(app: &TestApp, created: &Value) -> Transcript {
     events.extend(rest.events);
     Transcript {
         events,
+        places: rest.places,
         close_code: rest.close_code,
     }
 }

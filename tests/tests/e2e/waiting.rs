@@ -12,9 +12,11 @@ use smelt_worker::Outcome;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
+use smelt_core::tokens::{TokenKeys, SUBSCRIPTION_AUDIENCE};
+
 use crate::helpers::{
     encode, eventually, file_part, run, spawn_app, spawn_app_with, spawn_idle_app, speak, worker,
-    AppOptions, TestApp,
+    AppOptions, TestApp, Transcript, TEST_SECRET,
 };
 use crate::pipeline::silent_wav;
 use crate::provider_stub;
@@ -194,24 +196,28 @@ async fn a_client_without_credits_is_refused_before_its_upload_is_read() {
     );
 }
 
-/// Queue positions announced on a socket, in order, from the snapshot on.
-fn positions(events: &[smelt_core::events::WireEvent]) -> Vec<(u64, Option<u64>)> {
+/// Queue positions a socket was told, in order: its snapshot's (when known), then each live
+/// place, with the estimated wait of each.
+fn positions(transcript: &Transcript) -> Vec<(u64, Option<u64>)> {
+    let snapshot = transcript
+        .events
+        .iter()
+        .filter(|e| e.event == EventKind::Snapshot)
+        .map(|e| &e.payload["progress"]);
+    let places = transcript.places.iter().map(|p| &p["progress"]);
     let mut seen: Vec<(u64, Option<u64>)> = Vec::new();
-    for e in events {
-        let progress = match e.event {
-            EventKind::Snapshot => &e.payload["progress"],
-            EventKind::Progress => &e.payload["progress"],
-            _ => continue,
-        };
+    for progress in snapshot.chain(places) {
         if let Some(p) = progress["queue_position"].as_u64() {
-            let wait = progress["estimated_wait_seconds"].as_u64();
             if seen.last().map(|l| l.0) != Some(p) {
-                seen.push((p, wait));
+                seen.push((p, progress["estimated_wait_seconds"].as_u64()));
             }
         }
     }
     seen
 }
+
+/// How long a watcher may wait for its new place: one computation interval (1 s) and room.
+const PLACE_DEADLINE: Duration = Duration::from_secs(2);
 
 #[tokio::test]
 async fn queued_smelts_are_told_their_place_as_the_queue_moves() {
@@ -242,11 +248,12 @@ async fn queued_smelts_are_told_their_place_as_the_queue_moves() {
     }
     let last = app.subscribe(&queued[2]).await.collect().await;
     assert_eq!(last.last().event, EventKind::Completed);
-    let seen = positions(&last.events);
-    assert_eq!(
-        seen.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
-        vec![3, 2, 1],
-        "{seen:?}"
+    let seen = positions(&last);
+    let places: Vec<u64> = seen.iter().map(|(p, _)| *p).collect();
+    assert_eq!(places.first(), Some(&3), "{seen:?}");
+    assert!(
+        places.windows(2).all(|w| w[0] > w[1]),
+        "places only move forward: {seen:?}"
     );
     let waits: Vec<u64> = seen
         .iter()
@@ -267,7 +274,7 @@ async fn queued_smelts_are_told_their_place_as_the_queue_moves() {
 }
 
 #[tokio::test]
-async fn a_pending_smelt_shows_its_place_in_get_and_its_snapshot() {
+async fn a_pending_smelt_shows_its_place_in_get_and_on_its_socket() {
     let app = spawn_idle_app().await;
     let token = app.token_for(Uuid::new_v4());
     let first = app.create_text("One.", &[], Some(&token)).await;
@@ -284,8 +291,7 @@ async fn a_pending_smelt_shows_its_place_in_get_and_its_snapshot() {
         "no worker, no estimate"
     );
     let mut socket = app.subscribe(&second).await;
-    let snapshot = socket.read_until(|e| e.event == EventKind::Snapshot).await;
-    assert_eq!(snapshot[0].payload["progress"]["queue_position"], 2);
+    socket.read_place(2, PLACE_DEADLINE).await;
     // The first is cancelled: the second moves up and is told so.
     let cancelled = app
         .client
@@ -298,12 +304,79 @@ async fn a_pending_smelt_shows_its_place_in_get_and_its_snapshot() {
         .await
         .unwrap();
     assert_eq!(cancelled.status(), 200);
-    let moved = socket
-        .read_until(|e| {
-            e.event == EventKind::Progress && e.payload["progress"]["queue_position"] == 1
-        })
+    socket.read_place(1, PLACE_DEADLINE).await;
+    assert_eq!(
+        socket.places.last().unwrap()["status"],
+        "pending",
+        "a place is a pending smelt's progress"
+    );
+    // A new subscriber learns the current place too.
+    let mut late = app.subscribe(&second).await;
+    late.read_place(1, PLACE_DEADLINE).await;
+}
+
+#[tokio::test]
+async fn a_dequeue_writes_no_event_for_unwatched_smelts_and_a_watcher_sees_its_new_place() {
+    let app = spawn_idle_app().await;
+    // 2,000 pending text smelts, inserted as the create endpoint inserts them.
+    let queue = smelt_core::queue::JobQueue::new(app.pool.clone()).await;
+    let mut ids = Vec::new();
+    let mut tx = app.pool.begin().await.unwrap();
+    for i in 0..2_000 {
+        let text = format!("Smelt number {i} waits for its turn.");
+        let smelt_id = Uuid::now_v7();
+        let new = smelt_core::db::smelts::NewSmelt {
+            smelt_id,
+            user_id: None,
+            mode: smelt_core::domain::SmeltMode::Separate,
+            input_type: smelt_core::domain::InputType::Text,
+            default_prompt_names: vec![smelt_core::domain::PromptName::Summarize],
+            user_prompt_id: None,
+            input_text: Some(text.clone()),
+            charge: smelt_core::db::credits::Charge::Free,
+            word_timestamps: false,
+            model: "tiny.en",
+            language: "auto",
+            task: smelt_core::domain::speech::Task::Transcribe,
+        };
+        let file = smelt_core::db::smelts::NewFile {
+            smelt_file_id: Uuid::now_v7(),
+            position: 0,
+            filename: "pasted-text.txt".to_owned(),
+            size_bytes: text.len() as i64,
+            content_type: Some("text/plain".to_owned()),
+            input_type: smelt_core::domain::InputType::Text,
+            storage_key: None,
+            duration_seconds: None,
+        };
+        smelt_core::lifecycle::create_in(&mut tx, &queue, &new, &[file])
+            .await
+            .unwrap();
+        ids.push(smelt_id);
+    }
+    tx.commit().await.unwrap();
+    let watched = ids[9];
+    let token =
+        TokenKeys::new(TEST_SECRET.as_bytes()).sign(watched, SUBSCRIPTION_AUDIENCE, 600, None);
+    let mut socket = app
+        .connect(&watched.to_string(), &format!("token={token}"))
         .await;
-    assert_eq!(moved.last().unwrap().payload["status"], "pending");
+    socket.read_place(10, PLACE_DEADLINE).await;
+
+    let others: Vec<Uuid> = ids[1..].to_vec();
+    let before = smelt_core::db::smelts::events_written(&app.pool, &others)
+        .await
+        .unwrap();
+    let outcome = worker(&app).await.try_process_one().await.unwrap();
+    assert_eq!(outcome, Outcome::Completed(ids[0]), "the first in line ran");
+    assert_eq!(
+        smelt_core::db::smelts::events_written(&app.pool, &others)
+            .await
+            .unwrap(),
+        before,
+        "no event was written for the 1,999 smelts still waiting"
+    );
+    socket.read_place(9, PLACE_DEADLINE).await;
 }
 
 /// `POST /api/smelts/{id}/cancel` with a bearer token or `?token=`; returns status and body.

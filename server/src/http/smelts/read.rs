@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::auth::Caller;
 use crate::http::error::{ApiError, ApiErrorBody};
 use crate::state::AppState;
-use smelt_core::domain::Scope;
+use smelt_core::domain::{Scope, SmeltStatus};
 
 /// One smelt in the shape of its state (processing, completed or failed). Anonymous smelts
 /// and other users' smelts answer 404, as does an id that is not a UUID.
@@ -49,6 +49,15 @@ pub async fn get_one(
     let mut dto = snapshot.dto;
     if let Some(results) = dto.results.as_mut() {
         add_download_urls(&state, id, results).await?;
+    }
+    if dto.status == SmeltStatus::Pending {
+        if let (Some(progress), Some((position, wait))) = (
+            dto.progress.as_mut(),
+            smelts::queue_place(&state.pool, id).await?,
+        ) {
+            progress.queue_position = Some(position);
+            progress.estimated_wait_seconds = wait;
+        }
     }
     Ok(Json(dto))
 }

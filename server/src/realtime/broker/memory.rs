@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use smelt_core::db::smelts::Snapshot;
+use smelt_core::db::smelts::{Head, Snapshot};
 use smelt_core::domain::{SmeltMode, SmeltStatus};
 use smelt_core::dto::SmeltDto;
 use smelt_core::events::{EventKind, WireEvent};
@@ -40,6 +40,9 @@ impl MemoryBroker {
             id: smelt_id,
             status: SmeltStatus::Pending,
             mode: SmeltMode::Separate,
+            model: "tiny.en".to_owned(),
+            language: "auto".to_owned(),
+            task: smelt_core::domain::speech::Task::Transcribe,
             files: Vec::new(),
             default_prompt_names: Vec::new(),
             user_prompt_id: None,
@@ -107,6 +110,15 @@ impl Broker for MemoryBroker {
             .unwrap()
             .get(&smelt_id)
             .map(|l| l.snapshot.clone()))
+    }
+
+    async fn head(&self, smelt_id: Uuid) -> Result<Option<Head>, BrokerError> {
+        Ok(self.logs.lock().unwrap().get(&smelt_id).map(|l| Head {
+            user_id: l.snapshot.user_id,
+            status: l.snapshot.dto.status,
+            last_seq: l.snapshot.last_seq,
+            first_stored_seq: l.events.first().map(|e| e.seq),
+        }))
     }
 
     async fn events_since(

@@ -7,7 +7,7 @@ pub mod memory;
 pub mod postgres;
 
 use axum::extract::ws::Utf8Bytes;
-use smelt_core::db::smelts::Snapshot;
+use smelt_core::db::smelts::{Head, Snapshot};
 use smelt_core::events::WireEvent;
 use uuid::Uuid;
 
@@ -25,6 +25,9 @@ pub struct BrokerError(#[from] pub sqlx::Error);
 pub trait Broker: Send + Sync + 'static {
     /// The current state of a smelt with the seq it reflects; `None` when it does not exist.
     async fn snapshot(&self, smelt_id: Uuid) -> Result<Option<Snapshot>, BrokerError>;
+    /// Owner, status, last and first stored seq of a smelt, in one light read: enough to
+    /// authorise a subscriber and resume it; `None` when it does not exist.
+    async fn head(&self, smelt_id: Uuid) -> Result<Option<Head>, BrokerError>;
     /// Stored events with `after_seq < seq <= up_to` (unbounded when `up_to` is `None`), in
     /// order.
     async fn events_since(
@@ -46,6 +49,7 @@ pub fn frame_of(event: &WireEvent) -> Frame {
         kind: event.event,
         text: Utf8Bytes::from(event.encode()),
         appended_us: None,
+        transient: false,
     }
 }
 

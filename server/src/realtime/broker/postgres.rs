@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use smelt_core::db;
-use smelt_core::db::smelts::Snapshot;
+use smelt_core::db::smelts::{Head, Snapshot};
 use smelt_core::events::{Announcement, WireEvent};
 use smelt_core::listener::Notifications;
 use sqlx::PgPool;
@@ -67,6 +67,7 @@ impl Notifications for HubFeed {
                 kind: announcement.kind,
                 text: Utf8Bytes::from(text),
                 appended_us: Some(announcement.appended_us),
+                transient: false,
             };
             hub.publish(announcement.smelt_id, &frame);
             return;
@@ -95,6 +96,10 @@ impl Notifications for HubFeed {
 impl Broker for PgBroker {
     async fn snapshot(&self, smelt_id: Uuid) -> Result<Option<Snapshot>, BrokerError> {
         Ok(db::smelts::snapshot(&self.pool, smelt_id).await?)
+    }
+
+    async fn head(&self, smelt_id: Uuid) -> Result<Option<Head>, BrokerError> {
+        Ok(db::smelts::head(&self.pool, smelt_id).await?)
     }
 
     async fn events_since(
