@@ -35,7 +35,7 @@ ENV SQLX_OFFLINE=true
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p smelt-worker -p smelt-admin
-RUN scripts/fetch-model.sh /models/whisper-tiny.en
+RUN scripts/fetch-model.sh /models
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
@@ -52,7 +52,7 @@ FROM runtime AS worker
 COPY --from=build-worker /src/target/release/smelt-worker \
      /src/target/release/smelt-admin /usr/local/bin/
 COPY --from=build-worker /models /models
-ENV SMELT_WHISPER_MODEL_DIR=/models/whisper-tiny.en
+ENV SMELT_MODELS_DIR=/models
 USER smelt
 CMD ["smelt-worker"]
 

@@ -6,9 +6,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::speech::Task;
 use crate::domain::{
     ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
 };
+
+/// The language of a file's speech: detected by the model (with its probability) or chosen
+/// by the client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct LanguageDto {
+    /// ISO 639-1 code as Whisper spells it (`en`, `de`, …; `haw`, `jw`).
+    pub code: String,
+    /// The model's probability for it (0–1) when it was detected; absent when it was chosen
+    /// or the model hears only English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f32>,
+}
 
 /// One file of a smelt (`SmeltFileDTO`). `duration_seconds` is known once decoded.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -27,6 +40,9 @@ pub struct SmeltFileDto {
     /// Why the file failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<ErrorCode>,
+    /// The language of its speech, once transcription began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageDto>,
 }
 
 /// Overall progress (`SmeltProgressDTO`), plus an optional estimate of the seconds left.
@@ -106,6 +122,10 @@ pub struct ResultDto {
     /// (`SMELT_DOWNLOAD_URL_TTL_SECS`). Only in `GET /api/smelts/{id}` answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
+    /// For a file's transcript: the language of its speech (a translation is in English; this
+    /// is still the language spoken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageDto>,
 }
 
 /// `GET /api/smelts/{id}` and the realtime `snapshot` payload: one struct for the three shapes
@@ -119,6 +139,12 @@ pub struct SmeltDto {
     pub id: Uuid,
     pub status: SmeltStatus,
     pub mode: SmeltMode,
+    /// The Whisper model asked for (`tiny.en`, `base`).
+    pub model: String,
+    /// The language asked for: `auto` (detected per file) or a code.
+    pub language: String,
+    /// `transcribe`, or `translate` (into English).
+    pub task: Task,
     pub files: Vec<SmeltFileDto>,
     pub default_prompt_names: Vec<PromptName>,
     #[schema(required = true)]
@@ -201,6 +227,9 @@ pub struct FileProgressDto {
     pub status: FileStatus,
     #[schema(maximum = 100)]
     pub progress: u8,
+    /// The language of its speech, from the first transcription progress on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageDto>,
 }
 
 /// `progress` event payload (`SmeltProgressEventPayloadDTO`).

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 use subtp::srt::{SrtSubtitle, SrtTimestamp, SubRip};
-use subtp::vtt::{VttCue, VttTimestamp, VttTimings, WebVtt};
+use subtp::vtt::{VttCue, VttDescription, VttHeader, VttTimestamp, VttTimings, WebVtt};
 use uuid::Uuid;
 
-use crate::dto::{SegmentDto, WordDto};
+use crate::dto::{LanguageDto, SegmentDto, WordDto};
 
 /// Most characters on one subtitle line.
 pub const MAX_LINE_CHARS: usize = 42;
@@ -74,6 +74,21 @@ pub struct FileTranscript {
     pub filename: String,
     pub duration_ms: u32,
     pub segments: Vec<SegmentDto>,
+    /// The language of its speech, once known.
+    pub language: Option<LanguageDto>,
+}
+
+/// A file of the JSON export: where its segments sit on the export's timeline and the language
+/// of its speech.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportFileJson {
+    pub file_id: Uuid,
+    pub filename: String,
+    /// Where the file starts on the export's timeline, in ms.
+    pub start_ms: u32,
+    pub duration_ms: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageDto>,
 }
 
 /// The JSON export.
@@ -85,6 +100,11 @@ pub struct TranscriptJson {
     pub file_id: Option<Uuid>,
     /// Total audio, in ms.
     pub duration_ms: u32,
+    /// The language of the speech: that of the files when they all share one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageDto>,
+    /// Each file, in order, with its language.
+    pub files: Vec<ExportFileJson>,
     /// The whole text, segments joined by spaces (files by blank lines).
     pub text: String,
     /// Times in ms from the start of the export (files follow each other).
@@ -137,18 +157,48 @@ impl Export {
         match format {
             ExportFormat::Txt => self.text(true),
             ExportFormat::Srt => render_srt(&cues(&self.timeline(true))),
-            ExportFormat::Vtt => render_vtt(&cues(&self.timeline(true))),
+            ExportFormat::Vtt => render_vtt(
+                &cues(&self.timeline(true)),
+                self.language().map(|l| l.code.as_str()),
+            ),
             ExportFormat::Json => {
+                let mut start_ms = 0u32;
+                let files = self
+                    .files
+                    .iter()
+                    .map(|f| {
+                        let file = ExportFileJson {
+                            file_id: f.file_id,
+                            filename: f.filename.clone(),
+                            start_ms,
+                            duration_ms: f.duration_ms,
+                            language: f.language.clone(),
+                        };
+                        start_ms += f.duration_ms.max(f.segments.last().map_or(0, |s| s.end_ms));
+                        file
+                    })
+                    .collect();
                 let json = TranscriptJson {
                     smelt_id: self.smelt_id,
                     file_id: self.file_id,
                     duration_ms: self.files.iter().map(|f| f.duration_ms).sum(),
+                    language: self.language().cloned(),
+                    files,
                     text: self.text(false),
                     segments: self.timeline(words),
                 };
                 serde_json::to_string_pretty(&json).expect("a transcript serialises") + "\n"
             }
         }
+    }
+
+    /// The language every file shares, if they share one.
+    fn language(&self) -> Option<&LanguageDto> {
+        let first = self.files.first()?.language.as_ref()?;
+        self.files
+            .iter()
+            .all(|f| f.language.as_ref().map(|l| &l.code) == Some(&first.code))
+            .then_some(first)
     }
 
     /// Plain text: one line per segment (with `lines`) or segments joined by spaces; files
@@ -296,9 +346,13 @@ fn vtt_escape(line: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// WebVTT text: a `WEBVTT` header, numbered cues, `HH:MM:SS.mmm` times.
-pub fn render_vtt(cues: &[Cue]) -> String {
+/// WebVTT text: a `WEBVTT` header (with a `Language: xx` line when the language is known, as
+/// caption files carry it), numbered cues, `HH:MM:SS.mmm` times.
+pub fn render_vtt(cues: &[Cue], language: Option<&str>) -> String {
     let vtt = WebVtt {
+        header: VttHeader {
+            description: language.map(|code| VttDescription::Below(format!("Language: {code}"))),
+        },
         blocks: cues
             .iter()
             .zip(1..)
@@ -315,7 +369,6 @@ pub fn render_vtt(cues: &[Cue]) -> String {
                 .into()
             })
             .collect(),
-        ..WebVtt::default()
     };
     vtt.render()
 }
@@ -393,10 +446,15 @@ mod tests {
             srt.starts_with("1\n01:02:03,004 --> 01:02:05,000\nA <b> & c\n"),
             "{srt}"
         );
-        let vtt = render_vtt(&cues);
+        let vtt = render_vtt(&cues, None);
         assert!(
             vtt.starts_with("WEBVTT\n\n1\n01:02:03.004 --> 01:02:05.000\nA &lt;b&gt; &amp; c\n"),
             "{vtt}"
+        );
+        let german = render_vtt(&cues, Some("de"));
+        assert!(
+            german.starts_with("WEBVTT\nLanguage: de\n\n1\n"),
+            "{german}"
         );
     }
 
@@ -407,12 +465,20 @@ mod tests {
             filename: "a.wav".into(),
             duration_ms: 10_000,
             segments: vec![segment(0, 0, 4_000, "First file.")],
+            language: Some(LanguageDto {
+                code: "de".into(),
+                probability: Some(0.97),
+            }),
         };
         let second = FileTranscript {
             file_id: Uuid::new_v4(),
             filename: "b.wav".into(),
             duration_ms: 5_000,
             segments: vec![segment(0, 1_000, 3_000, "Second file.")],
+            language: Some(LanguageDto {
+                code: "es".into(),
+                probability: None,
+            }),
         };
         let export = Export {
             smelt_id: Uuid::new_v4(),
@@ -424,6 +490,13 @@ mod tests {
         assert_eq!(json["segments"][1]["start_ms"], 11_000);
         assert_eq!(json["duration_ms"], 15_000);
         assert_eq!(json["text"], "First file.\n\nSecond file.");
+        assert_eq!(json["files"][1]["start_ms"], 10_000);
+        assert_eq!(json["files"][0]["language"]["code"], "de");
+        assert_eq!(json["files"][1]["language"]["code"], "es");
+        assert!(
+            json["language"].is_null(),
+            "two languages: none for the whole"
+        );
         let txt = export.render(ExportFormat::Txt, false);
         assert_eq!(txt, "a.wav\n\nFirst file.\n\nb.wav\n\nSecond file.\n");
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use smelt_core::db::credits::Charge;
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
+use smelt_core::domain::speech;
 use smelt_core::domain::{InputType, PromptName, SmeltMode};
 use smelt_core::lifecycle::{self, ProgressSink};
 use smelt_core::queue::JobQueue;
@@ -62,6 +63,9 @@ pub async fn create(
                 input_text: Some(TEXT.to_owned()),
                 charge: Charge::Free,
                 word_timestamps: false,
+                model: speech::TINY_EN.name,
+                language: "auto",
+                task: speech::Task::Transcribe,
             };
             let file = NewFile {
                 smelt_file_id: Uuid::now_v7(),

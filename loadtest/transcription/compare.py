@@ -8,6 +8,8 @@ configuration with the medians, the Smelt/faster-whisper ratio of the medians, a
 engine's word error rate (jiwer, on lowercased words without punctuation).
 
 Usage: compare.py SMELT_EXAMPLE_BIN MODEL_DIR WORK_DIR
+Environment: REPEATS (3), THREADS (2), BEAMS (beam widths, "1 5"), EXTRAS (1: also prompting
+with the previous text and word timings; 0: plain decoding only).
 WORK_DIR holds the recordings made by compare.sh: long-*.wav and clip-*.wav with their .txt.
 """
 
@@ -50,7 +52,8 @@ def normalise(text):
 
 def run(engine, files, beam, condition, words):
     if engine == "smelt":
-        cmd = [SMELT, "--model", MODEL, "--threads", THREADS, "--beam-size", str(beam)]
+        # English, as faster-whisper is told: no language detection on either side.
+        cmd = [SMELT, "--model", MODEL, "--threads", THREADS, "--beam-size", str(beam), "--language", "en"]
         cmd += ["--condition-on-previous-text"] if condition else []
         cmd += ["--word-timestamps"] if words else []
     else:
@@ -82,8 +85,12 @@ def main():
         "long": sorted(os.path.join(WORK, f) for f in os.listdir(WORK) if f.startswith("long-") and f.endswith(".wav")),
         "clips": sorted(os.path.join(WORK, f) for f in os.listdir(WORK) if f.startswith("clip-") and f.endswith(".wav")),
     }
-    configs = [(beam, condition, False) for beam in (1, 5) for condition in (False, True)]
-    configs.append((1, False, True))
+    beams = [int(b) for b in os.environ.get("BEAMS", "1 5").split()]
+    extras = os.environ.get("EXTRAS", "1") == "1"
+    conditions = (False, True) if extras else (False,)
+    configs = [(beam, condition, False) for beam in beams for condition in conditions]
+    if extras:
+        configs.append((beams[0], False, True))
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     for name, files in sets.items():

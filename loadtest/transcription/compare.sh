@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smelt's local engine beside faster-whisper, on the same machine in one run: the same model
-# (Whisper tiny.en, int8), threads and beam; word error rate and real-time factor on long
+# (Whisper tiny.en by default, MODEL_NAME=base for the multilingual one; int8), threads and beam; word error rate and real-time factor on long
 # readings (the whole text of worker/tests/fixtures/reading.txt, about nine minutes: once read
 # without pauses between sentences, once with them in another voice) and on five 3–7 s clips.
 # Prints one JSON line per configuration (see compare.py).
@@ -9,12 +9,16 @@
 #
 # Environment: REPEATS (runs of each engine per configuration, alternating; default 3),
 # THREADS (default 2), VENV (where faster-whisper is installed from PyPI, once; default
-# ~/.cache/smelt/bench-venv). Needs espeak-ng and the model (scripts/fetch-model.sh).
+# ~/.cache/smelt/bench-venv), MODEL_NAME (tiny.en or base), SMELT_MODELS_DIR, BEAMS and EXTRAS
+# (see compare.py). Needs espeak-ng
+# and the model (scripts/fetch-model.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 VENV="${VENV:-$HOME/.cache/smelt/bench-venv}"
-MODEL="${SMELT_WHISPER_MODEL_DIR:-$HOME/.cache/smelt/models/whisper-tiny.en}"
+MODELS_DIR="${SMELT_MODELS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/smelt/models}"
+MODEL_NAME="${MODEL_NAME:-tiny.en}"
+MODEL="$MODELS_DIR/whisper-$MODEL_NAME"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -22,7 +26,7 @@ if [[ ! -x "$VENV/bin/python" ]]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet faster-whisper==1.2.1 jiwer
 fi
-scripts/fetch-model.sh "$MODEL" >/dev/null
+scripts/fetch-model.sh "$MODELS_DIR" "$MODEL_NAME" >/dev/null
 cargo build --quiet -p smelt-worker --example transcribe
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')

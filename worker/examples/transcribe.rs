@@ -1,12 +1,13 @@
 //! Transcribes audio files with Smelt's local engine, as the worker does (decoding, resampling,
 //! log-mel features, Whisper window after window), and prints one JSON line per file:
-//! `{"file", "audio_secs", "wall_secs", "first_segment_secs", "window_starts_secs", "text",
-//! "segments": [[start_secs, end_secs, text], …]}`. The model loads once,
-//! before the clock starts, as in a running worker.
+//! `{"file", "audio_secs", "wall_secs", "first_segment_secs", "window_starts_secs", "language",
+//! "language_probability", "text", "segments": [[start_secs, end_secs, text], …]}`. The model
+//! loads once, before the clock starts, as in a running worker.
 //!
 //! ```text
 //! cargo run -p smelt-worker --example transcribe -- [--beam-size N] [--threads N]
-//!     [--condition-on-previous-text] [--word-timestamps] [--model DIR] FILE...
+//!     [--condition-on-previous-text] [--word-timestamps] [--language CODE] [--translate]
+//!     [--model DIR] FILE...
 //! ```
 //!
 //! `loadtest/transcription/compare.sh` runs it beside faster-whisper on the same files.
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use smelt_core::domain::speech::{LanguageChoice, Task};
 use smelt_worker::audio::decode_file;
 use smelt_worker::engines::whisper::long_form::LongForm;
 use smelt_worker::engines::whisper::{DecodeOptions, LocalWhisper};
@@ -22,12 +24,8 @@ use smelt_worker::engines::whisper::{DecodeOptions, LocalWhisper};
 fn main() -> anyhow::Result<()> {
     let mut options = DecodeOptions::default();
     let mut threads = 2;
-    let mut model_dir = std::env::var_os("SMELT_WHISPER_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/smelt/models/whisper-tiny.en")
-        });
+    let mut model_dir = smelt_core::settings::default_models_dir().join("whisper-tiny.en");
+    let mut language = None;
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -41,6 +39,15 @@ fn main() -> anyhow::Result<()> {
             "--model" => model_dir = PathBuf::from(value()?),
             "--condition-on-previous-text" => options.condition_on_previous_text = true,
             "--word-timestamps" => options.word_timestamps = true,
+            "--translate" => options.task = Task::Translate,
+            "--language" => {
+                let code = value()?;
+                match LanguageChoice::parse(&code) {
+                    Some(LanguageChoice::Code(code)) => language = Some(code),
+                    Some(LanguageChoice::Auto) => language = None,
+                    None => anyhow::bail!("unknown language {code}"),
+                }
+            }
             _ => files.push(PathBuf::from(arg)),
         }
     }
@@ -49,7 +56,9 @@ fn main() -> anyhow::Result<()> {
     for file in files {
         let started = Instant::now();
         let audio = decode_file(&file, 4.0 * 3600.0, &mut |_| {})?;
-        let mut long_form = LongForm::new(Arc::new(audio.samples), 0, Vec::new(), options);
+        let mut long_form =
+            LongForm::new(Arc::new(audio.samples), 0, Vec::new(), options, language);
+        let heard = long_form.language(&model)?;
         let mut segments = Vec::new();
         let mut first_segment_secs = None;
         let mut windows = Vec::new();
@@ -67,6 +76,8 @@ fn main() -> anyhow::Result<()> {
             "wall_secs": started.elapsed().as_secs_f64(),
             "first_segment_secs": first_segment_secs,
             "window_starts_secs": windows,
+            "language": heard.code,
+            "language_probability": heard.probability,
             "text": segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" "),
             "segments": segments
                 .iter()

@@ -82,16 +82,31 @@ impl Worker {
         settings: Arc<Settings>,
         blobs: Arc<dyn BlobStore>,
     ) -> anyhow::Result<Self> {
+        let transcriber = LocalTranscriber::new(
+            settings.whisper.models_dir.clone(),
+            settings.whisper.whisper_threads,
+            settings.whisper.whisper_beam_size.map(usize::from),
+            DecodeOptions {
+                condition_on_previous_text: settings.whisper.whisper_condition_on_previous_text,
+                ..DecodeOptions::default()
+            },
+            &settings.whisper.auto_english_model,
+        );
+        let installed = transcriber.installed();
+        if installed.is_empty() {
+            tracing::warn!(
+                models_dir = %transcriber.models_dir().display(),
+                "no Whisper model installed: audio smelts will fail (scripts/fetch-model.sh installs them)"
+            );
+        } else {
+            tracing::info!(
+                models = %installed.join(", "),
+                models_dir = %transcriber.models_dir().display(),
+                "serving Whisper models"
+            );
+        }
         let engines = Engines {
-            transcriber: Arc::new(LocalTranscriber::new(
-                settings.whisper.whisper_model_dir.clone(),
-                settings.whisper.whisper_threads,
-                DecodeOptions {
-                    beam_size: usize::from(settings.whisper.whisper_beam_size),
-                    word_timestamps: false,
-                    condition_on_previous_text: settings.whisper.whisper_condition_on_previous_text,
-                },
-            )),
+            transcriber: Arc::new(transcriber),
             synthesizer: Arc::new(ExtractiveSynthesizer),
         };
         Self::with_engines(pool, settings, blobs, engines).await
@@ -489,12 +504,13 @@ impl Worker {
     async fn beat(self: Arc<Self>, stop: CancellationToken) {
         let id = Uuid::new_v4();
         let slots = self.settings.worker.worker_concurrency.max(1) as u32;
+        let models = self.local.transcriber.models();
         let mut every = tokio::time::interval(HEARTBEAT_EVERY);
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = every.tick() => {
-                    if let Err(e) = workers::beat(&self.pool, id, slots).await {
+                    if let Err(e) = workers::beat(&self.pool, id, slots, &models).await {
                         tracing::warn!(error = %e, "could not record the worker's heartbeat");
                     }
                 }

@@ -2,6 +2,7 @@
 //! real tiny.en model; broken and over-long inputs are rejected early.
 
 #[path = "audio_support/mod.rs"]
+#[allow(dead_code)] // each test binary uses a different part
 mod common;
 
 use std::io::Write;

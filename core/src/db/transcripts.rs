@@ -74,6 +74,39 @@ pub async fn mark_transcribed<'e>(
     Ok(())
 }
 
+/// Records the language of a file's speech (`probability` when it was detected), once: the
+/// first transcription of the file decides it and a redelivered job keeps it.
+pub async fn set_language<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_file_id: Uuid,
+    code: &str,
+    probability: Option<f32>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update smelt_file set language = $2, language_probability = $3
+         where smelt_file_id = $1 and language is null",
+    )
+    .bind(smelt_file_id)
+    .bind(code)
+    .bind(probability)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The language recorded for a file's speech, if any.
+pub async fn language_of<'e>(
+    db: impl PgExecutor<'e>,
+    smelt_file_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    let language: Option<Option<String>> =
+        sqlx::query_scalar("select language from smelt_file where smelt_file_id = $1")
+            .bind(smelt_file_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(language.flatten())
+}
+
 /// A smelt's owner and its audio files with their transcripts so far, in position order, for
 /// an export (`file_id` narrows it to one file). `None` when the smelt does not exist.
 pub async fn export(
@@ -84,8 +117,10 @@ pub async fn export(
     let Some(owner) = crate::db::smelts::owner(pool, smelt_id).await? else {
         return Ok(None);
     };
-    let files: Vec<(Uuid, String, Option<f64>)> = sqlx::query_as(
-        "select smelt_file_id, filename, duration_seconds from smelt_file
+    type Row = (Uuid, String, Option<f64>, Option<String>, Option<f32>);
+    let files: Vec<Row> = sqlx::query_as(
+        "select smelt_file_id, filename, duration_seconds, language, language_probability
+         from smelt_file
          where smelt_id = $1 and input_type = 'audio' and ($2::uuid is null or smelt_file_id = $2)
          order by position",
     )
@@ -94,7 +129,7 @@ pub async fn export(
     .fetch_all(pool)
     .await?;
     let mut out = Vec::with_capacity(files.len());
-    for (id, filename, duration) in files {
+    for (id, filename, duration, language, probability) in files {
         let segments = file_segments(pool, id).await?;
         let last_end = segments.last().map_or(0, |s| s.end_ms);
         out.push(crate::transcript::FileTranscript {
@@ -102,6 +137,7 @@ pub async fn export(
             filename,
             duration_ms: duration.map_or(last_end, |d| (d * 1000.0).round() as u32),
             segments,
+            language: language.map(|code| crate::dto::LanguageDto { code, probability }),
         });
     }
     Ok(Some((owner, out)))

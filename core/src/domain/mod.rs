@@ -3,6 +3,7 @@
 
 mod error_code;
 mod prompt;
+pub mod speech;
 mod stage;
 pub(crate) mod status;
 

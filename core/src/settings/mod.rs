@@ -37,4 +37,4 @@ pub use retention::RetentionSettings;
 pub use secrets::{Environment, SecretSettings, SigningSettings};
 pub use storage::{BlobStoreKind, StorageSettings};
 pub use webhooks::WebhookSettings;
-pub use worker::{default_model_dir, WhisperSettings, WorkerSettings};
+pub use worker::{default_models_dir, WhisperSettings, WorkerSettings};

@@ -57,18 +57,26 @@ pub struct WorkerSettings {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Whisper")]
 pub struct WhisperSettings {
-    /// faster-whisper (CTranslate2) model directory for local transcription.
-    #[arg(long, env = "SMELT_WHISPER_MODEL_DIR", default_value_os_t = default_model_dir())]
-    pub whisper_model_dir: PathBuf,
+    /// Directory holding the local Whisper models, one faster-whisper (CTranslate2) model
+    /// per subdirectory (`whisper-tiny.en`, `whisper-base`; `scripts/fetch-model.sh` installs
+    /// them). A worker serves the models it finds there and says which when it starts.
+    #[arg(long, env = "SMELT_MODELS_DIR", default_value_os_t = default_models_dir())]
+    pub models_dir: PathBuf,
+
+    /// When a file's language is detected (`language=auto`) as English by a multilingual
+    /// model, transcribe it with this English-only model instead, if installed: faster, and as
+    /// accurate on English. Empty: always use the model the smelt chose.
+    #[arg(long, env = "SMELT_AUTO_ENGLISH_MODEL", default_value = "tiny.en")]
+    pub auto_english_model: String,
 
     /// CPU threads used by one local transcription.
     #[arg(long, env = "SMELT_WHISPER_THREADS", default_value_t = 2)]
     pub whisper_threads: usize,
 
     /// Beam width of local transcription (1: greedy, the fastest; 5: the reference's beam
-    /// search).
-    #[arg(long, env = "SMELT_WHISPER_BEAM_SIZE", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=10))]
-    pub whisper_beam_size: u16,
+    /// search). Unset: each model's own (tiny.en 1, base 5).
+    #[arg(long, env = "SMELT_WHISPER_BEAM_SIZE", value_parser = clap::value_parser!(u16).range(1..=10))]
+    pub whisper_beam_size: Option<u16>,
 
     /// Prompt each 30 s window of local transcription with the text decoded before it (the
     /// reference's `condition_on_previous_text`).
@@ -76,12 +84,12 @@ pub struct WhisperSettings {
     pub whisper_condition_on_previous_text: bool,
 }
 
-/// `$XDG_CACHE_HOME/smelt/models/whisper-tiny.en`, or `~/.cache/...`, where
-/// `scripts/fetch-model.sh` installs the default model.
-pub fn default_model_dir() -> PathBuf {
+/// `$XDG_CACHE_HOME/smelt/models`, or `~/.cache/smelt/models`, where `scripts/fetch-model.sh`
+/// installs the models.
+pub fn default_models_dir() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("smelt/models/whisper-tiny.en")
+    cache.join("smelt/models")
 }

@@ -257,7 +257,8 @@ async fn a_client_resuming_after_its_second_segment_and_a_late_joiner_end_with_e
 async fn an_audio_smelt_with_two_prompts_ends_with_the_transcript_and_both_notes() {
     let app = spawn_idle_app().await;
     let dir = tempfile::tempdir().unwrap();
-    let sentence = "Alice will send the report on Friday and Bob will book the room for the review";
+    let sentence =
+        "Please send the report on Friday and book the room for the budget review next week";
     let wav = std::fs::read(speak(dir.path(), sentence)).unwrap();
     let token = app.token_for(Uuid::new_v4());
     let created = create_audio(&app, wav, &["summarize", "action_items"], &[], Some(&token)).await;
@@ -277,7 +278,8 @@ async fn an_audio_smelt_with_two_prompts_ends_with_the_transcript_and_both_notes
             ("notes", json!("action_items")),
         ]
     );
-    assert!(word_recall(sentence, results[0]["content"].as_str().unwrap()) >= 0.7);
+    let transcript = results[0]["content"].as_str().unwrap();
+    assert!(word_recall(sentence, transcript) >= 0.7, "{transcript}");
     assert!(results[1]["content"]
         .as_str()
         .unwrap()
@@ -507,7 +509,9 @@ async fn exports_parse_with_independent_parsers_and_their_cues_match_the_segment
         assert!(s < e && bounds(s, e), "{cue:?}");
     }
     assert!(
-        vtt.contains(" --> ") && vtt.lines().nth(3).unwrap().contains('.'),
+        vtt.lines()
+            .find(|l| l.contains(" --> "))
+            .is_some_and(|l| l.contains('.')),
         "HH:MM:SS.mmm"
     );
 

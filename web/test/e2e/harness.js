@@ -106,7 +106,7 @@ export async function startServer(env = {}) {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     ...(process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}),
-    ...(process.env.SMELT_WHISPER_MODEL_DIR ? { SMELT_WHISPER_MODEL_DIR: process.env.SMELT_WHISPER_MODEL_DIR } : {}),
+    ...(process.env.SMELT_MODELS_DIR ? { SMELT_MODELS_DIR: process.env.SMELT_MODELS_DIR } : {}),
     DATABASE_URL: databaseUrl(database),
     SMELT_BIND: `127.0.0.1:${port}`,
     SMELT_DATA_DIR: dataDir,

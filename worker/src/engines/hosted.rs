@@ -5,14 +5,15 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use smelt_core::domain::speech::{LanguageChoice, ModelInfo, Task};
 use smelt_core::domain::PromptName;
 use smelt_core::dto::WordDto;
 use tokio::sync::mpsc;
 
 use super::openai::{OpenAiClient, ProviderError, ProviderTranscript};
 use super::{
-    chunking, Chunk, EngineError, Instruction, Segment, SynthesisRequest, Synthesizer, Transcriber,
-    TranscriptionRequest,
+    chunking, Chunk, EngineError, HeardLanguage, Instruction, Segment, SynthesisRequest,
+    Synthesizer, Transcriber, TranscriptionRequest,
 };
 use crate::audio::TARGET_SAMPLE_RATE;
 
@@ -67,8 +68,16 @@ pub struct HostedTranscriber {
 
 #[async_trait::async_trait]
 impl Transcriber for HostedTranscriber {
-    fn name(&self) -> String {
+    fn name(&self, _model: &ModelInfo) -> String {
         format!("hosted:{}:{}", self.account, self.model)
+    }
+
+    /// The provider runs its own model whatever the smelt chose: every choice is served.
+    fn models(&self) -> Vec<&'static str> {
+        smelt_core::domain::speech::MODELS
+            .iter()
+            .map(|m| m.name)
+            .collect()
     }
 
     /// Request after request, each cut where [`chunking`] says so that no word is lost or
@@ -79,6 +88,15 @@ impl Transcriber for HostedTranscriber {
         chunks: mpsc::Sender<Chunk>,
     ) -> Result<(), EngineError> {
         let samples = &request.samples;
+        // The provider is told a chosen language; a detected one is not reported back in a
+        // form we can rely on, so with `auto` the language stays unknown.
+        let language = match request.language {
+            LanguageChoice::Code(code) => Some(HeardLanguage {
+                code,
+                probability: None,
+            }),
+            LanguageChoice::Auto => None,
+        };
         let max_len = self.chunk_seconds.max(1) * SAMPLES_PER_SECOND;
         let mut start = (request.start_ms as usize * SAMPLES_PER_SECOND / 1000).min(samples.len());
         while start < samples.len() {
@@ -90,6 +108,8 @@ impl Transcriber for HostedTranscriber {
                     wav_bytes(&samples[start..end]),
                     &self.model,
                     request.word_timestamps,
+                    language.map(|l| l.code),
+                    request.task == Task::Translate,
                 )
                 .await?;
             let segments = segments_of(transcript, start_ms, (end_ms - start_ms) as usize);
@@ -99,6 +119,7 @@ impl Transcriber for HostedTranscriber {
                 .send(Chunk {
                     segments,
                     end_ms: next_ms,
+                    language,
                 })
                 .await
                 .is_err()

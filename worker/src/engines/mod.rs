@@ -17,11 +17,13 @@ pub mod whisper;
 
 use std::sync::Arc;
 
+use smelt_core::domain::speech::{LanguageChoice, ModelInfo, Task};
 use smelt_core::domain::PromptName;
 use smelt_core::dto::WordDto;
 use tokio::sync::mpsc;
 
 pub use extractive::TimedSegment;
+pub use whisper::HeardLanguage;
 
 /// One finished piece of transcript. Times are milliseconds from the start of the audio the
 /// transcriber was given (not from where it started, when it resumed).
@@ -42,6 +44,8 @@ pub struct Chunk {
     pub segments: Vec<Segment>,
     /// Milliseconds of the audio covered once this chunk is taken into account.
     pub end_ms: u32,
+    /// The language of the speech, when the engine knows it (detected or chosen).
+    pub language: Option<HeardLanguage>,
 }
 
 /// What to transcribe.
@@ -56,6 +60,12 @@ pub struct TranscriptionRequest {
     pub previous_text: String,
     /// Also time each word (slower).
     pub word_timestamps: bool,
+    /// The model the smelt chose (a local engine runs it; a hosted one sends its own).
+    pub model: &'static ModelInfo,
+    /// The language of the speech: detected, or the one chosen.
+    pub language: LanguageChoice,
+    /// Transcribe, or translate into English.
+    pub task: Task,
 }
 
 /// Why an engine could not do its work.
@@ -85,8 +95,10 @@ pub enum EngineError {
 /// Turns audio into text.
 #[async_trait::async_trait]
 pub trait Transcriber: Send + Sync + 'static {
-    /// Engine name recorded with results, e.g. `local:whisper-tiny.en`.
-    fn name(&self) -> String;
+    /// Engine name recorded with results when it runs `model`, e.g. `local:whisper-tiny.en`.
+    fn name(&self, model: &ModelInfo) -> String;
+    /// Names of the models of [`smelt_core::domain::speech::MODELS`] it can run.
+    fn models(&self) -> Vec<&'static str>;
     /// Transcribes `request.samples` from `request.start_ms` to the end, sending each finished
     /// [`Chunk`] on `chunks` in order as soon as it is done. Stops early, without error, when
     /// the receiver is dropped (the smelt was cancelled).
@@ -133,6 +145,8 @@ pub struct SynthesisRequest {
     pub text: String,
     /// Timed segments when the text is a transcript.
     pub segments: Option<Vec<TimedSegment>>,
+    /// The text's language (ISO 639-1) when known; `None` for pasted text.
+    pub language: Option<String>,
 }
 
 /// Turns text into Markdown documents.

@@ -220,8 +220,17 @@ impl OpenAiClient {
         wav: Vec<u8>,
         model: &str,
         words: bool,
+        language: Option<&str>,
+        translate: bool,
     ) -> Result<ProviderTranscript, ProviderError> {
-        let url = format!("{}/audio/transcriptions", self.base_url);
+        // A translation has its own endpoint, which takes no language (it always answers in
+        // English) and no word timings.
+        let endpoint = if translate {
+            "translations"
+        } else {
+            "transcriptions"
+        };
+        let url = format!("{}/audio/{endpoint}", self.base_url);
         let body = self
             .with_retries(|| {
                 let part = reqwest::multipart::Part::bytes(wav.clone())
@@ -232,10 +241,13 @@ impl OpenAiClient {
                     .part("file", part)
                     .text("model", model.to_owned())
                     .text("response_format", "verbose_json");
-                if words {
+                if words && !translate {
                     form = form
                         .text("timestamp_granularities[]", "segment")
                         .text("timestamp_granularities[]", "word");
+                }
+                if let Some(language) = language.filter(|_| !translate) {
+                    form = form.text("language", language.to_owned());
                 }
                 self.send(self.http.post(&url).multipart(form))
             })

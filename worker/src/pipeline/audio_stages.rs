@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use smelt_core::db::smelts::{self, FileRow, Smelt};
 use smelt_core::db::transcripts;
+use smelt_core::domain::speech::{LanguageChoice, SpeechChoice, Task};
 use smelt_core::domain::{ErrorCode, FileStatus, SmeltStatus};
-use smelt_core::dto::SegmentDto;
+use smelt_core::dto::{LanguageDto, SegmentDto};
 use tokio::sync::{mpsc, watch};
 
 use super::{Context, StageError, Transcript};
@@ -80,7 +81,13 @@ pub async fn transcribe_all(
                 .await?
                 .unwrap_or(0.0),
         };
+        // A translation is in English whatever was spoken.
+        let language = match smelt.row.task {
+            Task::Translate => Some("en".to_owned()),
+            Task::Transcribe => transcripts::language_of(ctx.pool, file.smelt_file_id).await?,
+        };
         transcripts.push(Transcript {
+            language,
             text: segments
                 .iter()
                 .map(|s| s.text.as_str())
@@ -243,6 +250,7 @@ async fn transcribe(
     sink: &mut ProgressSink,
 ) -> Result<(), StageError> {
     sink.enter(SmeltStatus::Transcribing).await?;
+    let speech = speech_choice(smelt)?;
     let pending_ms: u64 = decoded.iter().map(|(_, d)| ms_of(d.len())).sum();
     let finished_ms: u64 = smelt
         .files
@@ -276,12 +284,21 @@ async fn transcribe(
             next_index,
             reached_ms: resume_ms,
             segments: Vec::new(),
+            language_known: false,
         };
         let request = TranscriptionRequest {
             samples,
             start_ms: resume_ms as u32,
             previous_text,
             word_timestamps: smelt.row.word_timestamps,
+            model: speech.model,
+            // A file whose language a first delivery detected keeps it when redelivered.
+            language: file
+                .language
+                .as_deref()
+                .and_then(LanguageChoice::parse)
+                .unwrap_or_else(|| speech.language.clone()),
+            task: speech.task,
         };
         let (tx, mut rx) = mpsc::channel::<Chunk>(CHUNK_QUEUE);
         let job = ctx.engines.transcriber.transcribe(request, tx);
@@ -292,6 +309,23 @@ async fn transcribe(
                 result = &mut job, if finished.is_none() => finished = Some(result),
                 chunk = rx.recv() => match chunk {
                     Some(chunk) => {
+                        if let (Some(heard), false) = (chunk.language, batch.language_known) {
+                            transcripts::set_language(
+                                ctx.pool,
+                                file.smelt_file_id,
+                                heard.code,
+                                heard.probability,
+                            )
+                            .await?;
+                            sink.set_file_language(
+                                index,
+                                LanguageDto {
+                                    code: heard.code.to_owned(),
+                                    probability: heard.probability.or(file.language_probability),
+                                },
+                            );
+                            batch.language_known = true;
+                        }
                         let before = batch.reached_ms;
                         batch.take(chunk);
                         reach.this_run_ms += batch.reached_ms.saturating_sub(before);
@@ -319,6 +353,24 @@ async fn transcribe(
     Ok(())
 }
 
+/// The smelt's model, language and task, as they were checked when it was created.
+fn speech_choice(smelt: &Smelt) -> Result<SpeechChoice, StageError> {
+    let row = &smelt.row;
+    let default = smelt_core::domain::speech::model(&row.model).ok_or_else(|| {
+        StageError::permanent(
+            ErrorCode::InternalError,
+            format!("unknown model {}", row.model),
+        )
+    })?;
+    SpeechChoice::parse(
+        Some(&row.model),
+        Some(&row.language),
+        Some(row.task.as_str()),
+        default,
+    )
+    .map_err(|e| StageError::permanent(ErrorCode::InternalError, e.to_string()))
+}
+
 /// Segments of one file finished but not yet published.
 struct Batch {
     file_id: uuid::Uuid,
@@ -329,6 +381,8 @@ struct Batch {
     /// How far the file's transcription has got, in ms.
     reached_ms: u64,
     segments: Vec<SegmentDto>,
+    /// The file's language was recorded (from its first chunk).
+    language_known: bool,
 }
 
 impl Batch {

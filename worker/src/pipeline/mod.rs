@@ -132,6 +132,9 @@ pub struct Transcript {
     pub segments: Option<Vec<TimedSegment>>,
     /// Audio duration in seconds (0 for text).
     pub duration_secs: f64,
+    /// The language the text is in (ISO 639-1) when known: the speech's, or English for a
+    /// translation; `None` for pasted text.
+    pub language: Option<String>,
 }
 
 /// Runs every stage. On success every result (transcripts, then each prompt's notes) is
@@ -158,6 +161,7 @@ pub async fn run(
                 text,
                 segments: None,
                 duration_secs: 0.0,
+                language: None,
             }]
         }
         InputType::Audio => {

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use smelt_core::db::smelts::{self, NewResult, Smelt};
+use smelt_core::domain::speech;
 use smelt_core::domain::{ErrorCode, FileStatus, InputType, ResultKind, SmeltMode, SmeltStatus};
 
 use super::{documents, Context, StageError, Transcript};
@@ -35,6 +36,7 @@ pub async fn synthesize(
     let audio = input_type == InputType::Audio;
     let per_unit = instructions.len() + usize::from(audio);
     let position = |unit: usize, offset: usize| (unit * per_unit + offset) as i32;
+    let model = speech::model(&smelt.row.model).unwrap_or(&speech::TINY_EN);
     let kept: HashSet<i32> = smelts::result_positions(ctx.pool, smelt_id)
         .await?
         .into_iter()
@@ -42,7 +44,7 @@ pub async fn synthesize(
 
     // The transcripts are kept first: whatever happens in synthesis, they are not lost.
     if audio {
-        let engine = ctx.engines.transcriber.name();
+        let engine = ctx.engines.transcriber.name(model);
         for (u, unit) in units.iter().enumerate() {
             if kept.contains(&position(u, 0)) {
                 continue;
@@ -51,6 +53,7 @@ pub async fn synthesize(
                 title: &unit.filename,
                 text: &unit.transcript.text,
                 segments: unit.transcript.segments.as_deref(),
+                language: unit.transcript.language.as_deref(),
             };
             let document = extractive::transcript_markdown(&input);
             let result = new_result(unit, position(u, 0), document, &engine, None);
@@ -62,7 +65,11 @@ pub async fn synthesize(
     let steps = (units.len() * instructions.len()).max(1) as f64;
     let synthesizer = &ctx.engines.synthesizer;
     let engine = match input_type {
-        InputType::Audio => format!("{}+{}", ctx.engines.transcriber.name(), synthesizer.name()),
+        InputType::Audio => format!(
+            "{}+{}",
+            ctx.engines.transcriber.name(model),
+            synthesizer.name()
+        ),
         InputType::Text => synthesizer.name(),
     };
     let mut step = 0usize;
@@ -75,6 +82,7 @@ pub async fn synthesize(
                     title: unit.filename.clone(),
                     text: unit.transcript.text.clone(),
                     segments: unit.transcript.segments.clone(),
+                    language: unit.transcript.language.clone(),
                 };
                 let document = synthesizer.synthesize(request).await.map_err(|e| {
                     tracing::warn!(%smelt_id, prompt = instruction.label(), error = %e, "synthesis failed");
@@ -186,6 +194,7 @@ fn units(
     let mut text = String::new();
     let mut segments: Vec<TimedSegment> = Vec::new();
     let mut offset = 0.0;
+    let languages: Vec<Option<String>> = transcripts.iter().map(|t| t.language.clone()).collect();
     for transcript in transcripts {
         if !text.is_empty() {
             text.push_str("\n\n");
@@ -200,6 +209,12 @@ fn units(
         offset += transcript.duration_secs;
     }
     let names: Vec<&str> = smelt.files.iter().map(|f| f.filename.as_str()).collect();
+    // The files' language when they share one.
+    let language = languages
+        .first()
+        .cloned()
+        .flatten()
+        .filter(|first| languages.iter().all(|l| l.as_ref() == Some(first)));
     Ok(vec![Unit {
         file_id: None,
         filename: format!("Combined: {}", names.join(" + ")),
@@ -207,6 +222,7 @@ fn units(
             text,
             segments: Some(segments),
             duration_secs: offset,
+            language,
         },
     }])
 }

