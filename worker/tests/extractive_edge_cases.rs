@@ -22,6 +22,7 @@ fn empty_and_blank_text_render_placeholders() {
             title: "",
             text,
             segments: None,
+            language: None,
         };
         for (format, md) in all(&input) {
             assert!(md.starts_with("# "), "{format:?}: {md}");
@@ -114,6 +115,7 @@ fn odd_segments_are_tolerated() {
         title: "t",
         text,
         segments: Some(&segs),
+        language: None,
     };
     let md = transcript_markdown(&input);
     assert!(md.contains("**[00:00]** First part here."), "{md}");
@@ -125,11 +127,13 @@ fn odd_segments_are_tolerated() {
         title: "",
         text,
         segments: Some(&other),
+        language: None,
     });
     let from_segments = SynthesisInput {
         title: "",
         text: "",
         segments: Some(&other),
+        language: None,
     };
     assert!(render(PromptFormat::Summarize, &from_segments).contains("Completely different words."));
     assert!(render(PromptFormat::TableOfContents, &from_segments).contains("1. [00:00] "));
@@ -137,6 +141,7 @@ fn odd_segments_are_tolerated() {
         title: "",
         text,
         segments: Some(&[]),
+        language: None,
     });
 
     // Blank segments fall back to the text.
@@ -148,6 +153,7 @@ fn odd_segments_are_tolerated() {
         title: "",
         text,
         segments: Some(&blank),
+        language: None,
     };
     assert!(transcript_markdown(&input).contains("First part here."));
 }
@@ -217,6 +223,7 @@ fn arbitrary_text_never_panics() {
                 title: &text,
                 text: &text,
                 segments: Some(&segs),
+                language: None,
             },
         ] {
             for md in render_everything(&input) {
@@ -235,6 +242,7 @@ fn fifty_thousand_characters_render_quickly() {
         title: "Long meeting",
         text: &text,
         segments: Some(&segs),
+        language: None,
     };
     let mut total = 0.0;
     for format in PromptFormat::ALL {

@@ -172,6 +172,7 @@ fn table_of_contents_numbers_topics_with_optional_timestamps() {
     let segs = segments(MEETING, 40.0);
     let timed = SynthesisInput {
         segments: Some(&segs),
+        language: None,
         ..plain(MEETING)
     };
     let md = render(PromptFormat::TableOfContents, &timed);
@@ -189,6 +190,7 @@ fn table_of_contents_numbers_topics_with_optional_timestamps() {
     let segs = segments(MEETING, 400.0);
     let long = SynthesisInput {
         segments: Some(&segs),
+        language: None,
         ..plain(MEETING)
     };
     let md = render(PromptFormat::TableOfContents, &long);
@@ -237,6 +239,7 @@ fn transcript_document_plain_and_timed() {
     let segs = segments(MEETING, 40.0);
     let timed = SynthesisInput {
         segments: Some(&segs),
+        language: None,
         ..plain(MEETING)
     };
     let md = transcript_markdown(&timed);
@@ -298,6 +301,7 @@ fn unpunctuated_speech_to_text_splits_at_segment_starts() {
         title: "call.m4a",
         text: &text,
         segments: Some(&segs),
+        language: None,
     };
 
     let actions = render(PromptFormat::ActionItems, &input);
@@ -326,5 +330,69 @@ fn unpunctuated_speech_to_text_splits_at_segment_starts() {
     assert!(
         transcript.contains("**[1:01:40]** okay that's it thanks everyone"),
         "{transcript}"
+    );
+}
+
+/// A German meeting: content sentences, and filler made only of German function words.
+const GERMAN_MEETING: &str = "Wir haben heute das Budget für das neue Projekt besprochen. \
+Das ist es, was wir auch so haben, und das ist auch so. \
+Das Budget für das Projekt ist im Sommer zu hoch gewesen. \
+Die Termine für das Projekt stehen jetzt fest. \
+Anna schreibt den Bericht über das Budget bis Freitag. \
+Und dann war da noch etwas, aber das ist nicht so wichtig. \
+Die Kosten für die Server sind im Frühling gestiegen. \
+Der Bericht über die Kosten geht an die Leitung.";
+
+#[test]
+fn german_text_is_weighed_with_german_stop_words() {
+    let input = SynthesisInput {
+        title: "Sitzung",
+        text: GERMAN_MEETING,
+        segments: None,
+        language: Some("de"),
+    };
+    let md = render(PromptFormat::Summarize, &input);
+    assert!(md.starts_with("# Summary\n\n"), "labels stay English: {md}");
+    assert!(
+        md.contains("Das Budget für das Projekt ist im Sommer zu hoch gewesen."),
+        "{md}"
+    );
+    for filler in [
+        "Das ist es, was wir auch so haben",
+        "Und dann war da noch etwas",
+    ] {
+        assert!(
+            !md.contains(filler),
+            "function words alone carry nothing: {filler:?} in\n{md}"
+        );
+    }
+    assert!(!md.contains("chosen by their position"), "{md}");
+    assert!(md.trim_end().ends_with(NOTE), "{md}");
+}
+
+#[test]
+fn a_language_without_stop_words_is_summarised_by_position_and_says_so() {
+    let text = "Ẹ kú àárọ̀. A ó sọ̀rọ̀ nípa ìnáwó iṣẹ́ náà lónìí. Àwọn ọjọ́ iṣẹ́ ti dé. \
+        Anna yóò kọ ìròyìn náà ní ọjọ́ Ẹtì. Ìnáwó náà ti pọ̀ jù.";
+    let input = SynthesisInput {
+        title: "Ìpàdé",
+        text,
+        segments: None,
+        language: Some("yo"),
+    };
+    for (format, md) in all(&input) {
+        assert!(
+            md.contains(
+                "_Sentences chosen by their position: this engine cannot weigh words in the \
+                 language `yo`._"
+            ),
+            "{format:?}: {md}"
+        );
+        assert!(md.trim_end().ends_with(NOTE), "{format:?}: {md}");
+    }
+    let summary = render(PromptFormat::Summarize, &input);
+    assert!(
+        summary.contains("A ó sọ̀rọ̀ nípa ìnáwó iṣẹ́ náà lónìí."),
+        "the lead comes first: {summary}"
     );
 }

@@ -34,6 +34,7 @@ pub fn plain(text: &str) -> SynthesisInput<'_> {
         title: "Atlas weekly sync",
         text,
         segments: None,
+        language: None,
     }
 }
 

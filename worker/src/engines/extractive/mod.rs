@@ -7,8 +7,10 @@
 //! - sentences: Unicode UAX #29 sentence bounds (`unicode-segmentation`), with
 //!   wrapped lines rejoined, `Name:` speaker labels read, and unpunctuated
 //!   speech-to-text output cut into ~30-word chunks;
-//! - words: UAX #29 words minus NLTK English stop words (`stop-words`) and
-//!   spoken fillers, stemmed by Snowball English (`rust-stemmers`);
+//! - words: UAX #29 words minus the text language's NLTK stop words (`stop-words`;
+//!   English also minus spoken fillers), stemmed by that language's Snowball
+//!   stemmer (`rust-stemmers`); a language without a stop-word list is read
+//!   by position instead, and the document says so;
 //! - ranking: TextRank (Mihalcea & Tarau, EMNLP 2004) over sentence overlap;
 //! - topics: TextTiling-like cuts (Hearst 1997) titled by TF-IDF keywords;
 //! - action items: hand-written cue, owner and date rules.
@@ -22,6 +24,7 @@
 //!     title: "Standup",
 //!     text: "Alice: The release slipped. Bob will fix the build by Friday.",
 //!     segments: None,
+//!     language: None,
 //! };
 //! let md = render(PromptFormat::ActionItems, &input);
 //! assert!(md.contains("- [ ] Bob will fix the build by Friday. — **Owner:** Bob, **Due:** Friday"));
@@ -115,6 +118,11 @@ pub struct SynthesisInput<'a> {
     pub text: &'a str,
     /// The same text split into timed segments, for audio sources.
     pub segments: Option<&'a [TimedSegment]>,
+    /// The language of the text (ISO 639-1, as Whisper spells it) when known: its words are
+    /// weighed with that language's stop words and stemmer; `None` reads it as English. A
+    /// language without a stop-word list gets sentences chosen by position, and the document
+    /// says so. Headings and labels stay in English.
+    pub language: Option<&'a str>,
 }
 
 /// Renders one format as Markdown. Never panics, on any input including

@@ -2,9 +2,9 @@
 //! topic segmentation and the formats.
 //!
 //! Sentences come from [`crate::engines::extractive::split`]; words are UAX #29 words
-//! (`unicode-segmentation`), filtered by the NLTK English stop-word list
-//! (`stop-words`) plus spoken fillers, and stemmed with the Snowball English
-//! stemmer (`rust-stemmers`).
+//! (`unicode-segmentation`), filtered by the text language's NLTK stop-word list
+//! (`stop-words`; for English plus spoken fillers), and stemmed with that language's
+//! Snowball stemmer (`rust-stemmers`) when there is one. See [`Lexicon`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -15,13 +15,86 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::engines::extractive::lexicon::EXTRA_STOP_WORDS;
 use crate::engines::extractive::split::{nonws, sentence_ranges, units, Unit};
 
-/// Stop words (lowercase, ASCII apostrophe), built once per process.
+/// English stop words (lowercase, ASCII apostrophe), built once per process: NLTK's list
+/// plus spoken fillers. The English cue rules (action items) use them whatever the language.
 pub(crate) fn stop_words() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
     SET.get_or_init(|| {
         let nltk = stop_words::lookup("en").unwrap_or(&[]);
         nltk.iter().chain(EXTRA_STOP_WORDS).copied().collect()
     })
+}
+
+/// The stop words of every language NLTK lists, by ISO 639-1 code, built once per process
+/// (English from [`stop_words`]).
+fn stop_lists() -> &'static HashMap<&'static str, HashSet<&'static str>> {
+    static LISTS: OnceLock<HashMap<&'static str, HashSet<&'static str>>> = OnceLock::new();
+    LISTS.get_or_init(|| {
+        smelt_core::domain::speech::WHISPER_LANGUAGES
+            .iter()
+            .filter(|code| **code != "en")
+            .filter_map(|code| Some((*code, stop_words::lookup(code)?.iter().copied().collect())))
+            .collect()
+    })
+}
+
+/// How the words of one language are weighed: which carry no content (its stop words) and
+/// how their forms are folded together (its Snowball stemmer, when `rust-stemmers` has one).
+#[derive(Clone, Copy)]
+pub(crate) struct Lexicon {
+    stops: &'static HashSet<&'static str>,
+    stemmer: Option<Algorithm>,
+}
+
+impl Lexicon {
+    /// English: NLTK's stop words plus spoken fillers, the English stemmer.
+    pub(crate) fn english() -> Lexicon {
+        Lexicon {
+            stops: stop_words(),
+            stemmer: Some(Algorithm::English),
+        }
+    }
+
+    /// The lexicon of the language with ISO 639-1 `code` (Whisper's spelling); `None` when
+    /// there is no stop-word list for it, so its words cannot be weighed.
+    pub(crate) fn for_language(code: &str) -> Option<Lexicon> {
+        if code == "en" {
+            return Some(Lexicon::english());
+        }
+        let stemmer = match code {
+            "ar" => Some(Algorithm::Arabic),
+            "da" => Some(Algorithm::Danish),
+            "nl" => Some(Algorithm::Dutch),
+            "fi" => Some(Algorithm::Finnish),
+            "fr" => Some(Algorithm::French),
+            "de" => Some(Algorithm::German),
+            "el" => Some(Algorithm::Greek),
+            "hu" => Some(Algorithm::Hungarian),
+            "it" => Some(Algorithm::Italian),
+            "no" | "nn" => Some(Algorithm::Norwegian),
+            "pt" => Some(Algorithm::Portuguese),
+            "ro" => Some(Algorithm::Romanian),
+            "ru" => Some(Algorithm::Russian),
+            "es" => Some(Algorithm::Spanish),
+            "sv" => Some(Algorithm::Swedish),
+            "ta" => Some(Algorithm::Tamil),
+            "tr" => Some(Algorithm::Turkish),
+            _ => None,
+        };
+        stop_lists()
+            .get(code)
+            .map(|stops| Lexicon { stops, stemmer })
+    }
+
+    /// No stop word and no stemmer: every word counts alike (for a language that cannot be
+    /// weighed; sentences are then chosen by position).
+    pub(crate) fn unweighed() -> Lexicon {
+        static EMPTY: OnceLock<HashSet<&'static str>> = OnceLock::new();
+        Lexicon {
+            stops: EMPTY.get_or_init(HashSet::new),
+            stemmer: None,
+        }
+    }
 }
 
 /// One sentence of the source, with its content-word stems.
@@ -108,14 +181,15 @@ impl Vocab {
 /// Snowball stemmer with a memo: talk repeats words a lot, and the memo
 /// makes stemming a small share of the work even in unoptimised builds.
 struct CachedStemmer {
-    stemmer: Stemmer,
+    /// `None`: words are kept as they are.
+    stemmer: Option<Stemmer>,
     memo: HashMap<String, String>,
 }
 
 impl CachedStemmer {
-    fn new() -> Self {
+    fn new(algorithm: Option<Algorithm>) -> Self {
         CachedStemmer {
-            stemmer: Stemmer::create(Algorithm::English),
+            stemmer: algorithm.map(Stemmer::create),
             memo: HashMap::new(),
         }
     }
@@ -124,7 +198,10 @@ impl CachedStemmer {
         if let Some(s) = self.memo.get(word) {
             return s.clone();
         }
-        let s = self.stemmer.stem(word).into_owned();
+        let s = match &self.stemmer {
+            Some(stemmer) => stemmer.stem(word).into_owned(),
+            None => word.to_owned(),
+        };
         self.memo.insert(word.to_string(), s.clone());
         s
     }
@@ -150,9 +227,8 @@ fn normalise(word: &str) -> (String, String) {
     (lower, head)
 }
 
-/// True for a word worth indexing: has a letter, 2+ characters, not a stop word.
-pub(crate) fn is_content(lower: &str, head: &str) -> bool {
-    let stops = stop_words();
+/// True for a word worth indexing: has a letter, 2+ characters, not one of `stops`.
+pub(crate) fn is_content(stops: &HashSet<&str>, lower: &str, head: &str) -> bool {
     head.chars().count() >= 2
         && head.chars().any(char::is_alphabetic)
         && !stops.contains(lower)
@@ -163,14 +239,14 @@ impl Doc {
     /// Analyses `text` with no segment breaks.
     #[cfg(test)]
     pub fn parse(text: &str) -> Doc {
-        Doc::parse_with_breaks(text, &[])
+        Doc::parse_with_breaks(text, &[], Lexicon::english())
     }
 
-    /// Analyses `text`; `breaks` are non-whitespace character positions where
-    /// timed segments start (ascending), used to cut unpunctuated speech.
-    /// Never panics; empty text gives an empty document.
-    pub fn parse_with_breaks(text: &str, breaks: &[usize]) -> Doc {
-        let mut stemmer = CachedStemmer::new();
+    /// Analyses `text`, weighing its words by `lexicon`; `breaks` are non-whitespace
+    /// character positions where timed segments start (ascending), used to cut unpunctuated
+    /// speech. Never panics; empty text gives an empty document.
+    pub fn parse_with_breaks(text: &str, breaks: &[usize], lexicon: Lexicon) -> Doc {
+        let mut stemmer = CachedStemmer::new(lexicon.stemmer);
         let mut doc = Doc::default();
         let units = units(text);
         let speakers: HashSet<&str> = units
@@ -188,7 +264,14 @@ impl Doc {
                 cursor.1 += nonws(&unit.text[cursor.0..s]);
                 cursor.0 = s;
                 let display = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-                let sentence = doc.tokenise(&mut stemmer, display, cursor.1, unit, &speakers);
+                let sentence = doc.tokenise(
+                    &mut stemmer,
+                    lexicon.stops,
+                    display,
+                    cursor.1,
+                    unit,
+                    &speakers,
+                );
                 doc.sentences.push(sentence);
             }
         }
@@ -198,6 +281,7 @@ impl Doc {
     fn tokenise(
         &mut self,
         stemmer: &mut CachedStemmer,
+        stops: &HashSet<&str>,
         text: String,
         pos: usize,
         unit: &Unit,
@@ -209,7 +293,7 @@ impl Doc {
         for (start, word) in text.unicode_word_indices() {
             word_count += 1;
             let (lower, head) = normalise(word);
-            if !is_content(&lower, &head) {
+            if !is_content(stops, &lower, &head) {
                 prev_end = None;
                 continue;
             }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::Source;
 use crate::engines::extractive::cues::{detect, Names};
-use crate::engines::extractive::markdown::{close, escape, open};
+use crate::engines::extractive::markdown::{escape, open};
 
 /// Renders `# Action items` and one `- [ ]` line per task, with owner and due
 /// date when the sentence names them, or "No action items found."
@@ -41,5 +41,5 @@ pub(crate) fn render(src: &Source) -> String {
     } else {
         "\n"
     });
-    close(out)
+    src.close(out)
 }

@@ -1,8 +1,8 @@
 //! `detailed_notes`: one section per topic, bulleting its most informative sentences.
 
 use super::{informative, repeats, Source, NEAR_DUPLICATE};
-use crate::engines::extractive::markdown::{close, escape, open, sentence_item};
-use crate::engines::extractive::rank::{order, textrank};
+use crate::engines::extractive::markdown::{escape, open, sentence_item};
+use crate::engines::extractive::rank::order;
 use crate::engines::extractive::topics::segment;
 
 /// Share of a topic's informative sentences kept, and the cap per topic.
@@ -15,9 +15,9 @@ pub(crate) fn render(src: &Source) -> String {
     let doc = &src.doc;
     if doc.sentences.is_empty() {
         out.push_str("_No text to take notes from._\n\n");
-        return close(out);
+        return src.close(out);
     }
-    let scores = textrank(&doc.sentences);
+    let scores = src.scores();
     for topic in segment(doc) {
         out.push_str(&format!("## {}\n\n", escape(&topic.title)));
         let range = topic.start..topic.end;
@@ -43,5 +43,5 @@ pub(crate) fn render(src: &Source) -> String {
         }
         out.push('\n');
     }
-    close(out)
+    src.close(out)
 }

@@ -9,8 +9,9 @@ pub(crate) mod transcript;
 
 use std::borrow::Cow;
 
-use crate::engines::extractive::rank::overlap_ratio;
-use crate::engines::extractive::text::{Doc, Sentence};
+use crate::engines::extractive::markdown::close;
+use crate::engines::extractive::rank::{overlap_ratio, textrank};
+use crate::engines::extractive::text::{Doc, Lexicon, Sentence};
 use crate::engines::extractive::{timing, SynthesisInput, TimedSegment};
 
 /// A parsed input, shared by the format renderers.
@@ -23,6 +24,9 @@ pub(crate) struct Source<'a> {
     pub segments: Option<&'a [TimedSegment]>,
     /// Sentences and vocabulary of `text`.
     pub doc: Doc,
+    /// The language of the text when its words cannot be weighed (no stop-word list):
+    /// sentences are then chosen by position, and the document says so.
+    pub unweighed: Option<&'a str>,
 }
 
 impl<'a> Source<'a> {
@@ -38,13 +42,40 @@ impl<'a> Source<'a> {
             _ => Cow::Borrowed(input.text),
         };
         let breaks = segments.map_or(Vec::new(), |s| timing::segment_breaks(&text, s));
-        let doc = Doc::parse_with_breaks(&text, &breaks);
+        let language = input.language.unwrap_or("en");
+        let lexicon = Lexicon::for_language(language);
+        let doc =
+            Doc::parse_with_breaks(&text, &breaks, lexicon.unwrap_or_else(Lexicon::unweighed));
         Source {
             title: input.title,
             text,
             segments,
             doc,
+            unweighed: lexicon.is_none().then_some(language),
         }
+    }
+
+    /// Each sentence's weight: TextRank when the language's words can be weighed, else the
+    /// earlier the better (the lead of a recording usually says what it is about).
+    pub fn scores(&self) -> Vec<f64> {
+        match self.unweighed {
+            None => textrank(&self.doc.sentences),
+            Some(_) => (0..self.doc.sentences.len())
+                .map(|i| 1.0 / (1.0 + i as f64))
+                .collect(),
+        }
+    }
+
+    /// Ends a document: says when sentences were chosen by position, then the extractive
+    /// note.
+    pub fn close(&self, mut out: String) -> String {
+        if let Some(language) = self.unweighed {
+            out.push_str(&format!(
+                "_Sentences chosen by their position: this engine cannot weigh words in the \
+                 language `{language}`._\n\n"
+            ));
+        }
+        close(out)
     }
 
     /// Start time of each sentence in seconds, when the source has timings.

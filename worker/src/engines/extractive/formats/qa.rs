@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use super::{select, Source};
-use crate::engines::extractive::markdown::{close, escape, open};
-use crate::engines::extractive::rank::{order, textrank};
+use crate::engines::extractive::markdown::{escape, open};
+use crate::engines::extractive::rank::order;
 use crate::engines::extractive::text::Sentence;
 
 /// At most this many asked questions, chosen by TextRank score.
@@ -22,9 +22,9 @@ pub(crate) fn render(src: &Source) -> String {
     let sents = &doc.sentences;
     if sents.is_empty() {
         out.push_str("_No text to draw questions from._\n\n");
-        return close(out);
+        return src.close(out);
     }
-    let scores = textrank(sents);
+    let scores = src.scores();
     let ranked = order(&scores);
     let mut seen = HashSet::new();
     let mut asked: Vec<usize> = ranked
@@ -56,7 +56,7 @@ pub(crate) fn render(src: &Source) -> String {
     if asked.len() < FEW {
         generate(src, &ranked, &used, TARGET_PAIRS - asked.len(), &mut out);
     }
-    close(out)
+    src.close(out)
 }
 
 /// The one or two statements right after question `q`; a second one only

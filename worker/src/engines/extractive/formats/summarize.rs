@@ -1,8 +1,8 @@
 //! `summarize`: a paragraph of the top TextRank sentences, then key points.
 
 use super::{select, Source};
-use crate::engines::extractive::markdown::{close, escape, open, sentence_item};
-use crate::engines::extractive::rank::{order, textrank};
+use crate::engines::extractive::markdown::{escape, open, sentence_item};
+use crate::engines::extractive::rank::order;
 
 /// Renders `# Summary`, a paragraph in source order, and `## Key points`.
 pub(crate) fn render(src: &Source) -> String {
@@ -11,9 +11,9 @@ pub(crate) fn render(src: &Source) -> String {
     let n = doc.sentences.len();
     if n == 0 {
         out.push_str("_No text to summarise._\n\n");
-        return close(out);
+        return src.close(out);
     }
-    let ranked = order(&textrank(&doc.sentences));
+    let ranked = order(&src.scores());
     // About one sentence in six, so the paragraph stays a paragraph.
     let paragraph = select(doc, &ranked, n.div_ceil(6).clamp(1, 5), &[]);
     let mut points = select(doc, &ranked, (n / 5).clamp(1, 7), &paragraph);
@@ -31,5 +31,5 @@ pub(crate) fn render(src: &Source) -> String {
         out.push_str(&format!("- {}\n", sentence_item(&doc.sentences[i])));
     }
     out.push('\n');
-    close(out)
+    src.close(out)
 }

@@ -1,7 +1,7 @@
 //! `table_of_contents`: a numbered list of topics, timestamped for audio.
 
 use super::Source;
-use crate::engines::extractive::markdown::{close, escape, open};
+use crate::engines::extractive::markdown::{escape, open};
 use crate::engines::extractive::timing::format_timestamp;
 use crate::engines::extractive::topics::segment;
 
@@ -12,7 +12,7 @@ pub(crate) fn render(src: &Source) -> String {
     let topics = segment(&src.doc);
     if topics.is_empty() {
         out.push_str("_No text to index._\n\n");
-        return close(out);
+        return src.close(out);
     }
     let times = src.times();
     for (k, topic) in topics.iter().enumerate() {
@@ -24,5 +24,5 @@ pub(crate) fn render(src: &Source) -> String {
         out.push_str(&format!("{}. {stamp}{}\n", k + 1, escape(&topic.title)));
     }
     out.push('\n');
-    close(out)
+    src.close(out)
 }

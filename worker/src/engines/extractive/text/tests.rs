@@ -57,7 +57,7 @@ fn cuts_unpunctuated_speech_at_segment_breaks() {
             Some(*acc)
         })
         .collect();
-    let d = Doc::parse_with_breaks(&text, &breaks);
+    let d = Doc::parse_with_breaks(&text, &breaks, Lexicon::english());
     let texts: Vec<&str> = d.sentences.iter().map(|s| s.text.as_str()).collect();
     assert_eq!(texts, [a.trim(), b.trim(), a.trim(), b.trim()]);
     assert_eq!(d.sentences[1].pos, breaks[0]);
