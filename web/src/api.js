@@ -8,16 +8,26 @@ import { AbortedError, ApiError, NETWORK_MESSAGE, errorFromResponse } from './er
 /** Re-exported so callers of createSmelt need one import. */
 export { AbortedError, ApiError, errorFromResponse } from './errors.js';
 
+/** The speech fields of an audio smelt, in the order sent. */
+const SPEECH_FIELDS = Object.freeze(['model', 'language', 'task']);
+
 /**
  * Builds the multipart body exactly as the API expects it: `files[]` or
  * `text` (never both: text is dropped when there are files), `mode`,
- * `default_prompt_names[]`, `user_prompt_id` (@smelt/client's form).
- * @param {{files?: File[], text?: string, mode?: string, promptNames?: string[], userPromptId?: string|null}} input
+ * `default_prompt_names[]`, `user_prompt_id` (@smelt/client's form), then for
+ * audio `model`, `language` and `task` when given. They are given only when
+ * the server named its models: an older server refuses fields it does not know.
+ * @param {{files?: File[], text?: string, mode?: string, promptNames?: string[], userPromptId?: string|null,
+ *   speech?: {model?: string, language?: string, task?: string}|null}} input
  * @returns {FormData}
  */
-export function buildSmeltForm({ files = [], text = '', mode = 'separate', promptNames = [], userPromptId = null }) {
+export function buildSmeltForm({ files = [], text = '', mode = 'separate', promptNames = [], userPromptId = null, speech = null }) {
   const common = { mode, prompts: promptNames, userPromptId };
-  return buildCreateForm(files.length > 0 ? { files, ...common } : { text, ...common });
+  const form = buildCreateForm(files.length > 0 ? { files, ...common } : { text, ...common });
+  if (files.length > 0 && speech) {
+    for (const field of SPEECH_FIELDS) if (typeof speech[field] === 'string' && speech[field]) form.append(field, speech[field]);
+  }
+  return form;
 }
 
 /**

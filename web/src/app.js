@@ -5,6 +5,7 @@ import { smeltIdFromQuery } from './storage.js';
 import { navigate, session } from './context.js';
 import { getConfig } from './endpoints.js';
 import { loadLimits } from './limits.js';
+import { loadCatalogue } from './speech.js';
 import { initHeader, markCurrentNav } from './views/header.js';
 import { createView } from './views/create.js';
 import { smeltView } from './views/smelt.js';
@@ -47,8 +48,11 @@ function onRoute() {
 }
 
 function init() {
-  // The server's upload limits, once; the built-in ones apply until (or unless) they arrive.
-  loadLimits(() => getConfig(session));
+  // GET /api/config once: the upload limits (the built-in ones apply until, or unless, they
+  // arrive) and the speech models (no speech choices until they do).
+  const config = getConfig(session);
+  loadLimits(() => config);
+  loadCatalogue(() => config);
   for (const { view } of Object.values(VIEWS)) view?.init?.();
   initHeader({
     onSignedOut: () => {

@@ -1,8 +1,10 @@
-// The create page: pick, drop or record audio or paste text, choose prompts
-// and mode, check against the limits (the server's, see limits.js), upload
-// with a progress bar.
+// The create page: pick, drop or record audio or paste text, choose the
+// speech model, language and task for audio (speech.js), prompts and mode,
+// check against the limits (the server's, see limits.js), upload with a
+// progress bar.
 import { currentLimits, onLimitsChange } from '../limits.js';
-import { MESSAGES, countChars, fileHint, validateFile, validateSubmission } from '../validation.js';
+import { MESSAGES, countChars, fileHint, hasText, validateFile, validateSubmission } from '../validation.js';
+import { SPEECH_MESSAGES } from '../speech.js';
 import { probeDuration } from '../media.js';
 import { AbortedError, createSmelt } from '../api.js';
 import { announce, byId, h, setBar } from '../dom.js';
@@ -11,6 +13,7 @@ import { rememberSmelt } from '../storage.js';
 import { currentPrompts, navigate, onAccountChange, refreshProfile, session } from '../context.js';
 import { alertState, clearAlert, showAlert } from './alert.js';
 import { initRecorder, stopRecorder } from './record.js';
+import { focusLanguage, initSpeech, renderSpeech, setSpeechApplies, speechSelection } from './speech.js';
 
 const els = {};
 const state = {
@@ -95,6 +98,12 @@ function renderFileList() {
   });
   els.fileList.replaceChildren(...items);
   els.fileList.hidden = items.length === 0;
+  updateSpeechApplies();
+}
+
+// The speech choices are for audio: pasted text alone (no files) leaves them aside.
+function updateSpeechApplies() {
+  setSpeechApplies(state.files.length > 0 || !hasText(els.textInput.value));
 }
 
 // ------------------------------------------------------------------ form
@@ -163,9 +172,20 @@ function onSubmit(event) {
     showAlert(problem, { kind: 'validation' });
     return;
   }
-  clearAlert();
   const { durations, ...input } = readForm();
-  startUpload(input.files.length > 0 ? { ...input, text: '' } : { ...input, files: [], mode: 'separate' });
+  if (input.files.length === 0) {
+    clearAlert();
+    startUpload({ ...input, files: [], mode: 'separate' });
+    return;
+  }
+  const speech = speechSelection();
+  if (speech.problem) {
+    showAlert(speech.problem, { kind: 'validation' });
+    focusLanguage();
+    return;
+  }
+  clearAlert();
+  startUpload({ ...input, text: '', speech: speech.fields });
 }
 
 // ------------------------------------------------------------------ upload
@@ -242,6 +262,7 @@ async function startUpload(input) {
 function resetForm() {
   state.files = [];
   els.form.reset();
+  renderSpeech();
   renderFileList();
   updateCounter();
   applyAuthState();
@@ -262,6 +283,7 @@ function bind() {
   });
   els.textInput.addEventListener('input', () => {
     updateCounter();
+    updateSpeechApplies();
     revalidate();
   });
   els.form.addEventListener('change', (event) => {
@@ -355,6 +377,12 @@ export const createView = {
       cancelUpload: byId('cancel-upload'),
     });
     els.uploadHeading.setAttribute('tabindex', '-1');
+    initSpeech({
+      // A language picked after the form refused the one typed: the refusal is answered.
+      onChange: () => {
+        if (alertState().message === SPEECH_MESSAGES.unknownLanguage) clearAlert('validation');
+      },
+    });
     bind();
     applyLimits(currentLimits());
     applyAuthState();

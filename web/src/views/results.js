@@ -6,6 +6,7 @@ import { renderMarkdown } from '../markdown.js';
 import { announce, h, saveFile } from '../dom.js';
 import { copyText } from '../clipboard.js';
 import { markdownFilename } from '../format.js';
+import { transcriptLanguage } from '../speech.js';
 import { groupResults, isTranscript, resultLabel, withoutRepeatedTitle } from '../result-groups.js';
 
 /** The transcript exports, in the order offered. */
@@ -113,6 +114,7 @@ function resultCard(group, result, smelt, onExport) {
   body.innerHTML = renderMarkdown(withoutRepeatedTitle(content, label)); // sanitised by DOMPurify: results are untrusted
 
   const transcript = isTranscript(result);
+  const spoken = transcript ? transcriptLanguage(result, smelt) : '';
   const exports =
     transcript && onExport && smelt.inputKind !== 'text'
       ? exportButtons({ describedBy: titleId, name: baseName(group, smelt).replace(/\.[^./\\]+$/, ''), fileId: group.fileId, onExport })
@@ -122,6 +124,7 @@ function resultCard(group, result, smelt, onExport) {
     'article',
     { class: `card result${transcript ? ' result-transcript' : ''}`, 'data-testid': 'result', 'aria-labelledby': titleId, 'data-file-id': result.file_id ?? '', 'data-kind': result.kind || 'notes', 'data-prompt': result.prompt || '' },
     h('header', { class: 'result-head' }, h('h4', { id: titleId, class: 'result-title', text: label }), h('div', { class: 'result-actions' }, copy, download)),
+    spoken ? h('p', { class: 'result-language', 'data-testid': 'result-language', 'data-code': result.language.code, text: spoken }) : null,
     exports,
     body,
   );
@@ -131,7 +134,8 @@ function resultCard(group, result, smelt, onExport) {
  * Renders results into a container, grouped per file.
  * @param {HTMLElement} container
  * @param {import('../result-groups.js').Result[]} results Markdown documents
- * @param {{id: string, inputKind: 'audio'|'text', mode: string, files?: Map<string, {id: string, position: number}>, customPromptTitle?: string|null}} smelt
+ * @param {{id: string, inputKind: 'audio'|'text', mode: string, task?: string, files?: Map<string, {id: string, position: number}>, customPromptTitle?: string|null}} smelt
+ *   `task`: `translate` when the transcripts are English translations
  * @param {{onExport?: (e: {format: string, fileId: string|null, filename: string}) => Promise<void>}} [o]
  *   fetches and saves a transcript export (none: no export buttons)
  */

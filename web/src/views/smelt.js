@@ -8,6 +8,7 @@ import { SmeltFollower } from '../follow.js';
 import { terminalCloseMessage } from '../follow.js';
 import { announce, byId, h, saveFile, setBar } from '../dom.js';
 import { clampPercent, formatEta, queueText } from '../format.js';
+import { formatLanguage } from '../speech.js';
 import { nextStepFor } from '../messages.js';
 import { isTranscript, promptName } from '../result-groups.js';
 import { forgetSmelt, recallSmelt } from '../storage.js';
@@ -141,10 +142,16 @@ function mergeFiles(files) {
       position: f.position ?? existing.position ?? smelt.files.size,
       status,
       progress: Math.max(existing.progress ?? 0, clampPercent(f.progress ?? (status === 'completed' ? 100 : 0))),
+      // The language of its speech, once transcription began (detected, or as chosen).
+      language: validLanguage(f.language) ?? existing.language ?? null,
     });
   }
   renderFileBars();
   setTranscriptFiles([...smelt.files.values()]);
+}
+
+function validLanguage(language) {
+  return language && typeof language === 'object' && typeof language.code === 'string' && language.code ? language : null;
 }
 
 function renderFileBars() {
@@ -163,7 +170,13 @@ function renderFileBars() {
       li = h(
         'li',
         { class: 'file-bar', 'data-file-id': key, 'data-testid': 'file-progress' },
-        h('div', { class: 'file-bar-head' }, h('span', { class: 'file-bar-name' }), h('span', { class: 'file-bar-status' })),
+        h(
+          'div',
+          { class: 'file-bar-head' },
+          h('span', { class: 'file-bar-name' }),
+          h('span', { class: 'file-bar-language', 'data-testid': 'file-language', hidden: true }, h('span', { class: 'visually-hidden', text: 'Language: ' }), h('span', { class: 'file-bar-language-name' })),
+          h('span', { class: 'file-bar-status' }),
+        ),
         h('div', { class: 'bar bar-small', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' }, h('div', { class: 'bar-fill' })),
       );
       els.fileBars.append(li);
@@ -171,9 +184,15 @@ function renderFileBars() {
     li.querySelector('.file-bar-name').textContent = file.filename;
     li.querySelector('.file-bar-status').textContent = `${stageLabel(file.status)} · ${file.progress}%`;
     li.dataset.status = file.status;
+    const language = formatLanguage(file.language);
+    const languageEl = li.querySelector('.file-bar-language');
+    languageEl.querySelector('.file-bar-language-name').textContent = language;
+    languageEl.hidden = !language;
+    if (language) languageEl.dataset.code = file.language.code;
+    else delete languageEl.dataset.code;
     const bar = li.querySelector('.bar');
     bar.setAttribute('aria-label', file.filename);
-    setBar(bar, file.progress, `${file.progress}%, ${stageLabel(file.status)}`);
+    setBar(bar, file.progress, [`${file.progress}%`, stageLabel(file.status), language].filter(Boolean).join(', '));
   }
   for (const li of els.fileBars.querySelectorAll('li')) if (!seen.has(li.dataset.fileId)) li.remove();
   els.fileBars.hidden = false;
@@ -194,6 +213,7 @@ function handleEvent({ event, payload }) {
 
 function applySnapshot(s) {
   if (s.mode) smelt.mode = s.mode;
+  if (s.task) smelt.task = s.task;
   if (s.user_prompt_id) smelt.customPromptTitle = currentPrompts().find((p) => p.id === s.user_prompt_id)?.title ?? null;
   if (Array.isArray(s.files)) {
     smelt.inputKind = s.files.length > 0 && s.files.every((f) => f.input_type === 'text') ? 'text' : 'audio';
@@ -473,6 +493,7 @@ export const smeltView = {
       // follows it with their access token: nobody else can).
       canCancel: !!kept || session.isSignedIn(),
       customPromptTitle: null,
+      task: 'transcribe', // or 'translate' (into English), from the snapshot
       files: new Map(),
       stage: null,
       queue: '',

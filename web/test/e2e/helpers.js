@@ -48,12 +48,12 @@ export function tempDir() {
  * @param {string} dir
  * @param {string} name file name ending in .wav
  * @param {string} text
- * @param {{wordsPerMinute?: number}} [o]
+ * @param {{wordsPerMinute?: number, voice?: string}} [o] voice: an espeak-ng voice (`de` for German)
  * @returns {Promise<string>} the file's path
  */
-export async function speak(dir, name, text, { wordsPerMinute = 150 } = {}) {
+export async function speak(dir, name, text, { wordsPerMinute = 150, voice = 'en-us' } = {}) {
   const path = join(dir, name);
-  await run('espeak-ng', ['-v', 'en-us', '-s', String(wordsPerMinute), '-w', path, text]);
+  await run('espeak-ng', ['-v', voice, '-s', String(wordsPerMinute), '-w', path, text]);
   return path;
 }
 
