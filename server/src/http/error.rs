@@ -30,11 +30,11 @@ pub struct ApiErrorDetail {
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiErrorCode {
-    /// `POST /api/smelts` without files or text.
+    /// `POST /api/smelts` without files or text, or `/v1/audio/*` without `file`.
     NoInput,
     /// `POST /api/smelts` with both files and text.
     MixedInput,
-    /// More than five files.
+    /// More than five files (more than one on `/v1/audio/*`).
     TooManyFiles,
     /// A file over 25 MB.
     FileTooLarge,

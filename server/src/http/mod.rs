@@ -1,7 +1,8 @@
 //! The REST API. Each resource module exposes `router()`, an `OpenApiRouter` whose routes are
 //! registered from their `#[utoipa::path]` annotations; this module joins them with their
 //! OpenAPI document ([`openapi`]) and adds the error envelope for unknown routes, wrong
-//! methods and the static web app.
+//! methods and the static web app. Beside `/api`, `/v1` serves the OpenAI-compatible
+//! transcription routes ([`openai_audio`]), whose errors take OpenAI's shape.
 
 pub mod accounts;
 pub mod body;
@@ -12,10 +13,12 @@ pub mod error;
 pub mod health;
 pub mod keys;
 pub mod metrics;
+pub mod openai_audio;
 pub mod openapi;
 pub mod profile;
 pub mod prompts;
 pub mod smelts;
+pub mod upload;
 pub mod webhooks;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -35,7 +38,7 @@ use crate::realtime;
 use crate::state::AppState;
 use error::ApiError;
 
-/// The whole HTTP surface: `/api/...` plus the web app at `/`.
+/// The whole HTTP surface: `/api/...`, `/v1/audio/...` plus the web app at `/`.
 pub fn router(state: AppState) -> Router {
     let web_dir = state.settings.http.web_dir.clone();
     let (routes, document) = routes(&state.limits);
@@ -64,8 +67,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Every route (`/healthz`, `/readyz`, `/metrics` and `/api/...`, without the web app) and the
-/// OpenAPI document built from the same annotations. `limits` bound the create body.
+/// Every route (`/healthz`, `/readyz`, `/metrics`, `/api/...` and `/v1/...`, without the web
+/// app) and the OpenAPI document built from the same annotations. `limits` bound the bodies
+/// that carry audio.
 pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (api, api_paths) = OpenApiRouter::new()
         .merge(smelts::router(limits))
@@ -88,13 +92,22 @@ pub fn routes(limits: &Limits) -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 "METHOD NOT ALLOWED",
             )
         });
+    // OpenAI's clients read errors in OpenAI's shape, unknown paths under `/v1` included.
+    let (v1, v1_paths) = OpenApiRouter::new()
+        .merge(openai_audio::router(limits))
+        .split_for_parts();
+    let v1 = v1
+        .fallback(|| async { openai_audio::error::OpenAiError::route_not_found() })
+        .method_not_allowed_fallback(|| async {
+            openai_audio::error::OpenAiError::method_not_allowed()
+        });
     let (root, root_paths) = OpenApiRouter::new()
         .merge(health::router())
         .merge(metrics::router())
         .split_for_parts();
     (
-        root.nest("/api", api),
-        openapi::document(root_paths.nest("/api", api_paths)),
+        root.nest("/api", api).nest("/v1", v1),
+        openapi::document(root_paths.nest("/api", api_paths).nest("/v1", v1_paths)),
     )
 }
 

@@ -19,6 +19,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::error::ApiErrorBody;
+use super::openai_audio::error::OpenAiErrorBody;
+use super::openai_audio::stream::{TextDeltaEvent, TextDoneEvent};
 use crate::state::AppState;
 
 /// Security scheme of signed-in routes: an HS256 access token (`Authorization: Bearer <jwt>`).
@@ -34,10 +36,21 @@ pub const METRICS_TOKEN: &str = "metrics_token";
         description = "Smelt turns audio recordings (MP3, WAV, M4A, WebM, Ogg) or pasted text into \
             transcripts and structured notes, and streams live progress over WebSockets and \
             Server-Sent Events. Every error answer is the envelope \
-            `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}` (`ApiErrorBody`)."
+            `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}` (`ApiErrorBody`), except \
+            under `/v1`, whose OpenAI-compatible routes answer in OpenAI's shape \
+            (`OpenAiErrorBody`) with the same codes."
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(ApiErrorBody, WireEvent, ProgressPayload, CompletedPayload, FailedPayload)),
+    components(schemas(
+        ApiErrorBody,
+        WireEvent,
+        ProgressPayload,
+        CompletedPayload,
+        FailedPayload,
+        OpenAiErrorBody,
+        TextDeltaEvent,
+        TextDoneEvent
+    )),
     tags(
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "auth", description = "Email/password accounts and sessions"),
@@ -48,6 +61,7 @@ pub const METRICS_TOKEN: &str = "metrics_token";
         (name = "smelts", description = "Creating, reading, listing and deleting smelts"),
         (name = "downloads", description = "Result documents at signed URLs"),
         (name = "realtime", description = "Live progress over WebSocket and Server-Sent Events"),
+        (name = "openai", description = "OpenAI-compatible transcription and translation (`/v1/audio/*`)"),
         (name = "meta", description = "This document")
     )
 )]

@@ -5,12 +5,14 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::Json;
+use std::future::Future;
 use std::net::IpAddr;
 
 use smelt_core::credits::{weekly_limit_message, DAILY_LIMIT_MESSAGE};
 use smelt_core::crypto::hmac_hex;
 use smelt_core::db::credits::{self, Charge, Refusal};
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
+use smelt_core::domain::speech::{self, SpeechChoice};
 use smelt_core::domain::{channel_name, InputType, SmeltMode};
 use smelt_core::dto::SmeltCreatedDto;
 use smelt_core::lifecycle;
@@ -19,8 +21,9 @@ use uuid::Uuid;
 
 use super::form::{self, CreateForm};
 use super::schema::CreateSmeltForm;
-use crate::auth::MaybeCaller;
+use crate::auth::{Caller, MaybeCaller};
 use crate::http::error::{ApiError, ApiErrorBody};
+use crate::http::upload;
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 use smelt_core::domain::Scope;
@@ -66,9 +69,36 @@ pub async fn create(
     let multipart = multipart.map_err(|_| {
         ApiError::bad_request("invalid_multipart", "EXPECTED A multipart/form-data BODY")
     })?;
+    let (blobs, limits) = (state.blobs.clone(), state.limits);
+    let (created, ()) = create_from(&state, user, ip, move |smelt_id| async move {
+        let form = form::read(multipart, smelt_id, blobs.as_ref(), &limits).await?;
+        Ok::<_, ApiError>((form, ()))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Creates a smelt from an upload, as `POST /api/smelts` does, once the caller has checked the
+/// token's scope, the rate limit and that the body is multipart: refuses a client without
+/// credit before reading the body (403 `daily_limit` / `weekly_limit`) and one sending more
+/// uploads at once than allowed (429), gives `read` the new smelt's id to read the body with
+/// (within `SMELT_UPLOAD_DEADLINE_SECS`, else 408 `upload_timeout`), then checks, charges and
+/// queues the smelt ([`insert`]). `read` returns the form and whatever else its route reads
+/// from the body (`X`), handed back with the 201 body. Whatever fails, nothing it stored
+/// stays.
+pub(crate) async fn create_from<X, F, Fut>(
+    state: &AppState,
+    user: Option<Caller>,
+    ip: IpAddr,
+    read: F,
+) -> Result<(SmeltCreatedDto, X), ApiError>
+where
+    F: FnOnce(Uuid) -> Fut,
+    Fut: Future<Output = Result<(CreateForm, X), ApiError>>,
+{
     // Refuse for credits before reading the body: a client out of credits learns it at once
-    // instead of after uploading. This only looks; the reservation below decides.
-    if let Some(refusal) = precheck(&state, user.map(|u| u.user_id), ip).await? {
+    // instead of after uploading. This only looks; the reservation in `insert` decides.
+    if let Some(refusal) = precheck(state, user.map(|u| u.user_id), ip).await? {
         return Err(refused(refusal, user.is_some()));
     }
     let http = &state.settings.http;
@@ -81,12 +111,15 @@ pub async fn create(
     let smelt_id = Uuid::now_v7();
     crate::http::record_smelt(smelt_id);
     let deadline = std::time::Duration::from_secs(http.upload_deadline_secs.max(1));
-    let reading = form::read(multipart, smelt_id, state.blobs.as_ref(), &state.limits);
-    let form = match tokio::time::timeout(deadline, reading).await {
-        Ok(form) => form?,
+    let (form, extra) = match tokio::time::timeout(deadline, read(smelt_id)).await {
+        Ok(Ok(read)) => read,
+        Ok(Err(e)) => {
+            upload::discard(state.blobs.as_ref(), smelt_id).await;
+            return Err(e);
+        }
         Err(_) => {
             // The read was dropped mid-part: whatever it had stored goes.
-            form::discard(state.blobs.as_ref(), smelt_id).await;
+            upload::discard(state.blobs.as_ref(), smelt_id).await;
             return Err(ApiError::client(
                 StatusCode::REQUEST_TIMEOUT,
                 "upload_timeout",
@@ -96,10 +129,10 @@ pub async fn create(
     };
     let user_id = user.map(|u| u.user_id);
     let creator = user.map(|u| u.creator()).unwrap_or_default();
-    match insert(&state, smelt_id, (user_id, creator), ip, &form).await {
-        Ok(created) => Ok((StatusCode::CREATED, Json(created))),
+    match insert(state, smelt_id, (user_id, creator), ip, &form).await {
+        Ok(created) => Ok((created, extra)),
         Err(e) => {
-            form::discard(state.blobs.as_ref(), smelt_id).await;
+            upload::discard(state.blobs.as_ref(), smelt_id).await;
             Err(e)
         }
     }
@@ -185,6 +218,15 @@ async fn insert(
     form: &CreateForm,
 ) -> Result<SmeltCreatedDto, ApiError> {
     check_rules(form, user_id)?;
+    let default_model = speech::model(&state.settings.http.default_model)
+        .expect("SMELT_DEFAULT_MODEL is checked at start-up");
+    let choice = SpeechChoice::parse(
+        form.model.as_deref(),
+        form.language.as_deref(),
+        form.task.as_deref(),
+        default_model,
+    )
+    .map_err(|e| ApiError::invalid_data(e.to_string().to_uppercase()))?;
     let input_type = if form.text.is_some() {
         InputType::Text
     } else {
@@ -227,6 +269,9 @@ async fn insert(
         input_text: form.text.clone(),
         charge: Charge::Free,
         word_timestamps: form.word_timestamps,
+        model: choice.model.name,
+        language: choice.language.as_str(),
+        task: choice.task,
     };
 
     let mut tx = state.pool.begin().await?;

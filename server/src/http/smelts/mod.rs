@@ -2,9 +2,9 @@
 
 mod access;
 mod cancel;
-mod create;
+pub(crate) mod create;
 mod delete;
-mod form;
+pub(crate) mod form;
 mod read;
 pub mod schema;
 mod transcript;
