@@ -528,13 +528,21 @@ impl Socket {
         }
     }
 
-    /// The next text frame as JSON (`None` once the server closed), with the close code.
+    /// The next text frame as JSON (`None` once the server closed), with the close code. Live
+    /// queue places are kept in [`Socket::places`] instead.
     pub async fn next_json(&mut self) -> Result<serde_json::Value, Option<u16>> {
+        let places = &mut self.places;
+        let ws = &mut self.ws;
         let next = tokio::time::timeout(FINISH_DEADLINE, async {
             loop {
-                match self.ws.next().await {
+                match ws.next().await {
                     Some(Ok(Message::Text(text))) => {
-                        return Ok(serde_json::from_str(&text).unwrap())
+                        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                        if value["event"] == "progress" && value["seq"].is_null() {
+                            places.push(value["payload"].clone());
+                            continue;
+                        }
+                        return Ok(value);
                     }
                     Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
                     Some(Ok(_)) => continue,
