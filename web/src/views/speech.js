@@ -137,7 +137,13 @@ function applyTypedLanguage({ commit }) {
   }
   const chosen = chooseLanguage(choice, found.code, catalogue());
   if (!chosen) return false;
-  if (commit || chosen.choice.model !== choice.model || chosen.choice.language !== choice.language) {
+  const changed = chosen.choice.model !== choice.model || chosen.choice.language !== choice.language;
+  if (commit && !changed) {
+    // Confirming what typing already chose: tidy the text, keep the note it left.
+    render();
+    return true;
+  }
+  if (changed) {
     const caret = commit ? null : [els.language.selectionStart, els.language.selectionEnd];
     update(chosen.choice, chosen.note);
     // While typing, the text stays as typed (render() writes the language's name).
