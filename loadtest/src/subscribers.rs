@@ -34,7 +34,8 @@ const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Deserialize)]
 struct FrameHead {
     event: EventKind,
-    seq: i64,
+    /// `None` on a live queue place: not an event of the log.
+    seq: Option<i64>,
 }
 
 /// One subscriber to open.
@@ -174,7 +175,7 @@ async fn subscribe(
                 if head.event != EventKind::Snapshot {
                     return Err(format!("first frame is {:?}, not a snapshot", head.event));
                 }
-                return Ok((socket, head.seq));
+                return Ok((socket, head.seq.unwrap_or_default()));
             }
             Some(Ok(Message::Close(frame))) => {
                 return Err(format!(
@@ -219,12 +220,17 @@ async fn read(
                     tally.error = Some("a frame is not an event".to_owned());
                     break;
                 };
+                // A queue place is pushed while the smelt waits; it is not one of the events
+                // counted.
+                let Some(seq) = head.seq else {
+                    continue;
+                };
                 shared.received.fetch_add(1, Ordering::Relaxed);
-                if head.seq <= highest {
+                if seq <= highest {
                     tally.out_of_order += 1;
                 }
-                highest = highest.max(head.seq);
-                tally.receipts.push((head.seq, at));
+                highest = highest.max(seq);
+                tally.receipts.push((seq, at));
             }
             Some(Ok(Message::Close(frame))) => {
                 tally.close_code = Some(frame.map_or(1005, |f| u16::from(f.code)));
