@@ -5,40 +5,18 @@
 #[allow(dead_code)] // each test binary uses a different part
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 
-use common::{multilingual_model, run, word_error_rate};
+use common::{multilingual_model, speech_wav_in, word_error_rate, GERMAN, GERMAN_KEY_WORDS};
 use smelt_core::domain::speech::{Task, BASE};
 use smelt_worker::audio::decode_file;
 use smelt_worker::engines::whisper::long_form::LongForm;
 use smelt_worker::engines::whisper::DecodeOptions;
 
-const GERMAN: &str = "Guten Morgen, wir treffen uns heute im Büro. Bitte bringen Sie die \
-    Unterlagen für das neue Projekt mit. Wir müssen über den Haushalt und die Termine für den \
-    Sommer sprechen.";
-
-/// The English of the German reading's content words (Morgen, treffen, Büro, Projekt,
-/// sprechen, Haushalt, Sommer): a translation has most of them.
-const KEY_WORDS: [&str; 8] = [
-    "morning",
-    "meet",
-    "office",
-    "project",
-    "talk",
-    "household",
-    "budget",
-    "summer",
-];
-
 /// 16 kHz samples of `text` read by espeak-ng's `voice`.
 fn spoken(voice: &str, text: &str) -> Arc<Vec<f32>> {
     let dir = tempfile::tempdir().unwrap();
-    let wav = dir.path().join("speech.wav");
-    run(Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "150", "-w"])
-        .arg(&wav)
-        .arg(text));
+    let wav = speech_wav_in(dir.path(), "speech", voice, text);
     Arc::new(decode_file(&wav, 600.0, &mut |_| {}).unwrap().samples)
 }
 
@@ -93,8 +71,14 @@ fn a_chosen_language_is_not_detected_and_translation_gives_english() {
         Some("de"),
     ))
     .to_lowercase();
-    let found = KEY_WORDS.iter().filter(|w| english.contains(*w)).count();
-    assert!(found >= 4, "the key words {KEY_WORDS:?} in {english}");
+    let found = GERMAN_KEY_WORDS
+        .iter()
+        .filter(|w| english.contains(*w))
+        .count();
+    assert!(
+        found >= 4,
+        "the key words {GERMAN_KEY_WORDS:?} in {english}"
+    );
     for german in ["guten", "wir ", "unterlagen", "sprechen"] {
         assert!(!english.contains(german), "no German left: {english}");
     }

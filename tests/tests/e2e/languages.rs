@@ -5,17 +5,10 @@ use reqwest::multipart::Form;
 use serde_json::Value;
 use smelt_core::events::EventKind;
 use std::path::Path;
-use std::process::Command;
 use uuid::Uuid;
 
-use crate::audio_support::word_error_rate;
-use crate::helpers::{file_part, follow_from_start, run, spawn_idle_app, TestApp, Transcript};
-
-/// A German reading: three sentences of a meeting, no numbers (a model may write them as
-/// digits).
-const GERMAN: &str = "Guten Morgen, wir treffen uns heute im Büro. Bitte bringen Sie die \
-    Unterlagen für das neue Projekt mit. Wir müssen über den Haushalt und die Termine für den \
-    Sommer sprechen.";
+use crate::audio_support::{speech_wav_in, word_error_rate, GERMAN, GERMAN_KEY_WORDS};
+use crate::helpers::{file_part, follow_from_start, spawn_idle_app, TestApp, Transcript};
 
 /// A Spanish reading of the same kind.
 const SPANISH: &str = "Buenos días, hoy tenemos una reunión importante con el equipo. Por \
@@ -24,12 +17,7 @@ const SPANISH: &str = "Buenos días, hoy tenemos una reunión importante con el 
 
 /// Speaks `text` with espeak-ng's `voice` into `dir/{voice}.wav`; returns the WAV's bytes.
 fn speak_in(dir: &Path, voice: &str, text: &str) -> Vec<u8> {
-    let wav = dir.join(format!("{voice}.wav"));
-    run(Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "150", "-w"])
-        .arg(&wav)
-        .arg(text));
-    std::fs::read(wav).unwrap()
+    std::fs::read(speech_wav_in(dir, voice, voice, text)).unwrap()
 }
 
 /// Creates a smelt of one spoken file with the given speech fields and prompts (signed in),
@@ -203,18 +191,7 @@ async fn translating_german_speech_gives_english_with_its_key_words() {
     let (english, result) = transcript_of(&app, &token, &smelt).await;
     assert_eq!(result["language"]["code"], "de", "the language spoken");
     let lower = english.to_lowercase();
-    // The English of the reading's content words (Morgen, treffen, Büro, Projekt, sprechen,
-    // Haushalt, Sommer): a translation has most of them.
-    let key_words = [
-        "morning",
-        "meet",
-        "office",
-        "project",
-        "talk",
-        "household",
-        "budget",
-        "summer",
-    ];
+    let key_words = GERMAN_KEY_WORDS;
     let found: Vec<&str> = key_words
         .iter()
         .copied()

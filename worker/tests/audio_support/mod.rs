@@ -22,13 +22,37 @@ pub fn run(cmd: &mut Command) {
 
 /// Speaks `text` into `dir/name.wav` (espeak-ng's native 22.05 kHz mono).
 pub fn speech_wav(dir: &Path, name: &str, text: &str) -> PathBuf {
+    speech_wav_in(dir, name, "en-us", text)
+}
+
+/// Speaks `text` with espeak-ng's `voice` (`en-us`, `de`, `es`, …) into `dir/name.wav`.
+pub fn speech_wav_in(dir: &Path, name: &str, voice: &str, text: &str) -> PathBuf {
     let wav = dir.join(format!("{name}.wav"));
     run(Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "150", "-w"])
+        .args(["-v", voice, "-s", "150", "-w"])
         .arg(&wav)
         .arg(text));
     wav
 }
+
+/// A German reading: three sentences of a meeting, no numbers (a model may write them as
+/// digits).
+pub const GERMAN: &str = "Guten Morgen, wir treffen uns heute im Büro. Bitte bringen Sie die \
+    Unterlagen für das neue Projekt mit. Wir müssen über den Haushalt und die Termine für den \
+    Sommer sprechen.";
+
+/// The English of [`GERMAN`]'s content words (Morgen, treffen, Büro, Projekt, sprechen,
+/// Haushalt, Sommer): a translation has most of them.
+pub const GERMAN_KEY_WORDS: [&str; 8] = [
+    "morning",
+    "meet",
+    "office",
+    "project",
+    "talk",
+    "household",
+    "budget",
+    "summer",
+];
 
 /// Re-encodes `wav` with ffmpeg into `dir/name.ext` using the given codec arguments.
 pub fn transcode(wav: &Path, out: &Path, codec_args: &[&str]) -> PathBuf {
