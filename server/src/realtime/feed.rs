@@ -430,6 +430,40 @@ mod tests {
         ));
     }
 
+    /// A live queue place computed when the smelt's log ended at `at_seq`.
+    fn place(at_seq: i64) -> Frame {
+        Frame {
+            seq: at_seq,
+            kind: EventKind::Progress,
+            text: Utf8Bytes::from_static(r#"{"event":"progress","seq":null,"payload":{}}"#),
+            appended_us: None,
+            transient: true,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_queue_place_passes_without_moving_the_seq_unless_a_later_event_was_delivered() {
+        let (hub, broker, id) = setup();
+        broker.append(id, EventKind::Progress);
+        let (mut feed, _) = Feed::start(hub.clone(), broker.clone(), 8, request(id, None))
+            .await
+            .unwrap();
+        hub.publish(id, &place(1));
+        match feed.next().await {
+            Step::Send(b) => assert!(b.len() == 1 && b[0].transient, "{b:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(feed.last_seq(), 1, "a place is not an event of the log");
+        hub.publish(id, &broker.append(id, EventKind::Progress));
+        assert_eq!(seqs(&feed.next().await), vec![2]);
+        hub.publish(id, &place(1));
+        assert_eq!(
+            seqs(&feed.next().await),
+            Vec::<i64>::new(),
+            "a place read before event 2 is stale"
+        );
+    }
+
     #[tokio::test]
     async fn a_live_frame_racing_the_replay_is_delivered_once() {
         let (hub, broker, id) = setup();
