@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::broker::{frame_of, Broker, BrokerError};
+use super::every::Every;
 use super::hub::Hub;
 
 /// What the backstop saw at its previous look: each channel's published seq.
@@ -70,16 +71,10 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let mut backstop = Backstop::new();
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {
-                if let Err(e) = backstop.look(&hub, broker.as_ref()).await {
-                    tracing::warn!(error = %e, "the backstop could not read the log");
-                }
-            }
+    let mut every = Every::new(interval, stop);
+    while every.tick().await {
+        if let Err(e) = backstop.look(&hub, broker.as_ref()).await {
+            tracing::warn!(error = %e, "the backstop could not read the log");
         }
     }
 }

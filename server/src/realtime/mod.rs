@@ -6,6 +6,7 @@
 pub mod backstop;
 pub mod broker;
 pub mod close;
+pub mod every;
 pub mod feed;
 pub mod hub;
 pub mod multiplex;

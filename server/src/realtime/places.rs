@@ -15,6 +15,7 @@ use smelt_core::events::{encode_live_frame, EventKind};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use super::every::Every;
 use super::hub::{Frame, Hub, Place};
 
 /// One computation: reads the places of the watched channels' pending smelts and tells each
@@ -63,16 +64,10 @@ pub async fn tell(hub: &Hub, pool: &PgPool) -> Result<usize, sqlx::Error> {
 
 /// Computes and tells the places every `interval` until `stop`.
 pub async fn run(hub: Arc<Hub>, pool: PgPool, interval: Duration, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {
-                if let Err(e) = tell(&hub, &pool).await {
-                    tracing::warn!(error = %e, "could not compute the queue places");
-                }
-            }
+    let mut every = Every::new(interval, stop);
+    while every.tick().await {
+        if let Err(e) = tell(&hub, &pool).await {
+            tracing::warn!(error = %e, "could not compute the queue places");
         }
     }
 }

@@ -260,16 +260,7 @@ async fn secrets_never_appear_in_responses_logs_or_the_database() {
         .await
         .unwrap();
     let put_body = response.text().await.unwrap();
-    let profile_body = app
-        .client
-        .get(app.url("/api/profile"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let profile_body = app.get_text("/api/profile", &token).await;
     let secret = &provider_stub::GOOD_KEY[..24];
     assert!(!put_body.contains(secret) && !profile_body.contains(secret));
     assert!(!captured_logs().contains(secret), "the key is not logged");

@@ -353,6 +353,19 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET path` (with a bearer token) and its body as text, whatever the status.
+    pub async fn get_text(&self, path: &str, token: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Opens a smelt's socket with `query` (e.g. `token=…&after_seq=3`).
     pub async fn connect(&self, smelt_id: &str, query: &str) -> Socket {
         let url = format!("ws://{}/api/smelts/{smelt_id}/ws?{query}", self.address);

@@ -123,15 +123,8 @@ async fn german_and_spanish_on_auto_are_detected_and_transcribed_word_for_word()
         assert_eq!(json["language"]["code"], code);
         assert_eq!(json["files"][0]["language"]["code"], code);
         let vtt = app
-            .client
-            .get(app.url(&format!("/api/smelts/{id}/transcript?format=vtt")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .get_text(&format!("/api/smelts/{id}/transcript?format=vtt"), &token)
+            .await;
         assert!(
             vtt.starts_with(&format!("WEBVTT\nLanguage: {code}\n")),
             "{vtt}"
