@@ -281,8 +281,11 @@ function applyFailed(p) {
   renderCancel();
   for (const file of smelt.files.values()) if (file.status !== 'completed') file.status = 'failed';
   renderFileBars();
-  renderSteps(smelt.stage, { failed: true });
-  const at = smelt.stage;
+  // A page that first sees the smelt already failed (its snapshot) saw no stage; a failure
+  // naming the prompt that failed came from synthesis.
+  const named = typeof p.failed_prompt === 'string' && p.failed_prompt;
+  const at = STEPS.includes(smelt.stage) ? smelt.stage : named ? 'synthesizing' : smelt.stage;
+  renderSteps(at, { failed: true });
   els.stage.textContent = STEPS.includes(at) ? `Failed while ${stageLabel(at).toLowerCase()}` : stageLabel('failed');
   els.stage.dataset.stage = 'failed';
   els.eta.hidden = true;
