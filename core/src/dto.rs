@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::domain::speech::Task;
 use crate::domain::{
-    ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
+    ErrorCode, FileStatus, InputType, Lane, PromptName, ResultKind, SmeltMode, SmeltStatus,
 };
 
 /// The language of a file's speech: detected by the model (with its probability) or chosen
@@ -145,6 +145,9 @@ pub struct SmeltDto {
     pub language: String,
     /// `transcribe`, or `translate` (into English).
     pub task: Task,
+    /// The queue lane it waits (or waited) in: `fast`, `normal` or `bulk`
+    /// (`docs/api.md#queue-lanes`).
+    pub lane: Lane,
     pub files: Vec<SmeltFileDto>,
     pub default_prompt_names: Vec<PromptName>,
     #[schema(required = true)]
@@ -178,6 +181,8 @@ pub struct SmeltCreatedDto {
     pub id: Uuid,
     pub status: SmeltStatus,
     pub mode: SmeltMode,
+    /// The queue lane it waits in: `fast`, `normal` or `bulk` (`docs/api.md#queue-lanes`).
+    pub lane: Lane,
     pub files: Vec<SmeltFileDto>,
     pub default_prompt_names: Vec<PromptName>,
     #[schema(required = true)]

@@ -136,7 +136,8 @@ fn register_series() {
     ::metrics::gauge!(CHANNELS).set(0.0);
     let _ = ::metrics::histogram!(DELIVERY_LATENCY);
     ::metrics::counter!(SLOW_CONSUMER_DISCONNECTS).absolute(0);
-    for queue in [crate::queue::QUEUE_NAME, crate::queue::DEAD_LETTER_QUEUE] {
+    let lanes = crate::domain::Lane::ALL.iter().map(|l| l.queue_name());
+    for queue in lanes.chain([crate::queue::DEAD_LETTER_QUEUE]) {
         ::metrics::gauge!(QUEUE_DEPTH, "queue" => queue).set(0.0);
         ::metrics::gauge!(QUEUE_OLDEST_AGE, "queue" => queue).set(0.0);
     }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use smelt_core::db::credits::Charge;
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::speech;
-use smelt_core::domain::{InputType, PromptName, SmeltMode};
+use smelt_core::domain::{InputType, Lane, PromptName, SmeltMode};
 use smelt_core::lifecycle::{self, ProgressSink};
 use smelt_core::queue::JobQueue;
 use smelt_core::tokens::{TokenKeys, SUBSCRIPTION_AUDIENCE};
@@ -66,6 +66,8 @@ pub async fn create(
                 model: speech::TINY_EN.name,
                 language: "auto",
                 task: speech::Task::Transcribe,
+                // Pasted text waits in the fast lane.
+                lane: Lane::Fast,
             };
             let file = NewFile {
                 smelt_file_id: Uuid::now_v7(),

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use smelt_core::blob::BlobStore;
 use smelt_core::db::{smelts, users, workers};
+use smelt_core::domain::Lane;
 use smelt_core::domain::{CreditSource, ErrorCode, SmeltStatus};
 use smelt_core::limits::Limits;
 use smelt_core::listener::{Listener, WakeUps};
-use smelt_core::queue::{Delivery, Job, JobQueue, INSERT_CHANNEL};
+use smelt_core::queue::{insert_channel, Delivery, Job, JobQueue};
 use smelt_core::{retention, uploads};
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -20,6 +21,7 @@ use crate::engines::hosted::{HostedSynthesizer, HostedTranscriber};
 use crate::engines::local::{ExtractiveSynthesizer, LocalTranscriber};
 use crate::engines::openai::OpenAiClient;
 use crate::engines::whisper::DecodeOptions;
+use crate::lanes::LaneScheduler;
 use crate::pipeline::{self, Context, Engines, StageError};
 use crate::settings::Settings;
 use smelt_core::crypto::SecretBox;
@@ -61,6 +63,8 @@ pub struct Worker {
     secret_box: Option<SecretBox>,
     /// The guard for users' own provider URLs.
     outbound: OutboundGuard,
+    /// The order this worker's claims read the lanes in.
+    lanes: LaneScheduler,
 }
 
 /// Whose engines run a smelt.
@@ -137,7 +141,11 @@ impl Worker {
                     "operator",
                 )
             });
+        let w = &settings.worker;
+        let lanes =
+            LaneScheduler::new([w.fast_lane_weight, w.normal_lane_weight, w.bulk_lane_weight]);
         Ok(Worker {
+            lanes,
             outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
             pool,
             queue,
@@ -202,13 +210,26 @@ impl Worker {
     }
 
     /// How long one delivery of `smelt` may run: `SMELT_JOB_DEADLINE_SECS`, or 300 s plus 4 s
-    /// per second of its audio.
+    /// per second of its audio, and no longer than its lane's timeout
+    /// (`SMELT_*_LANE_TIMEOUT_SECS`, 0 for none).
     fn deadline_for(&self, smelt: &smelts::Smelt) -> Duration {
-        if let Some(secs) = self.settings.worker.job_deadline_secs {
-            return Duration::from_secs(secs);
+        let w = &self.settings.worker;
+        let job = match w.job_deadline_secs {
+            Some(secs) => Duration::from_secs(secs),
+            None => {
+                let audio_secs: f64 = smelt.files.iter().filter_map(|f| f.duration_seconds).sum();
+                Duration::from_secs(300) + Duration::from_secs_f64(4.0 * audio_secs.max(0.0))
+            }
+        };
+        let lane = match smelt.row.lane {
+            Lane::Fast => w.fast_lane_timeout_secs,
+            Lane::Normal => w.normal_lane_timeout_secs,
+            Lane::Bulk => w.bulk_lane_timeout_secs,
+        };
+        match lane {
+            0 => job,
+            secs => job.min(Duration::from_secs(secs)),
         }
-        let audio_secs: f64 = smelt.files.iter().filter_map(|f| f.duration_seconds).sum();
-        Duration::from_secs(300) + Duration::from_secs_f64(4.0 * audio_secs.max(0.0))
     }
 
     /// The failure of a smelt whose delivery ran past `deadline`: `synthesis_failed` when it
@@ -239,18 +260,23 @@ impl Worker {
         })
     }
 
-    /// Reads one message and processes it to the end. Errors are queue or database failures
-    /// outside any smelt (the caller backs off and tries again).
+    /// Claims one job (lanes in this worker's weighted order, users beyond their running
+    /// limit after others) and processes it to the end. Errors are queue or database
+    /// failures outside any smelt (the caller backs off and tries again).
     pub async fn try_process_one(&self) -> anyhow::Result<Outcome> {
-        let Some(delivery) = self
+        let order = self.lanes.order();
+        let w = &self.settings.worker;
+        let claimed = self
             .queue
-            .read_one(self.settings.worker.visibility_timeout_secs)
-            .await?
-        else {
+            .claim(&order, w.visibility_timeout_secs, w.max_running_per_user)
+            .await?;
+        self.lanes
+            .record(&order, claimed.as_ref().map(|d| d.message.lane));
+        let Some(delivery) = claimed else {
             return Ok(Outcome::Idle);
         };
         metrics::counter!(smelt_core::metrics::JOBS_CLAIMED).increment(1);
-        let span = tracing::info_span!("smelt", smelt_id = %delivery.message.smelt_id, attempt = delivery.read_count);
+        let span = tracing::info_span!("smelt", smelt_id = %delivery.message.smelt_id, lane = %delivery.message.lane, attempt = delivery.read_count);
         self.process(delivery).instrument(span).await
     }
 
@@ -259,14 +285,14 @@ impl Worker {
         let smelt_id = delivery.message.smelt_id;
         let mut conn = self.pool.acquire().await?;
         let Some(smelt) = smelts::fetch(&mut conn, smelt_id).await? else {
-            self.queue.archive(delivery.msg_id).await?;
+            self.queue.archive(&delivery).await?;
             return Ok(Outcome::Skipped(smelt_id));
         };
         drop(conn);
         // A redelivery for a smelt that already finished (the previous worker died after the
         // final commit, before acknowledging) needs no work.
         if smelt.row.status.is_terminal() {
-            self.queue.archive(delivery.msg_id).await?;
+            self.queue.archive(&delivery).await?;
             return Ok(Outcome::Skipped(smelt_id));
         }
 
@@ -285,7 +311,7 @@ impl Worker {
                 } else {
                     Outcome::Skipped(smelt_id)
                 };
-                self.queue.archive(delivery.msg_id).await?;
+                self.queue.archive(&delivery).await?;
                 self.release_uploads(smelt_id).await;
                 return Ok(outcome);
             }
@@ -358,10 +384,7 @@ impl Worker {
                 tracing::warn!(error = ?error, retry_in = ?delay, "transient failure; retrying");
                 metrics::counter!(smelt_core::metrics::JOBS_RETRIED).increment(1);
                 self.queue
-                    .hide_for(
-                        delivery.msg_id,
-                        delay.as_secs().try_into().unwrap_or(i32::MAX),
-                    )
+                    .hide_for(&delivery, delay.as_secs().try_into().unwrap_or(i32::MAX))
                     .await?;
                 return Ok(Outcome::Retry(smelt_id));
             }
@@ -380,7 +403,7 @@ impl Worker {
                 }
             }
         };
-        self.queue.archive(delivery.msg_id).await?;
+        self.queue.archive(&delivery).await?;
         // Audio of a completed smelt may be kept for `upload_retention_hours` (the cleanup
         // deletes it then); a failed or cancelled smelt needs its audio no more.
         let keep = matches!(outcome, Outcome::Completed(_))
@@ -460,7 +483,7 @@ impl Worker {
         let every = Duration::from_secs((vt / 3) as u64);
         loop {
             tokio::time::sleep(every).await;
-            if let Err(e) = self.queue.hide_for(delivery.msg_id, vt).await {
+            if let Err(e) = self.queue.hide_for(delivery, vt).await {
                 tracing::warn!(error = %e, "could not extend the visibility timeout");
             }
         }
@@ -480,9 +503,14 @@ impl Worker {
     pub async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
         let worker = Arc::new(self);
         let heartbeat = tokio::spawn(worker.clone().beat(stop.clone()));
-        // One LISTEN connection wakes every loop of this worker when a job is queued.
+        // One LISTEN connection wakes every loop of this worker when a job is queued in any
+        // lane.
         let wake_ups = WakeUps::new();
-        let listener = Listener::new(worker.pool.clone()).route(INSERT_CHANNEL, wake_ups.clone());
+        let listener = Lane::ALL
+            .iter()
+            .fold(Listener::new(worker.pool.clone()), |l, lane| {
+                l.route(insert_channel(*lane), wake_ups.clone())
+            });
         let listening = tokio::spawn(listener.run(stop.clone()));
         let mut loops = Vec::new();
         for _ in 0..worker.settings.worker.worker_concurrency.max(1) {

@@ -11,6 +11,7 @@
 pub mod audio;
 pub mod consumer;
 pub mod engines;
+pub mod lanes;
 pub mod pipeline;
 pub mod settings;
 

@@ -1,5 +1,6 @@
-//! What pgmq's client does not offer: the archives' pruning and the queues' depth. Queue
-//! names come from [`crate::queue`]'s constants, never from input.
+//! What pgmq's client does not offer: claiming a job by lane and owner, the archives' pruning
+//! and the queues' depth. Queue names come from [`crate::queue`] and
+//! [`crate::domain::Lane`], never from input.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -50,4 +51,24 @@ pub async fn metrics<'e>(
         depth,
         oldest_age_secs: i64::from(oldest.unwrap_or(0)),
     })
+}
+
+/// A job claimed by `smelt_claim_job`: its queue's name, message id, read count (this read
+/// included) and message.
+pub type ClaimedJob = (String, i64, i32, serde_json::Value);
+
+/// Claims the next job from the queues `order` (see the `smelt_claim_job` database function
+/// for the rules), hiding it for `visibility_secs`.
+pub async fn claim_job<'e>(
+    db: impl PgExecutor<'e>,
+    order: &[&str],
+    visibility_secs: i32,
+    max_running: i32,
+) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    sqlx::query_as("select queue_name, msg_id, read_ct, message from smelt_claim_job($1, $2, $3)")
+        .bind(order)
+        .bind(visibility_secs)
+        .bind(max_running)
+        .fetch_optional(db)
+        .await
 }

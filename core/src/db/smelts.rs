@@ -7,7 +7,8 @@ use uuid::Uuid;
 use crate::db::credits::Charge;
 use crate::domain::speech::Task;
 use crate::domain::{
-    CreditSource, ErrorCode, FileStatus, InputType, PromptName, ResultKind, SmeltMode, SmeltStatus,
+    CreditSource, ErrorCode, FileStatus, InputType, Lane, PromptName, ResultKind, SmeltMode,
+    SmeltStatus,
 };
 use crate::dto::{
     LanguageDto, PaginationDto, ProgressDto, ResultDto, SegmentDto, SmeltDto, SmeltFileDto,
@@ -34,6 +35,8 @@ pub struct NewSmelt {
     /// `auto` or a language code.
     pub language: &'static str,
     pub task: Task,
+    /// The queue lane it waits in.
+    pub lane: Lane,
 }
 
 /// A file row to insert with its smelt.
@@ -80,6 +83,8 @@ pub struct SmeltRow {
     /// The language asked for: `auto` or a code.
     pub language: String,
     pub task: Task,
+    /// The queue lane it waits (or waited) in.
+    pub lane: Lane,
 }
 
 /// A `smelt_file` row.
@@ -140,7 +145,7 @@ pub struct Smelt {
 const SMELT_COLUMNS: &str = "smelt_id, user_id, status, mode, input_type, default_prompt_names, \
     user_prompt_id, input_text, progress_percentage, progress_message, error_code, error_message, \
     last_seq, created_at, completed_at, word_timestamps, failed_prompt, credit_source, model, \
-    language, task";
+    language, task, lane";
 
 const FILE_COLUMNS: &str = "smelt_file_id, position, filename, size_bytes, content_type, \
     input_type, storage_key, duration_seconds, status, error_code, transcribed_ms, transcribed_at, \
@@ -156,8 +161,8 @@ pub(crate) async fn insert(
     let row: SmeltRow = sqlx::query_as(&format!(
         "insert into smelt (smelt_id, user_id, status, mode, input_type, default_prompt_names,
                             user_prompt_id, input_text, credit_source, anon_ip_hash, anon_usage_date,
-                            word_timestamps, model, language, task)
-         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                            word_timestamps, model, language, task, lane)
+         values ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          returning {SMELT_COLUMNS}"
     ))
     .bind(smelt.smelt_id)
@@ -180,6 +185,7 @@ pub(crate) async fn insert(
     .bind(smelt.model)
     .bind(smelt.language)
     .bind(smelt.task)
+    .bind(smelt.lane)
     .fetch_one(&mut *conn)
     .await?;
 
@@ -344,6 +350,7 @@ impl Smelt {
             model: self.row.model.clone(),
             language: self.row.language.clone(),
             task: self.row.task,
+            lane: self.row.lane,
             files: self.files.iter().map(FileRow::to_dto).collect(),
             default_prompt_names: self.row.default_prompt_names.clone(),
             user_prompt_id: self.row.user_prompt_id,
@@ -441,19 +448,39 @@ pub async fn head<'e>(
     )
 }
 
-/// A pending smelt's place in the queue (1 = next) and the estimated seconds until a worker
-/// starts it (none while no worker is alive), from the `smelt_queue` database function.
+/// A pending smelt's place in its lane (1 = the lane's next) and the estimated seconds until a
+/// worker starts it (none while no worker is alive), from the `smelt_queue` database function.
 pub async fn queue_place<'e>(
     db: impl PgExecutor<'e>,
     smelt_id: Uuid,
 ) -> Result<Option<(u32, Option<u32>)>, sqlx::Error> {
     let row: Option<(i32, Option<i32>)> = sqlx::query_as(
-        "select queue_position, estimated_wait_seconds from smelt_queue() where smelt_id = $1",
+        "select queue_position, estimated_wait_seconds from smelt_queue($1, $2)
+         where smelt_id = $3",
     )
+    .bind(default_pace())
+    .bind(JOB_SECS)
     .bind(smelt_id)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|(position, wait)| (position.max(1) as u32, wait.map(|w| w.max(0) as u32))))
+}
+
+/// Seconds a job takes besides its audio (fetching, decoding, notes), in the queue's
+/// estimates.
+pub const JOB_SECS: f64 = 3.0;
+
+/// The pace of each model before any was measured, as `smelt_queue` takes it:
+/// `{"model": seconds per audio minute}`.
+fn default_pace() -> serde_json::Value {
+    crate::domain::speech::MODELS
+        .iter()
+        .map(|m| {
+            let secs = f64::from(m.default_ms_per_audio_minute) / 1000.0;
+            (m.name.to_owned(), secs.into())
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// Which smelts a list shows: `Pending` means every smelt not yet finished.
@@ -652,6 +679,15 @@ pub async fn insert_results(
     Ok(true)
 }
 
+/// The lane a smelt waits in (`normal` when it is gone).
+pub async fn lane_of<'e>(db: impl PgExecutor<'e>, smelt_id: Uuid) -> Result<Lane, sqlx::Error> {
+    let lane: Option<Lane> = sqlx::query_scalar("select lane from smelt where smelt_id = $1")
+        .bind(smelt_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(lane.unwrap_or(Lane::Normal))
+}
+
 /// A file's audio duration as recorded, in seconds.
 pub async fn duration_of<'e>(
     db: impl PgExecutor<'e>,
@@ -703,7 +739,9 @@ pub async fn file_statuses<'e>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuePlace {
     pub smelt_id: Uuid,
-    /// 1 = the next to start.
+    /// The lane it waits in.
+    pub lane: Lane,
+    /// Its place in its lane: 1 = the lane's next to start.
     pub position: u32,
     /// Estimated seconds until a worker starts it; `None` while no worker is alive.
     pub estimated_wait_seconds: Option<u32>,
@@ -722,26 +760,39 @@ pub async fn queue_places<'e>(
     db: impl PgExecutor<'e>,
     smelt_ids: &[Uuid],
 ) -> Result<Vec<QueuePlace>, sqlx::Error> {
-    type Row = (Uuid, i32, Option<i32>, i16, Vec<Uuid>, Vec<FileStatus>, i64);
+    type Row = (
+        Uuid,
+        Lane,
+        i32,
+        Option<i32>,
+        i16,
+        Vec<Uuid>,
+        Vec<FileStatus>,
+        i64,
+    );
     let rows: Vec<Row> = sqlx::query_as(
-        "select q.smelt_id, q.queue_position, q.estimated_wait_seconds, s.progress_percentage,
+        "select q.smelt_id, s.lane, q.queue_position, q.estimated_wait_seconds,
+                s.progress_percentage,
                 array(select f.smelt_file_id from smelt_file f
                       where f.smelt_id = q.smelt_id order by f.position),
                 array(select f.status from smelt_file f
                       where f.smelt_id = q.smelt_id order by f.position),
                 s.last_seq
-         from smelt_queue() q join smelt s on s.smelt_id = q.smelt_id
+         from smelt_queue($2, $3) q join smelt s on s.smelt_id = q.smelt_id
          where q.smelt_id = any($1)
          order by q.queue_position",
     )
     .bind(smelt_ids)
+    .bind(default_pace())
+    .bind(JOB_SECS)
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
         .map(
-            |(smelt_id, position, wait, percentage, ids, statuses, last_seq)| QueuePlace {
+            |(smelt_id, lane, position, wait, percentage, ids, statuses, last_seq)| QueuePlace {
                 smelt_id,
+                lane,
                 position: position.max(1) as u32,
                 estimated_wait_seconds: wait.map(|w| w.max(0) as u32),
                 percentage: percentage.clamp(0, 100) as u8,

@@ -2,12 +2,14 @@
 //! never travel past the edge of the system.
 
 mod error_code;
+mod lane;
 mod prompt;
 pub mod speech;
 mod stage;
 pub(crate) mod status;
 
 pub use error_code::ErrorCode;
+pub use lane::{Lane, Priority, PriorityRefused};
 pub use prompt::{PromptName, UnknownPromptName};
 pub use stage::Stage;
 pub use status::{

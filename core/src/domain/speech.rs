@@ -155,6 +155,10 @@ pub struct ModelInfo {
     /// for base, whose greedy decoding of synthetic and accented speech falls into the
     /// no-speech rule.
     pub beam_size: u16,
+    /// Milliseconds of a job per minute of its audio, until the workers' pace is measured
+    /// (the queue's estimates use it): tiny.en took 1.8 s and base 5.2 s per audio minute on
+    /// a 2-core machine (BENCHMARKS.md), plus decoding and notes.
+    pub default_ms_per_audio_minute: u32,
     /// One line for people choosing it.
     pub description: &'static str,
 }
@@ -180,6 +184,7 @@ pub const TINY_EN: ModelInfo = ModelInfo {
     translates: false,
     size_bytes: 75_537_502,
     beam_size: 1,
+    default_ms_per_audio_minute: 2_500,
     description: "English only; the fastest",
 };
 
@@ -191,6 +196,7 @@ pub const BASE: ModelInfo = ModelInfo {
     translates: true,
     size_bytes: 145_217_532,
     beam_size: 5,
+    default_ms_per_audio_minute: 6_500,
     description: "99 languages and translation into English; more accurate, about 3× slower",
 };
 

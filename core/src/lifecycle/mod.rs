@@ -87,6 +87,7 @@ pub async fn create_in(
     let stored = smelts::insert(&mut *conn, smelt, files).await?;
     let job = Job {
         smelt_id: smelt.smelt_id,
+        lane: smelt.lane,
     };
     queue.enqueue(conn, job).await?;
     Ok(stored)
@@ -365,7 +366,8 @@ pub async fn requeue(
         .collect();
     let event = payload::progress(smelt_id, waiting, files);
     events::append(&mut tx, &[(smelt_id, &event)], now_us()).await?;
-    queue.enqueue(&mut tx, Job { smelt_id }).await?;
+    let lane = smelts::lane_of(&mut *tx, smelt_id).await?;
+    queue.enqueue(&mut tx, Job { smelt_id, lane }).await?;
     queue.delete_letter(&mut tx, msg_id).await?;
     tx.commit().await?;
     Ok(Requeued::Requeued)

@@ -17,6 +17,11 @@ pub struct HttpSettings {
     #[arg(long, env = "SMELT_DEFAULT_MODEL", default_value = "tiny.en", value_parser = ["tiny.en", "base"])]
     pub default_model: String,
 
+    /// Longest total audio, in seconds, of a smelt that goes to the fast lane (pasted text
+    /// always does): short recordings go first instead of waiting behind long ones.
+    #[arg(long, env = "SMELT_FAST_LANE_SECONDS", default_value_t = 120)]
+    pub fast_lane_seconds: u32,
+
     /// Directory of the built web app served at `/` (`web/dist` after `npm run build`).
     #[arg(long, env = "SMELT_WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,

@@ -22,6 +22,39 @@ pub struct WorkerSettings {
     #[arg(long, env = "SMELT_JOB_DEADLINE_SECS")]
     pub job_deadline_secs: Option<u64>,
 
+    /// Seconds one delivery of a fast-lane job (pasted text, short audio) may run before it
+    /// fails like a job past its deadline (the lower of the two applies). 0: no lane limit.
+    #[arg(long, env = "SMELT_FAST_LANE_TIMEOUT_SECS", default_value_t = 600)]
+    pub fast_lane_timeout_secs: u64,
+
+    /// The same for the normal lane. 0: no lane limit (the job deadline alone applies).
+    #[arg(long, env = "SMELT_NORMAL_LANE_TIMEOUT_SECS", default_value_t = 0)]
+    pub normal_lane_timeout_secs: u64,
+
+    /// The same for the bulk lane. 0: no lane limit (the job deadline alone applies).
+    #[arg(long, env = "SMELT_BULK_LANE_TIMEOUT_SECS", default_value_t = 0)]
+    pub bulk_lane_timeout_secs: u64,
+
+    /// Share of claims the fast lane gets while every lane has work (weighted round robin:
+    /// with 6/3/1, 6 of every 10 jobs started come from the fast lane, 3 from normal, 1 from
+    /// bulk; a lane without work passes its turn on).
+    #[arg(long, env = "SMELT_FAST_LANE_WEIGHT", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub fast_lane_weight: u32,
+
+    /// Share of claims of the normal lane (see `SMELT_FAST_LANE_WEIGHT`).
+    #[arg(long, env = "SMELT_NORMAL_LANE_WEIGHT", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub normal_lane_weight: u32,
+
+    /// Share of claims of the bulk lane (see `SMELT_FAST_LANE_WEIGHT`).
+    #[arg(long, env = "SMELT_BULK_LANE_WEIGHT", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub bulk_lane_weight: u32,
+
+    /// Jobs one user (or one anonymous client's address) may have running before their next
+    /// ones wait while other users' jobs wait; when nobody else's work waits they run anyway,
+    /// so no worker idles. 0: no limit.
+    #[arg(long, env = "SMELT_MAX_RUNNING_PER_USER", default_value_t = 1)]
+    pub max_running_per_user: u32,
+
     /// Seconds an idle worker waits for a queue notification before polling again (a
     /// notification can be missed, and redeliveries after a visibility timeout send none).
     #[arg(long, env = "SMELT_QUEUE_POLL_SECS", default_value_t = 5)]

@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use smelt_core::db;
+use smelt_core::domain::Lane;
 
 use crate::state::AppState;
 
@@ -93,7 +94,10 @@ async fn probe<T, E>(check: impl std::future::Future<Output = Result<T, E>>) -> 
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let database = probe(db::health::ping(&state.pool)).await;
-    let queue = database && probe(state.queue.metrics()).await;
+    let mut queue = database;
+    for lane in Lane::ALL {
+        queue = queue && probe(state.queue.metrics(*lane)).await;
+    }
     let listener = state.listener.is_listening();
     // Any answer (the probe key never exists) shows the store is reachable.
     let storage = probe(state.blobs.exists("readyz/probe")).await;

@@ -7,8 +7,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use smelt_core::crypto::sha256;
+use smelt_core::domain::Lane;
 use smelt_core::metrics::{self as names, recorder};
-use smelt_core::queue::{DEAD_LETTER_QUEUE, QUEUE_NAME};
+use smelt_core::queue::DEAD_LETTER_QUEUE;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -61,10 +62,11 @@ pub async fn scrape(
     // A scrape must answer even when the database does not: the queue gauges keep their last
     // values and `smelt_ready` says what is wrong.
     let mut database = true;
-    let measured = [
-        (QUEUE_NAME, state.queue.metrics().await),
-        (DEAD_LETTER_QUEUE, state.queue.dead_letter_metrics().await),
-    ];
+    let mut measured = Vec::new();
+    for lane in Lane::ALL {
+        measured.push((lane.queue_name(), state.queue.metrics(*lane).await));
+    }
+    measured.push((DEAD_LETTER_QUEUE, state.queue.dead_letter_metrics().await));
     for (queue, measured) in measured {
         match measured {
             Ok(m) => {

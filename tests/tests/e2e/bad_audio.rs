@@ -10,7 +10,9 @@ use serde_json::Value;
 use smelt_core::events::EventKind;
 use uuid::Uuid;
 
-use crate::helpers::{encode, eventually, file_part, spawn_app_with, speak, AppOptions, TestApp};
+use crate::helpers::{
+    encode, eventually, file_part, spawn_app_with, speak, AppOptions, TestApp, ARCHIVED_JOBS,
+};
 
 /// A deterministic byte sequence (a linear congruential generator), so that a failure can be
 /// reproduced from the test alone.
@@ -74,9 +76,9 @@ static USER: std::sync::LazyLock<Uuid> = std::sync::LazyLock::new(Uuid::new_v4);
 /// worker archives the job just after the smelt's last event, so this waits for the archive.
 async fn deliveries(app: &TestApp, smelt_id: &str) -> (i32, bool) {
     let archived = || async {
-        sqlx::query_scalar::<_, i32>(
-            "select read_ct from pgmq.a_smelt_jobs where message->>'smelt_id' = $1",
-        )
+        sqlx::query_scalar::<_, i32>(&format!(
+            "select read_ct from {ARCHIVED_JOBS} where message->>'smelt_id' = $1"
+        ))
         .bind(smelt_id)
         .fetch_optional(&app.pool)
         .await

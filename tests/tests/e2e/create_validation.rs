@@ -58,11 +58,11 @@ async fn a_valid_upload_answers_201_with_the_subscription_details() {
     assert_eq!(body["files"][0]["position"], 0);
     assert_eq!(body["user_prompt_id"], Value::Null);
     assert_eq!(app.stored_uploads().await, 1);
-    let queued: i64 = sqlx::query_scalar("select count(*) from pgmq.q_smelt_jobs")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(queued, 1, "the job is queued with the smelt");
+    assert_eq!(
+        app.queued_jobs().await,
+        1,
+        "the job is queued with the smelt"
+    );
 }
 
 #[tokio::test]

@@ -65,6 +65,11 @@ impl Default for AppOptions {
     }
 }
 
+/// The archives of the lanes' job queues as one relation (`message`, `read_ct`).
+pub const ARCHIVED_JOBS: &str = "(select message, read_ct from pgmq.a_smelt_jobs_fast
+    union all select message, read_ct from pgmq.a_smelt_jobs
+    union all select message, read_ct from pgmq.a_smelt_jobs_bulk) archived";
+
 /// A server with one embedded worker.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(AppOptions::default()).await
@@ -414,6 +419,26 @@ impl TestApp {
     /// Follows a created smelt to its end and returns everything received.
     pub async fn follow(&self, created: &Value) -> Transcript {
         self.subscribe(created).await.collect().await
+    }
+
+    /// Messages archived (acknowledged) in the lanes' job queues.
+    pub async fn archived_jobs(&self) -> i64 {
+        sqlx::query_scalar(&format!("select count(*) from {ARCHIVED_JOBS}"))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Messages in the lanes' job queues, visible or not.
+    pub async fn queued_jobs(&self) -> i64 {
+        sqlx::query_scalar(
+            "select (select count(*) from pgmq.q_smelt_jobs_fast)
+                  + (select count(*) from pgmq.q_smelt_jobs)
+                  + (select count(*) from pgmq.q_smelt_jobs_bulk)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
     }
 
     /// Number of raw uploads in the blob store.

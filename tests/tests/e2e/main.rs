@@ -17,6 +17,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod hosted;
+mod lanes;
 mod languages;
 mod lifecycle;
 mod logs;

@@ -105,13 +105,7 @@ async fn scene(app: &TestApp) -> Scene {
     crate::helpers::eventually(
         std::time::Duration::from_secs(30),
         "every job is archived",
-        || async {
-            sqlx::query_scalar::<_, i64>("select count(*) from pgmq.a_smelt_jobs")
-                .fetch_one(&app.pool)
-                .await
-                .unwrap()
-                == 4
-        },
+        || async { app.archived_jobs().await == 4 },
     )
     .await;
     Scene {
@@ -177,11 +171,7 @@ async fn a_dry_run_deletes_nothing_and_reports_what_it_would_delete() {
             *before
         );
     }
-    let archived: i64 = sqlx::query_scalar("select count(*) from pgmq.a_smelt_jobs")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(archived, 4, "the archive is untouched");
+    assert_eq!(app.archived_jobs().await, 4, "the archive is untouched");
 }
 
 #[tokio::test]
@@ -223,11 +213,11 @@ async fn a_cleanup_deletes_exactly_the_expired_items() {
         assert!(count(&app, "smelt_event", *id).await > 0, "with its events");
         assert_eq!(blobs_of(&app, *id).await, 1, "and its document");
     }
-    let archived: i64 = sqlx::query_scalar("select count(*) from pgmq.a_smelt_jobs")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(archived, 0, "old archive messages are pruned");
+    assert_eq!(
+        app.archived_jobs().await,
+        0,
+        "old archive messages are pruned"
+    );
 
     let again = run(&app, &policy, false).await;
     assert!(

@@ -21,13 +21,6 @@ use crate::helpers::{
 use crate::pipeline::silent_wav;
 use crate::provider_stub;
 
-async fn queued_jobs(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from pgmq.q_smelt_jobs")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 async fn smelt_rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("select count(*) from smelt")
         .fetch_one(&app.pool)
@@ -50,7 +43,7 @@ async fn assert_refused_for_duration(app: &TestApp, form: Form, token: &str) {
     assert_eq!(body["error"]["message"], "AUDIO TOO LONG. MAX 30 MINUTES");
     assert_eq!(app.stored_uploads().await, 0, "no blob");
     assert_eq!(smelt_rows(app).await, 0, "no row");
-    assert_eq!(queued_jobs(app).await, 0, "no queue message");
+    assert_eq!(app.queued_jobs().await, 0, "no queue message");
     assert_eq!(credits_left(app, token).await, 5, "no credit taken");
 }
 
@@ -338,6 +331,7 @@ async fn a_dequeue_writes_no_event_for_unwatched_smelts_and_a_watcher_sees_its_n
             model: "tiny.en",
             language: "auto",
             task: smelt_core::domain::speech::Task::Transcribe,
+            lane: smelt_core::domain::Lane::Fast,
         };
         let file = smelt_core::db::smelts::NewFile {
             smelt_file_id: Uuid::now_v7(),
@@ -497,18 +491,23 @@ async fn a_smelt_cancelled_while_transcribing_stops_at_the_next_window_and_the_w
         .json()
         .await
         .unwrap();
-    let next = app
-        .create_text("The next job in the queue.", &[], Some(&token))
-        .await;
     let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
     let mut socket = app.subscribe(&created).await;
     let worker = worker(&app).await;
+    let (queued, next_queued) = tokio::sync::oneshot::channel::<()>();
     let job = tokio::spawn(async move {
         let first = worker.try_process_one().await.unwrap();
+        // The next job is queued while the first runs (pasted text would go first otherwise:
+        // it waits in the fast lane).
+        next_queued.await.unwrap();
         let second = worker.try_process_one().await.unwrap();
         (first, second)
     });
     socket.read_until(|e| e.event == EventKind::Segment).await;
+    let next = app
+        .create_text("The next job in the queue.", &[], Some(&token))
+        .await;
+    queued.send(()).unwrap();
     let (status, answer) = cancel(&app, &id.to_string(), Some(&token), "").await;
     assert_eq!(status, 200);
     assert_eq!(answer["credit_refunded"], false, "transcription had begun");

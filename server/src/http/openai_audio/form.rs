@@ -182,6 +182,8 @@ pub async fn read(
         model: model.filter(|m| !m.is_empty() && m != OPENAI_MODEL),
         language,
         task: Some(task.as_str().to_owned()),
+        // The lane follows from the audio's length, as for any upload.
+        priority: None,
     };
     Ok((form, answer))
 }

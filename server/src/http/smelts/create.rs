@@ -13,7 +13,7 @@ use smelt_core::crypto::hmac_hex;
 use smelt_core::db::credits::{self, Charge, Refusal};
 use smelt_core::db::smelts::{self, NewFile, NewSmelt};
 use smelt_core::domain::speech::{self, SpeechChoice};
-use smelt_core::domain::{channel_name, InputType, SmeltMode};
+use smelt_core::domain::{channel_name, InputType, Lane, Priority, SmeltMode};
 use smelt_core::dto::SmeltCreatedDto;
 use smelt_core::lifecycle;
 use smelt_core::tokens::Creator;
@@ -138,6 +138,11 @@ where
     }
 }
 
+/// The total audio duration of `files` in seconds, when every one was measured on upload.
+fn total_duration(files: &[NewFile]) -> Option<f64> {
+    files.iter().map(|f| f.duration_seconds).sum()
+}
+
 /// The refusal the credit reservation would give now, read without locking anything.
 async fn precheck(
     state: &AppState,
@@ -227,6 +232,8 @@ async fn insert(
         default_model,
     )
     .map_err(|e| ApiError::invalid_data(e.to_string().to_uppercase()))?;
+    let priority = Priority::parse(form.priority.as_deref(), creator.key_id.is_some())
+        .map_err(|e| ApiError::invalid_data(e.to_string().to_uppercase()))?;
     let input_type = if form.text.is_some() {
         InputType::Text
     } else {
@@ -272,6 +279,12 @@ async fn insert(
         model: choice.model.name,
         language: choice.language.as_str(),
         task: choice.task,
+        lane: Lane::for_smelt(
+            input_type,
+            total_duration(&files),
+            priority,
+            state.settings.http.fast_lane_seconds,
+        ),
     };
 
     let mut tx = state.pool.begin().await?;
@@ -308,6 +321,7 @@ async fn insert(
         id: smelt_id,
         status: smelt.row.status,
         mode: form.mode,
+        lane: smelt.row.lane,
         files: smelt.files.iter().map(|f| f.to_dto()).collect(),
         default_prompt_names: form.prompt_names.clone(),
         user_prompt_id: form.user_prompt_id,

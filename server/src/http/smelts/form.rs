@@ -33,6 +33,9 @@ pub struct CreateForm {
     pub model: Option<String>,
     pub language: Option<String>,
     pub task: Option<String>,
+    /// `priority` as sent (checked with the caller by
+    /// [`smelt_core::domain::Priority::parse`]).
+    pub priority: Option<String>,
 }
 
 /// Reads the whole form, storing audio parts under `uploads/{smelt_id}/...` within `limits`.
@@ -64,7 +67,7 @@ async fn read_parts(
     let mut prompt_names = Vec::new();
     let mut user_prompt_id = None;
     let mut word_timestamps = false;
-    let (mut model, mut language, mut task) = (None, None, None);
+    let (mut model, mut language, mut task, mut priority) = (None, None, None, None);
 
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
@@ -141,14 +144,15 @@ async fn read_parts(
                     }
                 }
             }
-            "model" | "language" | "task" => {
+            "model" | "language" | "task" | "priority" => {
                 let value = read_small(&mut field, MAX_SMALL_FIELD_BYTES)
                     .await?
                     .unwrap_or_default();
                 let slot = match name.as_str() {
                     "model" => &mut model,
                     "language" => &mut language,
-                    _ => &mut task,
+                    "task" => &mut task,
+                    _ => &mut priority,
                 };
                 *slot = Some(value.trim().to_owned());
             }
@@ -196,6 +200,7 @@ async fn read_parts(
         model,
         language,
         task,
+        priority,
     })
 }
 

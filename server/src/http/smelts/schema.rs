@@ -35,4 +35,8 @@ pub struct CreateSmeltForm {
     pub language: Option<String>,
     /// `transcribe` (the default) or `translate` (into English; multilingual models only).
     pub task: Option<Task>,
+    /// `normal` (the default: text and audio of at most `SMELT_FAST_LANE_SECONDS` go to the
+    /// fast lane, the rest to normal) or `bulk` (service keys only: runs when the other lanes
+    /// leave room). `fast` cannot be asked for. Refusals are 400 `invalid_data`.
+    pub priority: Option<String>,
 }

@@ -43,6 +43,7 @@ impl MemoryBroker {
             model: "tiny.en".to_owned(),
             language: "auto".to_owned(),
             task: smelt_core::domain::speech::Task::Transcribe,
+            lane: smelt_core::domain::Lane::Fast,
             files: Vec::new(),
             default_prompt_names: Vec::new(),
             user_prompt_id: None,
