@@ -35,6 +35,11 @@ export interface CreateInput {
   userPromptId?: string | null;
   /** Ask for word-level timings (slower). */
   wordTimestamps?: boolean;
+  /**
+   * `bulk` to queue work that can wait (service keys only); `normal` (default) lets the
+   * server choose the lane from the input.
+   */
+  priority?: 'normal' | 'bulk';
 }
 
 const MIME_BY_EXTENSION: Readonly<Record<string, string>> = Object.freeze({
@@ -74,7 +79,7 @@ function toBlobAndName(file: FileInput): { blob: Blob; name: string } {
 
 /**
  * Builds the form exactly as the API expects it: `files[]` (each with its name) or `text`,
- * then `mode`, `default_prompt_names[]`, `user_prompt_id` and `word_timestamps`. Whatever is
+ * then `mode`, `default_prompt_names[]`, `user_prompt_id`, `word_timestamps` and `priority`. Whatever is
  * given is sent; the server checks the combination.
  * @param input files or text, and options
  * @returns the multipart form
@@ -90,5 +95,6 @@ export function buildCreateForm(input: CreateInput): FormData {
   for (const name of input.prompts ?? []) form.append('default_prompt_names[]', name);
   if (input.userPromptId) form.append('user_prompt_id', input.userPromptId);
   if (input.wordTimestamps) form.append('word_timestamps', 'true');
+  if (input.priority) form.append('priority', input.priority);
   return form;
 }

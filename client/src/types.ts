@@ -95,11 +95,17 @@ export interface Progress {
   message: string;
   /** Estimated seconds until completion, when the worker can tell. */
   eta_seconds?: number;
-  /** While pending: the smelt's place in the queue (1 = the next to start). */
+  /** While pending: the smelt's place in its lane of the queue (1 = the lane's next to start). */
   queue_position?: number;
   /** While pending: estimated seconds until a worker starts it. */
   estimated_wait_seconds?: number;
 }
+
+/**
+ * A queue lane: `fast` (pasted text and short audio), `normal`, or `bulk` (asked for by a
+ * service key with `priority: 'bulk'`). Workers read them by weight.
+ */
+export type Lane = 'fast' | 'normal' | 'bulk';
 
 /** The timing of one word (word-level timestamps). */
 export interface Word {
@@ -155,6 +161,8 @@ export interface Smelt {
   id: string;
   status: SmeltStatus;
   mode: SmeltMode;
+  /** The queue lane it waits (or waited) in. */
+  lane?: Lane;
   files: SmeltFile[];
   default_prompt_names: PromptName[];
   user_prompt_id: string | null;
@@ -181,6 +189,8 @@ export interface SmeltCreated {
   id: string;
   status: SmeltStatus;
   mode: SmeltMode;
+  /** The queue lane it waits in. */
+  lane?: Lane;
   files: SmeltFile[];
   default_prompt_names: PromptName[];
   user_prompt_id: string | null;

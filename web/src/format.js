@@ -156,3 +156,21 @@ export function queueText({ queue_position: position, estimated_wait_seconds: wa
   const estimate = formatWait(wait);
   return estimate ? `${place}, ${estimate}` : place;
 }
+
+/**
+ * Why a queued smelt waits where it does, from its lane (`docs/api.md#queue-lanes`).
+ * @param {string|undefined} lane `fast`, `normal` or `bulk`
+ * @returns {string} empty for an unknown lane
+ */
+export function laneText(lane) {
+  switch (lane) {
+    case 'fast':
+      return 'Fast lane: short recordings and pasted text go first.';
+    case 'normal':
+      return 'Short recordings go first; longer ones take turns with them.';
+    case 'bulk':
+      return 'Bulk lane: runs when other work leaves room.';
+    default:
+      return '';
+  }
+}

@@ -40,6 +40,11 @@ test('a text smelt sends text and mode only', () => {
   assert.deepEqual([...form.entries()], [['text', 'hello'], ['mode', 'separate']]);
 });
 
+test('work that can wait asks for the bulk lane', () => {
+  const form = buildCreateForm({ text: 'nightly import', priority: 'bulk' });
+  assert.deepEqual([...form.entries()], [['text', 'nightly import'], ['mode', 'separate'], ['priority', 'bulk']]);
+});
+
 test('refusals throw SmeltApiError with the envelope code, message and status', async () => {
   const t = client();
   const pending = t.client.create({ text: 'x' });

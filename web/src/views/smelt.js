@@ -7,7 +7,7 @@ import { STAGE_LABELS, STEPS, TEXT_SKIPPED_STEPS } from '../config.js';
 import { SmeltFollower } from '../follow.js';
 import { terminalCloseMessage } from '../follow.js';
 import { announce, byId, h, saveFile, setBar } from '../dom.js';
-import { clampPercent, formatEta, queueText } from '../format.js';
+import { clampPercent, formatEta, laneText, queueText } from '../format.js';
 import { formatLanguage } from '../speech.js';
 import { nextStepFor } from '../messages.js';
 import { isTranscript, promptName } from '../result-groups.js';
@@ -120,6 +120,10 @@ function setProgress(progress) {
   const queue = current === 'pending' ? capitalise(queueText(progress)) : '';
   els.queue.textContent = queue;
   els.queue.hidden = !queue;
+  // And why it waits there: short work goes first.
+  const lane = current === 'pending' ? laneText(smelt.lane) : '';
+  els.lane.textContent = lane;
+  els.lane.hidden = !lane;
   if (current !== smelt.stage) {
     smelt.stage = current;
     smelt.queue = queue;
@@ -214,6 +218,7 @@ function handleEvent({ event, payload }) {
 function applySnapshot(s) {
   if (s.mode) smelt.mode = s.mode;
   if (s.task) smelt.task = s.task;
+  if (s.lane) smelt.lane = s.lane;
   if (s.user_prompt_id) smelt.customPromptTitle = currentPrompts().find((p) => p.id === s.user_prompt_id)?.title ?? null;
   if (Array.isArray(s.files)) {
     smelt.inputKind = s.files.length > 0 && s.files.every((f) => f.input_type === 'text') ? 'text' : 'audio';
@@ -332,6 +337,7 @@ function applyCancelled(refunded) {
   els.stage.dataset.stage = 'cancelled';
   els.eta.hidden = true;
   els.queue.hidden = true;
+  els.lane.hidden = true;
   const outcome = refunded === true
     ? 'Your credit was returned.'
     : refunded === false
@@ -424,6 +430,8 @@ function resetUi() {
   els.resultsHeading.textContent = 'Your notes';
   els.queue.hidden = true;
   els.queue.textContent = '';
+  els.lane.hidden = true;
+  els.lane.textContent = '';
   els.failedPrompt.hidden = true;
   els.afterCancel.hidden = true;
   els.cancel.hidden = true;
@@ -464,6 +472,7 @@ export const smeltView = {
       newSmelt: byId('new-smelt'),
       delete: byId('delete-smelt'),
       queue: byId('queue-position'),
+      lane: byId('queue-lane'),
       failedPrompt: byId('failed-prompt'),
       cancel: byId('cancel-smelt'),
       cancelDialog: byId('cancel-dialog'),
@@ -497,6 +506,7 @@ export const smeltView = {
       canCancel: !!kept || session.isSignedIn(),
       customPromptTitle: null,
       task: 'transcribe', // or 'translate' (into English), from the snapshot
+      lane: kept?.lane || null, // the queue lane, from the snapshot
       files: new Map(),
       stage: null,
       queue: '',

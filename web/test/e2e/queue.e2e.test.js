@@ -59,6 +59,8 @@ describe('queue position', () => {
           const line = page.getByTestId('queue-position');
           await line.filter({ hasText: /^2nd in line/ }).waitFor();
           assert.match(await line.textContent(), /^2nd in line(, (less than a minute|about \d+ (min|h)( \d+ min)?))?$/);
+          // Pasted text waits in the fast lane, and the page says why it goes first.
+          assert.equal(await page.getByTestId('queue-lane').textContent(), 'Fast lane: short recordings and pasted text go first.');
           // The one ahead leaves the queue while the long recording still runs: this smelt
           // moves up and is told so (places are pushed about once a second, so a smelt that
           // only passes through a place may never be shown it).

@@ -1,7 +1,7 @@
 // The smelt page's pure logic: timestamps, queue wording, segment merging, result grouping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTimestamp, formatWait, isoDuration, ordinal, queueText } from '../../src/format.js';
+import { formatTimestamp, formatWait, isoDuration, laneText, ordinal, queueText } from '../../src/format.js';
 import { SegmentStore, insertionPoint } from '../../src/segments.js';
 import { groupResults, promptName, resultLabel, withoutRepeatedTitle } from '../../src/result-groups.js';
 
@@ -51,6 +51,14 @@ test('queue position: "next in line" for 1, ordinals after, the estimate only wh
   assert.equal(queueText({ estimated_wait_seconds: 30 }), '');
   assert.equal(queueText({ queue_position: 0 }), '');
   assert.equal(queueText(), '');
+});
+
+test('a queued smelt says why it waits where it does, by its lane', () => {
+  assert.match(laneText('fast'), /go first/);
+  assert.match(laneText('normal'), /Short recordings go first/);
+  assert.match(laneText('bulk'), /when other work leaves room/);
+  assert.equal(laneText(undefined), '');
+  assert.equal(laneText('express'), '');
 });
 
 test('segments are kept once per (file_id, index), in index order per file', () => {
