@@ -26,6 +26,10 @@ pub enum Command {
     /// Posts text smelts to `POST /api/smelts` at a fixed request rate (open loop): latency
     /// from each request's scheduled time, and status codes.
     Create(CreateArgs),
+    /// Drains a long queue as fast as one worker loop can while watchers follow the smelts
+    /// that wait: each dequeue's latency, events written to the waiting smelts, queue places
+    /// pushed.
+    Dequeue(crate::dequeue::DequeueArgs),
 }
 
 /// The server under test.

@@ -4,6 +4,8 @@
 //!   progress sink; delivery latency, deliveries and subscriptions per second, server memory
 //!   per connection.
 //! - `create`: `POST /api/smelts` at a fixed rate (open loop); latency and status codes.
+//! - `dequeue`: a long queue drained while watchers follow the waiting smelts; dequeue
+//!   latency, events written to waiting smelts, queue places pushed.
 //!
 //! Both print a progress bar on standard error and a JSON report on standard output (or to
 //! `--report`). See BENCHMARKS.md for the method and the numbers.
@@ -14,6 +16,7 @@ mod args;
 mod channels;
 mod cpu;
 mod create;
+mod dequeue;
 mod driver;
 mod fanout;
 mod latency;
@@ -34,5 +37,6 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Fanout(args) => report::write(&fanout::run(args).await?, cli.report.as_deref()),
         Command::Create(args) => report::write(&create::run(args).await?, cli.report.as_deref()),
+        Command::Dequeue(args) => report::write(&dequeue::run(args).await?, cli.report.as_deref()),
     }
 }
