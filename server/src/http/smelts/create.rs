@@ -242,6 +242,7 @@ async fn insert(
             input_type,
             storage_key: None,
             duration_seconds: None,
+            source_url: None,
         }],
         None => form
             .files
@@ -256,6 +257,7 @@ async fn insert(
                 input_type,
                 storage_key: Some(f.storage_key.clone()),
                 duration_seconds: f.duration_seconds,
+                source_url: None,
             })
             .collect(),
     };
