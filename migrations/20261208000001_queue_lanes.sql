@@ -11,6 +11,10 @@ alter table smelt
     add column lane text not null default 'normal',
     add constraint smelt_lane_check check (lane in ('fast', 'normal', 'bulk'));
 
+-- When a file's transcript last reached further into its audio: with `transcribed_ms`, the pace
+-- of a running job, without the window it is working on now.
+alter table smelt_file add column transcript_advanced_at timestamptz;
+
 -- A lane's waiting smelts in arrival order (places and estimates read it).
 drop index smelt_pending_idx;
 create index smelt_pending_lane_idx on smelt (lane, created_at, smelt_id) where status = 'pending';
@@ -86,11 +90,12 @@ $$;
 -- slot is free for it; otherwise the work ahead of it divided among the slots. The work ahead
 -- is what the running jobs have left plus the expected run time of each smelt ahead in its
 -- lane: `p_job_secs` plus its audio minutes times the pace of its model, in seconds of work per
--- audio minute. The pace is measured: from the jobs running now (their time so far over the
--- audio their transcripts reach, once that is at least 30 s), else from the jobs completed in
--- the last hour, else `p_default_pace` (`{"model": seconds per audio minute}`). A running job
--- has left its audio not yet transcribed at that pace (or, before 30 s of it are, its expected
--- run time less its time so far).
+-- audio minute. The pace is measured: from the jobs running now (the time from their start to
+-- their transcript's last advance over the audio it reaches, once that is at least 30 s), else
+-- from the jobs completed in the last hour, else `p_default_pace` (`{"model": seconds per audio
+-- minute}`). A running job has left its audio not yet transcribed at that pace, less the time
+-- since its last advance (or, before 30 s are transcribed, its expected run time less its time
+-- so far).
 drop function smelt_queue();
 create function smelt_queue(p_default_pace jsonb, p_job_secs double precision)
 returns table (smelt_id uuid, lane text, queue_position integer, estimated_wait_seconds integer)
@@ -101,14 +106,19 @@ language sql stable as $$
     ), running as (
         select s.model,
                greatest(extract(epoch from now() - coalesce(s.started_at, now())), 0) as elapsed,
+               greatest(extract(epoch from a.advanced_at - coalesce(s.started_at, now())), 0)
+                   as to_advance,
+               greatest(extract(epoch from now() - coalesce(a.advanced_at, now())), 0)
+                   as since_advance,
                a.secs, a.done_secs
         from smelt s
         cross join lateral (select coalesce(sum(f.duration_seconds), 0) as secs,
-                                   coalesce(sum(f.transcribed_ms), 0) / 1000.0 as done_secs
+                                   coalesce(sum(f.transcribed_ms), 0) / 1000.0 as done_secs,
+                                   max(f.transcript_advanced_at) as advanced_at
                             from smelt_file f where f.smelt_id = s.smelt_id) a
         where s.status in ('validating', 'decoding', 'transcribing', 'synthesizing')
     ), live_pace as (
-        select r.model, sum(r.elapsed) / sum(r.done_secs / 60) as pace
+        select r.model, sum(r.to_advance) / sum(r.done_secs / 60) as pace
         from running r where r.done_secs >= 30
         group by r.model
     ), recent_pace as (
@@ -131,7 +141,8 @@ language sql stable as $$
         select count(*)::integer as n,
                coalesce(sum(case
                    when r.done_secs >= 30
-                       then greatest(r.secs - r.done_secs, 0) / 60 * p.pace
+                       then greatest(greatest(r.secs - r.done_secs, 0) / 60 * p.pace
+                                     - r.since_advance, 0)
                    else greatest(p_job_secs + r.secs / 60 * p.pace - r.elapsed, 0)
                end), 0) as left_secs
         from running r join pace p on p.model = r.model

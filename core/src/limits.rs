@@ -72,6 +72,12 @@ impl Limits {
         )
     }
 
+    /// `FILE TOO CHUNKY. MAX 25MB`: the size limit alone, for a file whose whole size is not
+    /// known (a download stopped at the limit).
+    pub fn file_limit_message(&self) -> String {
+        format!("FILE TOO CHUNKY. MAX {}MB", self.max_file_mb())
+    }
+
     /// `AUDIO TOO LONG. MAX 30 MINUTES`.
     pub fn duration_message(&self) -> String {
         format!(
@@ -102,6 +108,7 @@ mod tests {
             limits.file_too_large_message(26 * 1024 * 1024 + 104_858),
             "FILE TOO CHUNKY. MAX 25MB. YOUR FILE: 26.1MB"
         );
+        assert_eq!(limits.file_limit_message(), "FILE TOO CHUNKY. MAX 25MB");
         assert_eq!(limits.duration_message(), "AUDIO TOO LONG. MAX 30 MINUTES");
         let defaults = LimitSettingsOnly::parse_from(["smelt"]).limits;
         assert_eq!(Limits::from_settings(&defaults), limits);

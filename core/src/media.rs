@@ -1,6 +1,7 @@
 //! Reading audio containers without decoding them: which container and track a file holds, and
 //! how long it is. The server measures each upload's duration with it before accepting the
-//! smelt, and the worker opens files with it before decoding.
+//! smelt, and the worker opens files with it before decoding, and tells what a recording
+//! downloaded from a link holds ([`sniff_container`]).
 //!
 //! Containers are read by symphonia (pure Rust): MP3, WAV, MP4/M4A (AAC), Ogg (Opus, Vorbis),
 //! Matroska/WebM (Opus, what browsers record) and FLAC. A duration comes from the container's
@@ -25,7 +26,10 @@ use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::{Descriptor, Hint, QueryDescriptor};
+use symphonia::default::formats::{IsoMp4Reader, MkvReader, MpaReader, OggReader, WavReader};
+
+use crate::domain::AUDIO_EXTENSIONS;
 
 /// Why a file could not be read as audio.
 #[derive(Debug, thiserror::Error)]
@@ -300,6 +304,89 @@ pub fn probe_upload(path: &Path, stop_after_secs: f64) -> Probe {
     }
 }
 
+/// Where a container's start-of-stream marker may begin: at the first byte, or after the
+/// 4-byte size of an MP4's first box (its `ftyp`).
+const MARKER_OFFSETS: [usize; 2] = [0, 4];
+/// Bytes read for the markers: the longest marker after the largest offset.
+const SNIFF_WINDOW: usize = 16;
+/// Size of an ID3v2 tag's header (and of its optional footer).
+const ID3_HEADER: u64 = 10;
+
+/// The containers a recording may be sniffed as: symphonia's descriptors (with their
+/// start-of-stream markers) of the containers uploads are accepted in. MPEG layers 1 and 2,
+/// which share the MP3 reader, are left out by [`stored_extension`].
+fn sniffable() -> impl Iterator<Item = &'static Descriptor> {
+    [
+        WavReader::query(),
+        MpaReader::query(),
+        IsoMp4Reader::query(),
+        OggReader::query(),
+        MkvReader::query(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The extension an upload in this container is stored under, when uploads accept it.
+fn stored_extension(container: &Descriptor) -> Option<&'static str> {
+    container
+        .extensions
+        .iter()
+        .copied()
+        .find(|e| AUDIO_EXTENSIONS.contains(e))
+}
+
+/// Tells the container of a recording from its first bytes alone, for files whose name and
+/// MIME type nobody vouches for (a link's path and `Content-Type` are whatever its server
+/// says). Answers the extension an upload of that container is stored under (`wav`, `mp3`,
+/// `mp4`, `ogg`, `webm`), or `None` when the bytes start none of the containers uploads are
+/// accepted in (an HTML page, a FLAC file, an image). An ID3v2 tag in front of MP3 frames is
+/// skipped. Whether the container then holds readable audio is [`probe_upload`]'s to say.
+///
+/// # Errors
+/// Reading `source` failed.
+pub fn sniff_container(source: &mut (impl Read + Seek)) -> io::Result<Option<&'static str>> {
+    let mut header = [0u8; ID3_HEADER as usize];
+    source.seek(SeekFrom::Start(0))?;
+    let start = if read_up_to(source, &mut header)? == header.len() && header.starts_with(b"ID3") {
+        // The tag's size is synchsafe: 7 bits per byte. A footer (flag 0x10) adds a header's size.
+        let size = header[6..10]
+            .iter()
+            .fold(0u64, |size, b| (size << 7) | u64::from(b & 0x7f));
+        let footer = if header[5] & 0x10 != 0 { ID3_HEADER } else { 0 };
+        ID3_HEADER + size + footer
+    } else {
+        0
+    };
+    let mut window = [0u8; SNIFF_WINDOW];
+    source.seek(SeekFrom::Start(start))?;
+    let read = read_up_to(source, &mut window)?;
+    let window = &window[..read];
+    Ok(sniffable()
+        .find(|container| {
+            container.markers.iter().any(|marker| {
+                MARKER_OFFSETS
+                    .iter()
+                    .any(|&at| window.get(at..at + marker.len()) == Some(*marker))
+            })
+        })
+        .and_then(stored_extension))
+}
+
+/// Fills `buf` as far as the source goes; returns how many bytes were read.
+fn read_up_to(source: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match source.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 thread_local! {
     /// Set while [`contained`] runs on this thread: its panics are reported by the caller.
     static CONTAINING: Cell<bool> = const { Cell::new(false) };
@@ -329,4 +416,47 @@ pub fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic without a message".to_owned())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn sniff(bytes: &[u8]) -> Option<&'static str> {
+        sniff_container(&mut Cursor::new(bytes)).unwrap()
+    }
+
+    #[test]
+    fn containers_are_told_by_their_first_bytes_whatever_the_name() {
+        assert_eq!(sniff(b"RIFF\x24\x08\x00\x00WAVEfmt "), Some("wav"));
+        assert_eq!(sniff(&[0xff, 0xfb, 0x90, 0x64, 0, 0]), Some("mp3"));
+        assert_eq!(
+            sniff(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00"),
+            Some("mp4")
+        );
+        assert_eq!(sniff(b"OggS\x00\x02\x00\x00"), Some("ogg"));
+        assert_eq!(sniff(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81"), Some("webm"));
+    }
+
+    #[test]
+    fn mp3_frames_behind_an_id3_tag_are_found() {
+        let mut bytes = b"ID3\x04\x00\x00\x00\x00\x01\x00".to_vec();
+        bytes.extend_from_slice(&[0u8; 128]);
+        bytes.extend_from_slice(&[0xff, 0xfb, 0x90, 0x64]);
+        assert_eq!(sniff(&bytes), Some("mp3"));
+    }
+
+    #[test]
+    fn pages_other_containers_and_empty_files_are_not_audio_uploads_accept() {
+        assert_eq!(
+            sniff(b"<!doctype html><html><body>nope</body></html>"),
+            None
+        );
+        assert_eq!(sniff(b"fLaC\x00\x00\x00\x22"), None);
+        // MPEG layer 2 shares the MP3 reader but is not an accepted upload.
+        assert_eq!(sniff(&[0xff, 0xfd, 0x90, 0x64]), None);
+        assert_eq!(sniff(b""), None);
+    }
 }

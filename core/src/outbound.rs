@@ -1,10 +1,12 @@
 //! The one guard for outbound calls to URLs that users chose: the base URL of their own
-//! provider key, and later their webhooks. Without it, such a URL makes the server a probe of
-//! the operator's network (`http://169.254.169.254/…`, `http://127.0.0.1:5432`, a LAN host).
+//! provider key, their webhooks, and the links of recordings they give instead of uploading
+//! them. Without it, such a URL makes the server a probe of the operator's network
+//! (`http://169.254.169.254/…`, `http://127.0.0.1:5432`, a LAN host).
 //!
 //! The rules:
 //! - `https` only, except for hosts the operator lists (`SMELT_PROVIDER_ALLOWED_HOSTS`, e.g. a
-//!   local Ollama or llama.cpp server), which may also use plain `http`;
+//!   local Ollama or llama.cpp server; `SMELT_WEBHOOK_ALLOWED_HOSTS`;
+//!   `SMELT_INGEST_ALLOWED_HOSTS`), which may also use plain `http`;
 //! - every address the host resolves to must be globally reachable — loopback, private,
 //!   link-local (cloud metadata), shared/CGNAT, multicast, unspecified, documentation and the
 //!   IPv6 forms that embed IPv4 (v4-mapped included) are refused — unless the host is listed.
@@ -221,14 +223,21 @@ impl Resolve for OutboundGuard {
 
 /// True when a request failed because the guard refused the address it resolved to.
 pub fn is_refusal(error: &reqwest::Error) -> bool {
+    refusal(error).is_some()
+}
+
+/// Why the guard's resolver stopped a request that failed, if it did: a refused address, or
+/// [`Refused::NoAddress`] for a name that does not resolve (which callers may report as a
+/// host that cannot be reached rather than one that is not allowed).
+pub fn refusal(error: &reqwest::Error) -> Option<&Refused> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
-        if e.is::<Refused>() {
-            return true;
+        if let Some(refused) = e.downcast_ref::<Refused>() {
+            return Some(refused);
         }
         source = e.source();
     }
-    false
+    None
 }
 
 #[cfg(test)]

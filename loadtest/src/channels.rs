@@ -78,6 +78,7 @@ pub async fn create(
                 input_type: InputType::Text,
                 storage_key: None,
                 duration_seconds: None,
+                source_url: None,
             };
             let smelt = lifecycle::create_in(&mut tx, &queue, &new, &[file])
                 .await

@@ -144,6 +144,7 @@ impl Application {
             secret_box,
             outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
             webhook_guard: OutboundGuard::new(&settings.webhooks.webhook_allowed_hosts),
+            ingest_guard: OutboundGuard::new(&settings.ingest.ingest_allowed_hosts),
             ip_hash_secret: Arc::new(ip_hash_secret.into_bytes()),
             rate_limits: RateLimits::new(&settings.rate_limits),
             limits: Limits::from_settings(&settings.limits),

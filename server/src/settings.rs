@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use smelt_core::settings::{
-    DatabaseSettings, HttpSettings, LimitSettings, LogSettings, ProviderSettings,
+    DatabaseSettings, HttpSettings, IngestSettings, LimitSettings, LogSettings, ProviderSettings,
     RateLimitSettings, RealtimeSettings, SecretSettings, SigningSettings, StorageSettings,
     WebhookSettings,
 };
@@ -37,6 +37,8 @@ pub struct Settings {
     pub provider: ProviderSettings,
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+    #[command(flatten)]
+    pub ingest: IngestSettings,
     #[command(flatten)]
     pub log: LogSettings,
 }

@@ -49,6 +49,9 @@ pub struct AppState {
     /// The same guard with the webhook allow-list (`SMELT_WEBHOOK_ALLOWED_HOSTS`), for
     /// receivers' URLs.
     pub webhook_guard: OutboundGuard,
+    /// The same guard with the recording-link allow-list (`SMELT_INGEST_ALLOWED_HOSTS`), for
+    /// the links of recordings given instead of uploads.
+    pub ingest_guard: OutboundGuard,
     /// Uploads being received, per client (`SMELT_MAX_UPLOADS_PER_ADDRESS`).
     pub uploads: Arc<crate::limits::InFlightByAddress>,
     /// Socket sessions, so that shutdown can wait for them to send their close frames.

@@ -42,7 +42,8 @@ impl Settings {
     }
 
     /// What an embedded worker reads: the shared sections (database, storage, secrets,
-    /// limits, users' providers, logging) from the server's settings, the rest from here.
+    /// limits, users' providers, recording links, logging) from the server's settings, the
+    /// rest from here.
     pub fn worker_settings(&self) -> smelt_worker::Settings {
         let server = &self.server;
         smelt_worker::Settings {
@@ -53,6 +54,7 @@ impl Settings {
             whisper: self.whisper.clone(),
             hosted: self.hosted.clone(),
             provider: server.provider.clone(),
+            ingest: server.ingest.clone(),
             limits: server.limits.clone(),
             retention: self.retention.clone(),
             log: server.log.clone(),

@@ -12,19 +12,31 @@ export { AbortedError, ApiError, errorFromResponse } from './errors.js';
 const SPEECH_FIELDS = Object.freeze(['model', 'language', 'task']);
 
 /**
- * Builds the multipart body exactly as the API expects it: `files[]` or
- * `text` (never both: text is dropped when there are files), `mode`,
- * `default_prompt_names[]`, `user_prompt_id` (@smelt/client's form), then for
- * audio `model`, `language` and `task` when given. They are given only when
- * the server named its models: an older server refuses fields it does not know.
- * @param {{files?: File[], text?: string, mode?: string, promptNames?: string[], userPromptId?: string|null,
+ * Builds the multipart body exactly as the API expects it: `files[]`, or a
+ * recording's `url`, or `text` (one of them: files win, then the link),
+ * `mode`, `default_prompt_names[]`, `user_prompt_id` (@smelt/client's form),
+ * then for audio (files or a link) `model`, `language` and `task` when given.
+ * They are given only when the server named its models: an older server
+ * refuses fields it does not know.
+ * @param {{files?: File[], url?: string, text?: string, mode?: string, promptNames?: string[], userPromptId?: string|null,
  *   speech?: {model?: string, language?: string, task?: string}|null}} input
  * @returns {FormData}
  */
-export function buildSmeltForm({ files = [], text = '', mode = 'separate', promptNames = [], userPromptId = null, speech = null }) {
+export function buildSmeltForm({ files = [], url = '', text = '', mode = 'separate', promptNames = [], userPromptId = null, speech = null }) {
   const common = { mode, prompts: promptNames, userPromptId };
-  const form = buildCreateForm(files.length > 0 ? { files, ...common } : { text, ...common });
-  if (files.length > 0 && speech) {
+  const link = files.length === 0 ? (url || '').trim() : '';
+  let form;
+  if (files.length > 0) {
+    form = buildCreateForm({ files, ...common });
+  } else if (link) {
+    // The client's form knows files and text; the link goes first, as files would.
+    form = new FormData();
+    form.append('url', link);
+    for (const [name, value] of buildCreateForm(common)) form.append(name, value);
+  } else {
+    form = buildCreateForm({ text, ...common });
+  }
+  if ((files.length > 0 || link) && speech) {
     for (const field of SPEECH_FIELDS) if (typeof speech[field] === 'string' && speech[field]) form.append(field, speech[field]);
   }
   return form;

@@ -86,6 +86,9 @@ export const RUNNING_STATUSES = Object.freeze(['pending', 'validating', 'decodin
 // Smelts per page in the history.
 export const HISTORY_PAGE_SIZE = 10;
 
+// Longest link of a recording given instead of a file, in bytes (server: smelts/link.rs).
+export const MAX_LINK_BYTES = 2000;
+
 // Limits of accounts and custom prompts (server: accounts.rs, prompts.rs).
 export const ACCOUNT_LIMITS = Object.freeze({
   minPassword: 8,

@@ -14,6 +14,8 @@ const NEXT_STEPS = Object.freeze({
   api_key_invalid: 'Update your API key in Account, or remove it to use your weekly credits.',
   connection_lost: 'Check your connection and start again.',
   internal_error: 'Start the smelt again in a moment.',
+  url_not_allowed: 'Use a public https link to the audio file, or download it and upload the file.',
+  url_unreachable: 'Check that the link opens the audio file itself (not a page or a redirect), then start again.',
 });
 
 const DEFAULT_NEXT_STEP = 'Start the smelt again in a moment.';

@@ -1,7 +1,7 @@
 // Client-side checks that mirror the server's limits, with the server's
 // wording. The limits are the server's own (GET /api/config) when it gave
 // them, else the built-in defaults (limits.js).
-import { ACCOUNT_LIMITS, MB } from './config.js';
+import { ACCOUNT_LIMITS, MAX_LINK_BYTES, MB } from './config.js';
 import { baseMimeType, currentLimits } from './limits.js';
 
 /** The server's messages for what the page can check itself (spec smelts-api §5). */
@@ -12,6 +12,10 @@ export const MESSAGES = Object.freeze({
   badType: "CAN'T READ THAT. TRY .MP3 .WAV .M4A .WEBM .OGG",
   nothing: 'NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT',
   both: 'CHOOSE EITHER FILES OR TEXT, NOT BOTH',
+  // A link next to files or text.
+  linkAndMore: 'CHOOSE ONE: FILES, A LINK OR TEXT',
+  // A link the server would not fetch (the same words whatever the reason).
+  badLink: 'THIS LINK CANNOT BE FETCHED. USE A PUBLIC HTTPS LINK TO AN AUDIO FILE',
   textTooLong: (maxChars = currentLimits().maxTextChars) => `TOO MUCH TEXT. MAX ${maxChars.toLocaleString('en-US')} CHARACTERS`,
   // Anonymous with more than one file (the server's generic 401 for account-only features).
   anonymousOneFile: 'LOGIN REQUIRED FOR THIS FEATURE',
@@ -85,27 +89,48 @@ export function validateFile(file, { durationSeconds = null, limits = currentLim
 }
 
 /**
+ * Checks a recording's link as far as the page can: an absolute http(s)
+ * URL of at most 2,000 bytes. Whether its host may be fetched (https to a
+ * public address, or a host the operator listed) only the server knows.
+ * @param {string} url
+ * @returns {string|null} the server's message for a link it would refuse, or null
+ */
+export function validateLink(url) {
+  const value = (url || '').trim();
+  if (new TextEncoder().encode(value).length > MAX_LINK_BYTES) return MESSAGES.badLink;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'https:' || protocol === 'http:' ? null : MESSAGES.badLink;
+  } catch {
+    return MESSAGES.badLink;
+  }
+}
+
+/**
  * The first problem with what the user is about to submit, or null.
  * Checks run in the server's order, so both sides report the same problem
  * first: file count, each file, text length, then no input / mixed input,
- * combine mode, and the anonymous one-file limit.
- * @param {{files: {name:string,size:number,type?:string}[], text: string, mode: string, signedIn: boolean,
+ * combine mode, the anonymous one-file limit, and the link.
+ * @param {{files: {name:string,size:number,type?:string}[], url?: string, text: string, mode: string, signedIn: boolean,
  *   durations?: (number|null)[], limits?: import('./limits.js').Limits}} input
- *   durations: each file's length in seconds where known (same order as files)
+ *   url: a recording's link, sent instead of files; durations: each file's
+ *   length in seconds where known (same order as files)
  * @returns {string|null} the server's message for the first problem, or null
  */
-export function validateSubmission({ files, text = '', mode = 'separate', signedIn = false, durations = [], limits = currentLimits() }) {
+export function validateSubmission({ files, url = '', text = '', mode = 'separate', signedIn = false, durations = [], limits = currentLimits() }) {
   const withText = hasText(text);
+  const withLink = hasText(url);
 
   if (files.length > limits.maxFiles) return MESSAGES.tooManyFiles(limits.maxFiles);
   for (const [i, file] of files.entries()) {
     const problem = validateFile(file, { durationSeconds: durations[i] ?? null, limits });
     if (problem) return problem;
   }
-  // The text is sent when there are no files (or when it is real text next to files).
-  if ((withText || files.length === 0) && countChars(text) > limits.maxTextChars) return MESSAGES.textTooLong(limits.maxTextChars);
+  // The text is sent when there are no files nor link (or when it is real text next to them).
+  if ((withText || (files.length === 0 && !withLink)) && countChars(text) > limits.maxTextChars) return MESSAGES.textTooLong(limits.maxTextChars);
 
-  if (files.length === 0 && !withText) return MESSAGES.nothing;
+  if (files.length === 0 && !withText && !withLink) return MESSAGES.nothing;
+  if (withLink && (files.length > 0 || withText)) return MESSAGES.linkAndMore;
   if (files.length > 0 && withText) return MESSAGES.both;
 
   if (mode === 'combine') {
@@ -113,7 +138,7 @@ export function validateSubmission({ files, text = '', mode = 'separate', signed
     if (files.length < 2) return MESSAGES.combineNeedsTwoFiles;
   }
   if (!signedIn && files.length > limits.anonymousMaxFiles) return MESSAGES.anonymousOneFile;
-  return null;
+  return withLink ? validateLink(url) : null;
 }
 
 /**

@@ -63,6 +63,8 @@ pub struct Worker {
     secret_box: Option<SecretBox>,
     /// The guard for users' own provider URLs.
     outbound: OutboundGuard,
+    /// The guard for the links of recordings given instead of uploads.
+    ingest: OutboundGuard,
     /// The order this worker's claims read the lanes in.
     lanes: LaneScheduler,
 }
@@ -147,6 +149,7 @@ impl Worker {
         Ok(Worker {
             lanes,
             outbound: OutboundGuard::new(&settings.provider.provider_allowed_hosts),
+            ingest: OutboundGuard::new(&settings.ingest.ingest_allowed_hosts),
             pool,
             queue,
             settings,
@@ -210,14 +213,23 @@ impl Worker {
     }
 
     /// How long one delivery of `smelt` may run: `SMELT_JOB_DEADLINE_SECS`, or 300 s plus 4 s
-    /// per second of its audio, and no longer than its lane's timeout
+    /// per second of its audio (a recording still to download from its link counts as long as
+    /// the duration limit allows), and no longer than its lane's timeout
     /// (`SMELT_*_LANE_TIMEOUT_SECS`, 0 for none).
     fn deadline_for(&self, smelt: &smelts::Smelt) -> Duration {
         let w = &self.settings.worker;
         let job = match w.job_deadline_secs {
             Some(secs) => Duration::from_secs(secs),
             None => {
-                let audio_secs: f64 = smelt.files.iter().filter_map(|f| f.duration_seconds).sum();
+                let longest = Limits::from_settings(&self.settings.limits).max_duration_secs;
+                let audio_secs: f64 = smelt
+                    .files
+                    .iter()
+                    .filter_map(|f| match (&f.source_url, f.duration_seconds) {
+                        (Some(_), None) => Some(longest),
+                        (_, duration) => duration,
+                    })
+                    .sum();
                 Duration::from_secs(300) + Duration::from_secs_f64(4.0 * audio_secs.max(0.0))
             }
         };
@@ -322,6 +334,7 @@ impl Worker {
             engines: &engines,
             scratch: scratch.path().to_owned(),
             limits: Limits::from_settings(&self.settings.limits),
+            ingest: &self.ingest,
         };
         let deadline = self.deadline_for(&smelt);
         let result = {
@@ -362,6 +375,7 @@ impl Worker {
                 }
                 let message = match code {
                     ErrorCode::DurationExceeded => ctx.limits.duration_message(),
+                    ErrorCode::FileTooLarge => ctx.limits.file_limit_message(),
                     _ => code.message(retry_after_secs),
                 };
                 if recorded(sink.fail(code, &message).await)? {

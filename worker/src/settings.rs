@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use smelt_core::settings::{
-    DatabaseSettings, HostedSettings, LimitSettings, LogSettings, ProviderSettings,
+    DatabaseSettings, HostedSettings, IngestSettings, LimitSettings, LogSettings, ProviderSettings,
     RetentionSettings, SecretSettings, StorageSettings, WhisperSettings, WorkerSettings,
 };
 
@@ -30,6 +30,8 @@ pub struct Settings {
     pub hosted: HostedSettings,
     #[command(flatten)]
     pub provider: ProviderSettings,
+    #[command(flatten)]
+    pub ingest: IngestSettings,
     #[command(flatten)]
     pub limits: LimitSettings,
     #[command(flatten)]

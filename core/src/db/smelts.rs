@@ -52,6 +52,8 @@ pub struct NewFile {
     pub storage_key: Option<String>,
     /// Audio duration measured on upload, in seconds.
     pub duration_seconds: Option<f64>,
+    /// The link of a recording the worker downloads (`storage_key` is then `None`).
+    pub source_url: Option<String>,
 }
 
 /// A `smelt` row.
@@ -108,6 +110,8 @@ pub struct FileRow {
     pub language: Option<String>,
     /// The model's probability for `language`, when it was detected.
     pub language_probability: Option<f32>,
+    /// The link the recording was given by; it is downloaded while `storage_key` is `None`.
+    pub source_url: Option<String>,
 }
 
 impl FileRow {
@@ -149,7 +153,7 @@ const SMELT_COLUMNS: &str = "smelt_id, user_id, status, mode, input_type, defaul
 
 const FILE_COLUMNS: &str = "smelt_file_id, position, filename, size_bytes, content_type, \
     input_type, storage_key, duration_seconds, status, error_code, transcribed_ms, transcribed_at, \
-    language, language_probability";
+    language, language_probability, source_url";
 
 /// Inserts a smelt, `pending`, and its files (inside the caller's transaction; the lifecycle
 /// queues its job in the same one). Returns the row as stored.
@@ -198,13 +202,16 @@ pub(crate) async fn insert(
     let inputs: Vec<InputType> = files.iter().map(|f| f.input_type).collect();
     let keys: Vec<Option<&str>> = files.iter().map(|f| f.storage_key.as_deref()).collect();
     let durations: Vec<Option<f64>> = files.iter().map(|f| f.duration_seconds).collect();
+    let links: Vec<Option<&str>> = files.iter().map(|f| f.source_url.as_deref()).collect();
     let file_rows: Vec<FileRow> = sqlx::query_as(&format!(
         "insert into smelt_file (smelt_file_id, smelt_id, position, filename, size_bytes,
-                                 content_type, input_type, storage_key, duration_seconds)
-         select f.id, $1, f.position, f.filename, f.size, f.ctype, f.input, f.skey, f.duration
+                                 content_type, input_type, storage_key, duration_seconds,
+                                 source_url)
+         select f.id, $1, f.position, f.filename, f.size, f.ctype, f.input, f.skey, f.duration,
+                f.link
          from unnest($2::uuid[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-                     $8::text[], $9::float8[])
-              as f(id, position, filename, size, ctype, input, skey, duration)
+                     $8::text[], $9::float8[], $10::text[])
+              as f(id, position, filename, size, ctype, input, skey, duration, link)
          returning {FILE_COLUMNS}"
     ))
     .bind(smelt.smelt_id)
@@ -216,6 +223,7 @@ pub(crate) async fn insert(
     .bind(&inputs)
     .bind(&keys)
     .bind(&durations)
+    .bind(&links)
     .fetch_all(&mut *conn)
     .await?;
     let mut files = file_rows;
@@ -466,9 +474,9 @@ pub async fn queue_place<'e>(
     Ok(row.map(|(position, wait)| (position.max(1) as u32, wait.map(|w| w.max(0) as u32))))
 }
 
-/// Seconds a job takes besides its audio (fetching, decoding, notes), in the queue's
-/// estimates.
-pub const JOB_SECS: f64 = 3.0;
+/// Seconds a job takes besides its audio's transcription (claiming, decoding, notes), in the
+/// queue's estimates: about a second on a 2-core machine for the local engines.
+pub const JOB_SECS: f64 = 1.0;
 
 /// The pace of each model before any was measured, as `smelt_queue` takes it:
 /// `{"model": seconds per audio minute}`.

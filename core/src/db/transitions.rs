@@ -74,7 +74,8 @@ pub(crate) async fn publish_progress(
              where $5::uuid is not null
              on conflict on constraint smelt_segment_pkey do nothing
          ), transcribed as (
-             update smelt_file set transcribed_ms = greatest(transcribed_ms, $7)
+             update smelt_file set transcribed_ms = greatest(transcribed_ms, $7),
+                                   transcript_advanced_at = now()
              from moved where smelt_file_id = $5
          ), numbered as (
              select m.last_seq - cardinality($8::text[]) + e.k as seq, e.kind, e.payload, e.inline

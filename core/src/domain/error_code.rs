@@ -21,6 +21,12 @@ wire_enum! {
         /// The user's saved API key cannot be opened by this installation (its encryption
         /// key changed); saving the key again fixes it.
         ApiKeyUnreadable = "api_key_unreadable",
+        /// A recording's link is not one Smelt may fetch: not `https`, another port, or a
+        /// host that is not a public address (and not listed in `SMELT_INGEST_ALLOWED_HOSTS`).
+        UrlNotAllowed = "url_not_allowed",
+        /// A recording's link could not be downloaded: the host did not resolve or answer,
+        /// the download timed out, or the answer was not a 2xx.
+        UrlUnreachable = "url_unreachable",
     }
 }
 
@@ -45,6 +51,12 @@ impl ErrorCode {
             ErrorCode::InternalError => "SOMETHING WENT WRONG. TRY AGAIN".into(),
             ErrorCode::Cancelled => "CANCELLED".into(),
             ErrorCode::ApiKeyUnreadable => "YOUR SAVED API KEY CAN'T BE READ. SAVE IT AGAIN".into(),
+            ErrorCode::UrlNotAllowed => {
+                "THIS LINK CANNOT BE FETCHED. USE A PUBLIC HTTPS LINK TO AN AUDIO FILE".into()
+            }
+            ErrorCode::UrlUnreachable => {
+                "COULDN'T DOWNLOAD THAT LINK. CHECK IT AND TRY AGAIN".into()
+            }
         }
     }
 }

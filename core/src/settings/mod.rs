@@ -8,7 +8,7 @@
 //! | [`SigningSettings`] | server, admin |
 //! | [`HttpSettings`], [`RealtimeSettings`], [`RateLimitSettings`], [`WebhookSettings`] | server |
 //! | [`LimitSettings`] | server, worker, admin |
-//! | [`ProviderSettings`] | server, worker |
+//! | [`ProviderSettings`], [`IngestSettings`] | server, worker |
 //! | [`WorkerSettings`], [`WhisperSettings`], [`HostedSettings`] | worker |
 //! | [`RetentionSettings`] | worker, admin |
 //!
@@ -19,6 +19,7 @@
 
 mod database;
 mod http;
+mod ingest;
 mod limits;
 mod log;
 mod provider;
@@ -30,6 +31,7 @@ mod worker;
 
 pub use database::DatabaseSettings;
 pub use http::{HttpSettings, RealtimeSettings};
+pub use ingest::IngestSettings;
 pub use limits::{LimitSettings, RateLimitSettings};
 pub use log::{LogFormat, LogSettings};
 pub use provider::{HostedSettings, ProviderSettings};

@@ -92,6 +92,9 @@ pub enum ApiErrorCode {
     ProviderNotAllowed,
     /// A webhook URL that is plain `http` or not a public address (and not allowed).
     WebhookUrlNotAllowed,
+    /// A recording's link that is not `https` to a public address on its scheme's port (and
+    /// whose host is not allowed).
+    UrlNotAllowed,
     /// A service API key without the scope the route needs, or a key used where only a
     /// signed-in session may act (managing keys, the profile, prompts).
     InsufficientScope,

@@ -41,5 +41,6 @@ mod speech;
 mod storage;
 mod text;
 mod transcripts;
+mod url_ingest;
 mod waiting;
 mod webhooks;

@@ -342,6 +342,7 @@ async fn a_dequeue_writes_no_event_for_unwatched_smelts_and_a_watcher_sees_its_n
             input_type: smelt_core::domain::InputType::Text,
             storage_key: None,
             duration_seconds: None,
+            source_url: None,
         };
         smelt_core::lifecycle::create_in(&mut tx, &queue, &new, &[file])
             .await

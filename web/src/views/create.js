@@ -1,7 +1,7 @@
-// The create page: pick, drop or record audio or paste text, choose the
-// speech model, language and task for audio (speech.js), prompts and mode,
-// check against the limits (the server's, see limits.js), upload with a
-// progress bar.
+// The create page: pick, drop or record audio, paste a link to a recording,
+// or paste text, choose the speech model, language and task for audio
+// (speech.js), prompts and mode, check against the limits (the server's, see
+// limits.js), upload with a progress bar.
 import { currentLimits, onLimitsChange } from '../limits.js';
 import { MESSAGES, countChars, fileHint, hasText, validateFile, validateSubmission } from '../validation.js';
 import { SPEECH_MESSAGES } from '../speech.js';
@@ -101,9 +101,9 @@ function renderFileList() {
   updateSpeechApplies();
 }
 
-// The speech choices are for audio: pasted text alone (no files) leaves them aside.
+// The speech choices are for audio: pasted text alone (no files, no link) leaves them aside.
 function updateSpeechApplies() {
-  setSpeechApplies(state.files.length > 0 || !hasText(els.textInput.value));
+  setSpeechApplies(state.files.length > 0 || hasText(els.urlInput.value) || !hasText(els.textInput.value));
 }
 
 // ------------------------------------------------------------------ form
@@ -125,6 +125,7 @@ function readForm() {
   return {
     files: state.files.map((f) => f.file),
     durations: state.files.map((f) => f.durationSeconds),
+    url: els.urlInput.value,
     text: els.textInput.value,
     mode: selectedMode(),
     promptNames,
@@ -133,8 +134,8 @@ function readForm() {
 }
 
 function currentProblem() {
-  const { files, durations, text, mode } = readForm();
-  return validateSubmission({ files, durations, text, mode, signedIn: signedIn() });
+  const { files, durations, url, text, mode } = readForm();
+  return validateSubmission({ files, durations, url, text, mode, signedIn: signedIn() });
 }
 
 /** Live feedback while editing: show problems as they appear, clear them once fixed. */
@@ -173,9 +174,9 @@ function onSubmit(event) {
     return;
   }
   const { durations, ...input } = readForm();
-  if (input.files.length === 0) {
+  if (input.files.length === 0 && !hasText(input.url)) {
     clearAlert();
-    startUpload({ ...input, files: [], mode: 'separate' });
+    startUpload({ ...input, files: [], url: '', mode: 'separate' });
     return;
   }
   const speech = speechSelection();
@@ -223,9 +224,14 @@ async function send(input, onUploadProgress) {
   }
 }
 
+/** Whether a submission is audio: files, or a link to a recording. */
+function isAudio(input) {
+  return input.files.length > 0 || hasText(input.url);
+}
+
 async function startUpload(input) {
   showUploading(true);
-  els.uploadHeading.textContent = input.files.length > 0 ? 'Uploading' : 'Sending text';
+  els.uploadHeading.textContent = input.files.length > 0 ? 'Uploading' : hasText(input.url) ? 'Sending link' : 'Sending text';
   const approxTotal = input.files.reduce((sum, f) => sum + f.size, 0);
   setUploadProgress(0, approxTotal);
   els.uploadHeading.focus();
@@ -239,7 +245,7 @@ async function startUpload(input) {
     rememberSmelt(smelt.id, {
       subscription_url: smelt.subscription_url || `/api/smelts/${encodeURIComponent(smelt.id)}/ws`,
       subscription_token: smelt.subscription_token,
-      input_kind: input.files.length > 0 ? 'audio' : 'text',
+      input_kind: isAudio(input) ? 'audio' : 'text',
       mode: smelt.mode || input.mode,
     });
     resetForm();
@@ -283,6 +289,10 @@ function bind() {
   });
   els.textInput.addEventListener('input', () => {
     updateCounter();
+    updateSpeechApplies();
+    revalidate();
+  });
+  els.urlInput.addEventListener('input', () => {
     updateSpeechApplies();
     revalidate();
   });
@@ -362,6 +372,7 @@ export const createView = {
       fileInput: byId('file-input'),
       fileHint: byId('file-hint'),
       fileList: byId('file-list'),
+      urlInput: byId('url-input'),
       textInput: byId('text-input'),
       textCount: byId('text-count'),
       combineInput: els.combineInput || document.querySelector('input[name="mode"][value="combine"]'),

@@ -14,6 +14,24 @@ test('multipart fields follow the contract', () => {
   assert.deepEqual([...text.entries()], [['text', 'hello'], ['mode', 'separate']]);
 });
 
+test('a link travels as url, alone and trimmed, with the speech fields of audio', () => {
+  const speech = { model: 'base', language: 'auto', task: 'transcribe' };
+  const form = buildSmeltForm({ url: ' https://example.com/a.mp3 ', text: 'ignored', mode: 'separate', promptNames: ['summarize'], speech });
+  assert.deepEqual([...form.entries()], [
+    ['url', 'https://example.com/a.mp3'],
+    ['mode', 'separate'],
+    ['default_prompt_names[]', 'summarize'],
+    ['model', 'base'],
+    ['language', 'auto'],
+    ['task', 'transcribe'],
+  ]);
+  const a = new File([new Uint8Array(3)], 'a.mp3', { type: 'audio/mpeg' });
+  const files = buildSmeltForm({ files: [a], url: 'https://example.com/a.mp3', mode: 'separate', promptNames: [] });
+  assert.deepEqual([...files.keys()], ['files[]', 'mode'], 'files win over a link');
+  const blank = buildSmeltForm({ url: '   ', text: 'hello', mode: 'separate', promptNames: [] });
+  assert.deepEqual([...blank.entries()], [['text', 'hello'], ['mode', 'separate']]);
+});
+
 test('error bodies: message shown as is, otherwise a generic one', () => {
   const e = errorFromResponse(429, JSON.stringify({ error: { code: 'daily_limit', message: 'DAILY LIMIT HIT. TRY TOMORROW' } }));
   assert.equal(e.message, 'DAILY LIMIT HIT. TRY TOMORROW');

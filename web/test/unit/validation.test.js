@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MESSAGES, countChars, formatMb, validateFile, validateSubmission } from '../../src/validation.js';
+import { MESSAGES, countChars, formatMb, validateFile, validateLink, validateSubmission } from '../../src/validation.js';
 
 const MB = 1024 * 1024;
 const f = (name, size = 1000, type = 'audio/mpeg') => ({ name, size, type });
@@ -72,4 +72,30 @@ test('precedence follows the server: count, each file, text length, then the rul
   assert.equal(validateSubmission({ files: [f('a.mp3')], text: 'x'.repeat(50_001) }), MESSAGES.textTooLong());
   assert.equal(validateSubmission({ files: [], text: ' '.repeat(50_001) }), MESSAGES.textTooLong());
   assert.equal(validateSubmission({ files: [f('a.mp3'), f('b.mp3')], text: 'hi' }), MESSAGES.both);
+});
+
+test('a link stands alone, like files or text, in the server\'s words', () => {
+  const link = 'https://example.com/talks/keynote.mp3';
+  assert.equal(MESSAGES.linkAndMore, 'CHOOSE ONE: FILES, A LINK OR TEXT');
+  assert.equal(MESSAGES.badLink, 'THIS LINK CANNOT BE FETCHED. USE A PUBLIC HTTPS LINK TO AN AUDIO FILE');
+  assert.equal(validateSubmission({ files: [], url: link, text: '' }), null);
+  assert.equal(validateSubmission({ files: [], url: '  ', text: '' }), MESSAGES.nothing);
+  assert.equal(validateSubmission({ files: [f('a.mp3')], url: link, text: '' }), MESSAGES.linkAndMore);
+  assert.equal(validateSubmission({ files: [], url: link, text: 'notes' }), MESSAGES.linkAndMore);
+  // The rules come before the link's own check, as on the server.
+  assert.equal(validateSubmission({ files: [], url: 'nope', text: 'notes' }), MESSAGES.linkAndMore);
+  assert.equal(validateSubmission({ files: [], url: link, text: '', mode: 'combine', signedIn: true }), MESSAGES.combineNeedsTwoFiles);
+  assert.equal(validateSubmission({ files: [], url: 'nope', text: '' }), MESSAGES.badLink);
+});
+
+test('a link must be an absolute http(s) URL of at most 2,000 bytes; its host is for the server', () => {
+  assert.equal(validateLink('https://example.com/a.mp3'), null);
+  // Plain http may be allowed for a host the operator listed: the server decides.
+  assert.equal(validateLink('http://media.lan:8080/a.wav'), null);
+  assert.equal(validateLink('https://127.0.0.1/a.wav'), null);
+  assert.equal(validateLink('example.com/a.mp3'), MESSAGES.badLink);
+  assert.equal(validateLink('ftp://example.com/a.mp3'), MESSAGES.badLink);
+  assert.equal(validateLink('javascript:alert(1)'), MESSAGES.badLink);
+  assert.equal(validateLink(`https://example.com/${'a'.repeat(1980)}`), null);
+  assert.equal(validateLink(`https://example.com/${'a'.repeat(1981)}`), MESSAGES.badLink);
 });

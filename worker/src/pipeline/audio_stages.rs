@@ -48,7 +48,12 @@ pub async fn validate(ctx: &Context<'_>, smelt: &Smelt) -> Result<(), StageError
     Ok(())
 }
 
-async fn fail_file(ctx: &Context<'_>, id: uuid::Uuid, code: ErrorCode) -> Result<(), StageError> {
+/// Marks one file failed with `code` (the smelt's failure follows).
+pub(super) async fn fail_file(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+    code: ErrorCode,
+) -> Result<(), StageError> {
     smelts::set_file_state(ctx.pool, id, FileStatus::Failed, Some(code), None).await?;
     Ok(())
 }

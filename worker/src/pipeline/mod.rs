@@ -1,5 +1,6 @@
 //! The stages of one smelt: validating → decoding → transcribing → synthesizing. Text input
-//! skips decoding and transcribing. Each stage reports through the [`ProgressSink`].
+//! skips decoding and transcribing; audio given by link is downloaded first, while the smelt
+//! is validating. Each stage reports through the [`ProgressSink`].
 //!
 //! Work is kept as it is done, so a redelivered job (after a crash, or a retry) does only what
 //! is missing: transcript segments are stored as they are published, a file whose transcript is
@@ -9,6 +10,7 @@
 
 mod audio_stages;
 mod documents;
+mod download;
 mod synthesis;
 
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use smelt_core::blob::BlobStore;
 use smelt_core::db::smelts::Smelt;
 use smelt_core::domain::{ErrorCode, InputType, SmeltStatus};
 use smelt_core::limits::Limits;
+use smelt_core::outbound::OutboundGuard;
 use sqlx::PgPool;
 
 use crate::engines::{EngineError, Synthesizer, TimedSegment, Transcriber};
@@ -120,8 +123,11 @@ pub struct Context<'a> {
     pub engines: &'a Engines,
     /// Directory for temporary copies of uploads (removed with the context's owner).
     pub scratch: PathBuf,
-    /// The duration limit applies again here: a second line behind the upload's check.
+    /// The duration limit applies again here: a second line behind the upload's check. All
+    /// the limits apply to recordings downloaded from links.
     pub limits: Limits,
+    /// The guard of recording links (`SMELT_INGEST_ALLOWED_HOSTS`), checked again at download.
+    pub ingest: &'a OutboundGuard,
 }
 
 /// The transcript of one input file (or the pasted text).
@@ -146,6 +152,12 @@ pub async fn run(
 ) -> Result<(), StageError> {
     sink.enter(SmeltStatus::Validating).await?;
     let input_type = smelt.row.input_type;
+    // From here on, recordings given by link are uploads like any other.
+    let downloaded = match input_type {
+        InputType::Audio => download::fetch_links(ctx, smelt).await?,
+        InputType::Text => None,
+    };
+    let smelt = downloaded.as_ref().unwrap_or(smelt);
     let transcripts = match input_type {
         InputType::Text => {
             let text = smelt

@@ -98,7 +98,9 @@ impl OpenAiError {
             | ErrorCode::DurationExceeded
             | ErrorCode::CorruptedFile
             | ErrorCode::ApiKeyInvalid
-            | ErrorCode::ApiKeyUnreadable => StatusCode::BAD_REQUEST,
+            | ErrorCode::ApiKeyUnreadable
+            | ErrorCode::UrlNotAllowed
+            | ErrorCode::UrlUnreachable => StatusCode::BAD_REQUEST,
             ErrorCode::ApiRateLimited | ErrorCode::ApiQuotaExhausted => {
                 StatusCode::TOO_MANY_REQUESTS
             }

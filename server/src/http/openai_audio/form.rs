@@ -172,6 +172,7 @@ pub async fn read(
     let form = CreateForm {
         files: stored,
         text: None,
+        url: None,
         mode: SmeltMode::Separate,
         // Only the transcript: no notes.
         prompt_names: Vec::new(),

@@ -20,6 +20,7 @@ use smelt_core::tokens::Creator;
 use uuid::Uuid;
 
 use super::form::{self, CreateForm};
+use super::link::Link;
 use super::schema::CreateSmeltForm;
 use crate::auth::{Caller, MaybeCaller};
 use crate::http::error::{ApiError, ApiErrorBody};
@@ -38,13 +39,13 @@ pub const TEXT_FILENAME: &str = "pasted-text.txt";
     post,
     path = "/smelts",
     operation_id = "create_smelt",
-    summary = "Create a smelt from audio files or text",
+    summary = "Create a smelt from audio files, a link to a recording, or text",
     tag = "smelts",
     security((), ("bearer" = [])),
     request_body(content = CreateSmeltForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Created and queued; follow it at `subscription_url` with `subscription_token`", body = SmeltCreatedDto),
-        (status = 400, description = "`no_input`, `mixed_input`, `too_many_files`, `file_too_large`, `invalid_format`, `duration_exceeded` (measured on upload), `corrupted_file` (not readable audio), `combine_requires_auth`, `combine_requires_multiple`, `invalid_data` or `invalid_multipart`", body = ApiErrorBody),
+        (status = 400, description = "`no_input`, `mixed_input`, `too_many_files`, `file_too_large`, `invalid_format`, `duration_exceeded` (measured on upload), `corrupted_file` (not readable audio), `url_not_allowed` (a link that is not `https` to a public address, and not listed), `combine_requires_auth`, `combine_requires_multiple`, `invalid_data` or `invalid_multipart`", body = ApiErrorBody),
         (status = 401, description = "`unauthorized`: an invalid access token, or a feature anonymous users cannot use (several files, a custom prompt)", body = ApiErrorBody),
         (status = 403, description = "`daily_limit` (anonymous) or `weekly_limit` (signed in): no credit left; answered before the body is read", body = ApiErrorBody),
         (status = 404, description = "`prompt_not_found`: `user_prompt_id` is not the user's", body = ApiErrorBody),
@@ -182,10 +183,17 @@ fn refused(refusal: Refusal, signed_in: bool) -> ApiError {
 fn check_rules(form: &CreateForm, user_id: Option<Uuid>) -> Result<(), ApiError> {
     let has_files = !form.files.is_empty();
     let has_text = form.text.is_some();
-    if !has_files && !has_text {
+    let has_link = form.url.is_some();
+    if !has_files && !has_text && !has_link {
         return Err(ApiError::bad_request(
             "no_input",
             "NOTHING TO PROCESS. UPLOAD A FILE OR ENTER TEXT",
+        ));
+    }
+    if has_link && (has_files || has_text) {
+        return Err(ApiError::bad_request(
+            "mixed_input",
+            "CHOOSE ONE: FILES, A LINK OR TEXT",
         ));
     }
     if has_files && has_text {
@@ -223,6 +231,12 @@ async fn insert(
     form: &CreateForm,
 ) -> Result<SmeltCreatedDto, ApiError> {
     check_rules(form, user_id)?;
+    // A link is checked before anything is charged or queued; the worker checks it again when
+    // it downloads the recording.
+    let link = match &form.url {
+        Some(url) => Some(Link::check(&state.ingest_guard, url).await?),
+        None => None,
+    };
     let default_model = speech::model(&state.settings.http.default_model)
         .expect("SMELT_DEFAULT_MODEL is checked at start-up");
     let choice = SpeechChoice::parse(
@@ -239,8 +253,9 @@ async fn insert(
     } else {
         InputType::Audio
     };
-    let files: Vec<NewFile> = match &form.text {
-        Some(text) => vec![NewFile {
+    let files: Vec<NewFile> = match (&form.text, &link) {
+        (None, Some(link)) => vec![link.file()],
+        (Some(text), _) => vec![NewFile {
             smelt_file_id: Uuid::now_v7(),
             position: 0,
             filename: TEXT_FILENAME.to_owned(),
@@ -249,8 +264,9 @@ async fn insert(
             input_type,
             storage_key: None,
             duration_seconds: None,
+            source_url: None,
         }],
-        None => form
+        (None, None) => form
             .files
             .iter()
             .zip(0..)
@@ -263,6 +279,7 @@ async fn insert(
                 input_type,
                 storage_key: Some(f.storage_key.clone()),
                 duration_seconds: f.duration_seconds,
+                source_url: None,
             })
             .collect(),
     };

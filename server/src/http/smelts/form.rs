@@ -1,6 +1,7 @@
 //! Reading the create request's multipart body (`docs/api.md#post-apismelts--create`, with the
 //! limits of `docs/api.md#credits-and-limits`): its fields here, its audio files through
-//! [`crate::http::upload`], which stores and measures them as they stream in.
+//! [`crate::http::upload`], which stores and measures them as they stream in. A recording's
+//! link (`url`) is only read here; [`super::link`] checks it.
 
 use axum::extract::Multipart;
 use smelt_core::blob::BlobStore;
@@ -8,6 +9,7 @@ use smelt_core::domain::{PromptName, SmeltMode, MAX_TEXT_CHARS};
 use smelt_core::limits::Limits;
 use uuid::Uuid;
 
+use super::link::{self, MAX_URL_BYTES};
 use crate::http::error::ApiError;
 use crate::http::upload::{
     self, drain, multipart_error, read_small, StoredUpload, MAX_SMALL_FIELD_BYTES,
@@ -23,6 +25,9 @@ pub struct CreateForm {
     pub files: Vec<StoredUpload>,
     /// Pasted text, `None` when absent or only whitespace.
     pub text: Option<String>,
+    /// The link of a recording to download instead of an upload, as sent (trimmed); `None`
+    /// when absent or empty.
+    pub url: Option<String>,
     pub mode: SmeltMode,
     pub prompt_names: Vec<PromptName>,
     pub user_prompt_id: Option<Uuid>,
@@ -63,6 +68,7 @@ async fn read_parts(
     let mut file_error: Option<ApiError> = None;
     let mut field_error: Option<ApiError> = None;
     let mut text = None;
+    let mut url: Option<String> = None;
     let mut mode = None;
     let mut prompt_names = Vec::new();
     let mut user_prompt_id = None;
@@ -99,6 +105,18 @@ async fn read_parts(
                     field_error.get_or_insert(text_too_long());
                 }
                 Some(value) => text = Some(value),
+            },
+            "url" => match read_small(&mut field, MAX_URL_BYTES).await? {
+                // A form's link field left blank.
+                Some(value) if value.trim().is_empty() => {}
+                Some(_) if url.is_some() => {
+                    field_error.get_or_insert(link::one_link_only());
+                }
+                Some(value) => url = Some(value.trim().to_owned()),
+                // Longer than any link we fetch, or not text.
+                None => {
+                    field_error.get_or_insert(link::not_allowed());
+                }
             },
             "mode" => match read_small(&mut field, MAX_SMALL_FIELD_BYTES).await? {
                 Some(value) => match value.trim().parse::<SmeltMode>() {
@@ -193,6 +211,7 @@ async fn read_parts(
     Ok(CreateForm {
         files: Vec::new(),
         text: text.filter(|t: &String| !t.trim().is_empty()),
+        url,
         mode: mode.unwrap_or(SmeltMode::Separate),
         prompt_names,
         user_prompt_id,

@@ -5,6 +5,7 @@ mod cancel;
 pub(crate) mod create;
 mod delete;
 pub(crate) mod form;
+mod link;
 mod read;
 pub mod schema;
 mod transcript;

@@ -7,13 +7,19 @@ use smelt_core::domain::{PromptName, SmeltMode};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// `POST /api/smelts` body (`multipart/form-data`): audio files **or** text, and options.
+/// `POST /api/smelts` body (`multipart/form-data`): audio files, **or** a link to one
+/// recording, **or** text, and options.
 #[derive(Debug, ToSchema)]
 pub struct CreateSmeltForm {
     /// Up to 5 audio files (MP3, WAV or M4A, by extension or MIME type), 25 MB each. A file
     /// part may also be named `files`.
     #[schema(rename = "files[]", value_type = Option<Vec<String>>, format = Binary, max_items = 5)]
     pub files: Option<Vec<Vec<u8>>>,
+    /// An `https` link to one audio file, downloaded by the worker instead of an upload (same
+    /// limits and formats, told by its content); at most 2,000 bytes. Plain `http`, another
+    /// port or a non-public address only for hosts in `SMELT_INGEST_ALLOWED_HOSTS`.
+    #[schema(format = "uri", max_length = 2000)]
+    pub url: Option<String>,
     /// Text to process instead of files, at most 50,000 characters.
     #[schema(max_length = 50000)]
     pub text: Option<String>,
