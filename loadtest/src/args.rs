@@ -81,7 +81,8 @@ pub struct FanoutArgs {
     #[arg(long, required_if_eq("target", "nchan"))]
     pub nchan_url: Option<String>,
     /// Size of each message published to nchan (bytes; at least the seq and send time it
-    /// carries). The default is about the size of a Smelt progress frame of a one-file smelt.
+    /// carries). The default is a little more than a Smelt progress frame of a one-file smelt
+    /// (~290 bytes), so that nchan does not get the smaller frames.
     #[arg(long, default_value_t = 400)]
     pub nchan_message_bytes: usize,
     /// The server's database (`DATABASE_URL`); the host must be loopback or a Unix socket.

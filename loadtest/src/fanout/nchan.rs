@@ -2,8 +2,8 @@
 //! `loadtest/nchan/nginx.conf.in`: subscribers open WebSockets on `/sub/{channel}`, and each
 //! event is an HTTP POST to `/pub/{channel}` whose body nchan relays as it is, one text frame
 //! per subscriber. The body is JSON carrying the event's seq in its channel and its send time,
-//! padded to the size of a Smelt progress frame, so the subscribers check and time it as they
-//! do Smelt's. Channels exist once subscribed to; their ids are new for every run.
+//! padded to at least the size of a Smelt progress frame, so the subscribers check and time it
+//! as they do Smelt's. Channels exist once subscribed to; their ids are new for every run.
 //!
 //! nginx's connections live in its worker processes: their resident memory is summed (the
 //! master holds none).
