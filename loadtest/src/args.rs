@@ -19,9 +19,10 @@ pub struct Cli {
 /// The load shapes.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Holds many WebSocket subscribers over many smelts and drives progress events through
-    /// the worker's progress sink: delivery latency from commit to receipt, deliveries per
-    /// second, subscriptions per second, server memory per connection.
+    /// Holds many WebSocket subscribers over many channels and publishes events on them at a
+    /// fixed rate: delivery latency from publish to receipt, deliveries per second,
+    /// subscriptions per second, server memory per connection. Against Smelt (smelts, events
+    /// through the worker's progress sink) or, with the same shape, against nchan.
     Fanout(FanoutArgs),
     /// Posts text smelts to `POST /api/smelts` at a fixed request rate (open loop): latency
     /// from each request's scheduled time, and status codes.
@@ -40,21 +41,57 @@ pub struct ServerArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub server: String,
     /// The server's JWT secret (`SMELT_JWT_SECRET`), to sign tokens the server accepts.
+    /// Needed by every Smelt load.
     #[arg(long, env = "SMELT_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: String,
+    pub jwt_secret: Option<String>,
     /// The server's process id, for its resident memory and CPU time. Found from the process
-    /// listening on the server's port when absent.
+    /// listening on the server's port when absent. For nginx, its master process: the
+    /// workers are found as its children.
     #[arg(long)]
     pub server_pid: Option<u32>,
+}
+
+impl ServerArgs {
+    /// The JWT secret, required for a Smelt server.
+    pub fn jwt_secret(&self) -> anyhow::Result<&str> {
+        self.jwt_secret
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("--jwt-secret (or SMELT_JWT_SECRET) is required"))
+    }
+}
+
+/// The pub/sub server a fan-out run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// Smelt: smelts created in its database, events written through the worker's progress
+    /// sink, subscribers on `/api/smelts/{id}/ws`.
+    Smelt,
+    /// nchan (nginx module), configured as in `loadtest/nchan/nginx.conf.in`: subscribers on
+    /// `{nchan-url}/sub/{channel}`, events POSTed to `{nchan-url}/pub/{channel}`.
+    Nchan,
 }
 
 /// `fanout` options.
 #[derive(Debug, Args)]
 pub struct FanoutArgs {
+    /// The server measured.
+    #[arg(long, value_enum, default_value_t = Target::Smelt)]
+    pub target: Target,
     #[command(flatten)]
     pub server: ServerArgs,
+    /// nchan's base URL, `http://host:port` (loopback only), with its subscriber location at
+    /// `/sub/{channel}` and its publisher location at `/pub/{channel}`; with `--target nchan`
+    /// it replaces `--server`.
+    #[arg(long, required_if_eq("target", "nchan"))]
+    pub nchan_url: Option<String>,
+    /// Size of each message published to nchan (bytes; at least the seq and send time it
+    /// carries). The default is a little more than a Smelt progress frame of a one-file smelt
+    /// (~290 bytes), so that nchan does not get the smaller frames.
+    #[arg(long, default_value_t = 400)]
+    pub nchan_message_bytes: usize,
     /// The server's database (`DATABASE_URL`); the host must be loopback or a Unix socket.
     /// The smelts are created and the events written there, as the server and a worker would.
+    /// Smelt only.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -64,7 +101,7 @@ pub struct FanoutArgs {
     /// WebSocket subscribers to open and hold.
     #[arg(long, default_value_t = 1_000)]
     pub subscribers: usize,
-    /// Smelts (channels) the subscribers are spread over; subscriber `i` follows smelt
+    /// Channels (smelts) the subscribers are spread over; subscriber `i` follows channel
     /// `i mod channels`.
     #[arg(long, default_value_t = 100)]
     pub channels: usize,
@@ -76,8 +113,8 @@ pub struct FanoutArgs {
     /// Seconds of publishing.
     #[arg(long, default_value_t = 20)]
     pub duration_secs: u64,
-    /// Concurrent event writers (each with its own database connection); each owns a share of
-    /// the channels and writes its events in order.
+    /// Concurrent event writers (each with its own database or HTTP connection); each owns a
+    /// share of the channels and publishes its events in order.
     #[arg(long, default_value_t = 16)]
     pub writers: usize,
     /// Connection attempts in flight while subscribing.
@@ -94,7 +131,7 @@ pub struct FanoutArgs {
     #[arg(long, default_value_t = 10)]
     pub drain_secs: u64,
     /// Also LISTEN on the notification channel from this client, to report the database leg
-    /// of the latency (COMMIT → notification) on its own.
+    /// of the latency (COMMIT → notification) on its own. Smelt only.
     #[arg(long)]
     pub listen_probe: bool,
 }

@@ -1,5 +1,6 @@
-//! Who used the CPU during a measurement: the server, Postgres (all its processes), this load
-//! client, and the whole machine, from `/proc`. On a machine where all three share the cores,
+//! Who used the CPU during a measurement: the server (all its processes: one for Smelt, the
+//! master and workers for nginx), Postgres (all its processes), this load client, and the whole
+//! machine, from `/proc`. On a machine where all three share the cores,
 //! this shows which one a missed target is waiting on.
 
 use std::fs;
@@ -23,7 +24,7 @@ pub struct CpuSample {
 /// CPU use between two samples, in % of one core (200% = both cores of a two-core machine).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct CpuUse {
-    /// The server process (%).
+    /// The server's processes (%).
     pub server_pct: f64,
     /// Every process named `postgres` (%).
     pub postgres_pct: f64,
@@ -66,8 +67,8 @@ fn machine_ticks() -> Option<(u64, u64)> {
 }
 
 impl CpuSample {
-    /// Reads the counters now; `server_pid` is the server process, if known.
-    pub fn take(server_pid: Option<u32>) -> Self {
+    /// Reads the counters now; `server` are the server's processes (none when unknown).
+    pub fn take(server: &[u32]) -> Self {
         let mut sample = CpuSample {
             taken: Some(std::time::Instant::now()),
             ..Default::default()
@@ -77,7 +78,7 @@ impl CpuSample {
             sample.machine_total = total;
         }
         let me = std::process::id().to_string();
-        let server = server_pid.map(|p| p.to_string());
+        let server: Vec<String> = server.iter().map(u32::to_string).collect();
         for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Some(pid) = entry.file_name().to_str().map(str::to_owned) else {
                 continue;
@@ -88,8 +89,8 @@ impl CpuSample {
             let Some((name, ticks)) = process_ticks(&pid) else {
                 continue;
             };
-            if Some(&pid) == server.as_ref() {
-                sample.server = ticks;
+            if server.contains(&pid) {
+                sample.server += ticks;
             } else if pid == me {
                 sample.client = ticks;
             } else if name == "postgres" {

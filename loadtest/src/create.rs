@@ -69,7 +69,7 @@ pub async fn run(args: CreateArgs) -> anyhow::Result<CreateReport> {
         }
         None => MEETING.to_owned(),
     };
-    let keys = TokenKeys::new(args.server.jwt_secret.as_bytes());
+    let keys = TokenKeys::new(args.server.jwt_secret()?.as_bytes());
     let warmup = (args.rate * args.warmup_secs as f64).round() as u64;
     let total = warmup + (args.rate * args.duration_secs as f64).round() as u64;
     let ttl = args.warmup_secs + args.duration_secs + 3_600;
@@ -120,7 +120,7 @@ pub async fn run(args: CreateArgs) -> anyhow::Result<CreateReport> {
         tokio::time::sleep_until(due).await;
         let measured = i >= warmup;
         if measured && cpu_before.is_none() {
-            cpu_before = Some(CpuSample::take(server_pid));
+            cpu_before = Some(CpuSample::take(server_pid.as_slice()));
         }
         let client = clients[i as usize % clients.len()].clone();
         let user = pick_user(&users, args.credits, i).clone();
@@ -136,7 +136,7 @@ pub async fn run(args: CreateArgs) -> anyhow::Result<CreateReport> {
     while let Some(d) = tasks.join_next().await {
         done.push(d.context("a request task failed")?);
     }
-    let cpu = CpuSample::take(server_pid).since(&cpu_before.unwrap_or_default());
+    let cpu = CpuSample::take(server_pid.as_slice()).since(&cpu_before.unwrap_or_default());
     let measured_secs = (collect_started.max(measured_from) - measured_from).as_secs_f64();
     bar.finish();
     let rss_after = server_pid.and_then(rss::rss_bytes);

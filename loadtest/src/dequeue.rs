@@ -102,7 +102,7 @@ pub async fn run(args: DequeueArgs) -> anyhow::Result<DequeueReport> {
         .connect(&args.database_url)
         .await
         .context("connecting to the database")?;
-    let keys = TokenKeys::new(args.server.jwt_secret.as_bytes());
+    let keys = TokenKeys::new(args.server.jwt_secret()?.as_bytes());
     let (created, sinks) =
         channels::create(&pool, &keys, args.pending, Uuid::new_v4(), 3_600).await?;
     let mut sinks: HashMap<Uuid, ProgressSink> =

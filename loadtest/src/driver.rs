@@ -1,21 +1,28 @@
-//! Writes the fan-out run's events through the worker's progress sink (smelt update, event row
-//! with its gap-free seq and `pg_notify`, one asynchronously committed transaction: what a
-//! worker does for every progress step), at a fixed total rate.
+//! Publishes the fan-out run's events at a fixed total rate, through each channel's
+//! [`Publish`] (for Smelt the worker's progress sink, for nchan an HTTP POST).
 //!
 //! Event `k` (0-based) goes to channel `k mod channels` and is due `k / rate` seconds after the
 //! start. Each writer task owns the channels `j` with `j mod writers = w`, so the events of
-//! one channel are written in order by one task, and the seq of its `n`-th event is
-//! `base_seq + n`. Writers that fall behind write at once (the lag is reported): latency is
-//! measured from each event's commit, so a late write does not hide in the numbers.
+//! one channel are published in order by one task, and the seq of its `n`-th event is
+//! `base_seq + n`. Writers that fall behind publish at once (the lag is reported): latency is
+//! measured from each publish's acknowledgement, so a late publish does not hide in the
+//! numbers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use smelt_core::domain::SmeltStatus;
-use smelt_core::lifecycle::ProgressSink;
-
 use crate::latency::Latencies;
+
+/// Publishes the events of one channel, one call per event, in order.
+#[async_trait::async_trait]
+pub trait Publish: Send {
+    /// Publishes the channel's next event and returns once the server acknowledged it (Smelt:
+    /// COMMIT returned; nchan: the POST answered). `began_ns` is when the publish began, in ns
+    /// since the run's epoch, for a publisher that carries it in the message. A failed publish
+    /// must not take a seq: the next one gets the same.
+    async fn publish(&mut self, began_ns: u64) -> anyhow::Result<()>;
+}
 
 /// What to write.
 #[derive(Debug, Clone, Copy)]
@@ -38,48 +45,48 @@ impl Plan {
     }
 }
 
-/// Write times of one channel's events, in ns since the run's epoch: entry `n` is for the
+/// Publish times of one channel's events, in ns since the run's epoch: entry `n` is for the
 /// event with seq `base_seq + n + 1`.
-pub struct ChannelCommits {
-    /// Index of the channel (smelt) in the run.
+pub struct PublishTimes {
+    /// Index of the channel in the run.
     pub channel: usize,
-    /// When its transaction began.
+    /// When its publish began (Smelt: the transaction; nchan: the POST was sent).
     pub began_ns: Vec<u64>,
-    /// When its COMMIT returned to the writer.
-    pub committed_ns: Vec<u64>,
+    /// When the server acknowledged it (Smelt: COMMIT returned; nchan: the POST answered).
+    pub acknowledged_ns: Vec<u64>,
 }
 
 /// What the writers did.
 #[derive(Default)]
 pub struct Written {
-    /// Commit times per channel.
-    pub commits: Vec<ChannelCommits>,
-    /// Events committed.
+    /// Publish times per channel.
+    pub channels: Vec<PublishTimes>,
+    /// Events acknowledged.
     pub events: u64,
-    /// Failed writes (not committed), with their first error.
+    /// Failed publishes (not acknowledged).
     pub errors: u64,
-    /// The first failed write's error.
+    /// The first failed publish's error.
     pub first_error: Option<String>,
-    /// Due time → start of the write (ms).
+    /// Due time → start of the publish (ms).
     pub lag: Latencies,
-    /// Start of the write → COMMIT returned (ms).
+    /// Start of the publish → acknowledged (ms).
     pub write_time: Latencies,
-    /// First write started → last commit (s).
+    /// First publish started → last acknowledged (s).
     pub elapsed_secs: f64,
 }
 
-/// Runs the writers to the end of the plan. `sinks[j]` writes channel `j`; `epoch` is the
-/// time origin of commit times; `written` counts committed events as they happen.
+/// Runs the writers to the end of the plan. `publishers[j]` publishes on channel `j`; `epoch`
+/// is the time origin of publish times; `written` counts acknowledged events as they happen.
 pub async fn run(
     plan: Plan,
-    sinks: Vec<ProgressSink>,
+    publishers: Vec<Box<dyn Publish>>,
     epoch: Instant,
     written: Arc<AtomicU64>,
 ) -> Written {
     let writers = plan.writers.clamp(1, plan.channels.max(1));
-    let mut owned: Vec<Vec<(usize, ProgressSink)>> = (0..writers).map(|_| Vec::new()).collect();
-    for (j, sink) in sinks.into_iter().enumerate() {
-        owned[j % writers].push((j, sink));
+    let mut owned: Vec<Vec<(usize, Box<dyn Publish>)>> = (0..writers).map(|_| Vec::new()).collect();
+    for (j, publisher) in publishers.into_iter().enumerate() {
+        owned[j % writers].push((j, publisher));
     }
     let start = tokio::time::Instant::now() + Duration::from_millis(50);
     let started = Instant::now() + Duration::from_millis(50);
@@ -91,12 +98,12 @@ pub async fn run(
         })
         .collect();
     let mut out = Written {
-        commits: Vec::with_capacity(plan.channels),
+        channels: Vec::with_capacity(plan.channels),
         ..Written::default()
     };
     for task in tasks {
         let part = task.await.expect("writer task panicked");
-        out.commits.extend(part.commits);
+        out.channels.extend(part.channels);
         out.events += part.events;
         out.errors += part.errors;
         out.first_error = out.first_error.or(part.first_error);
@@ -110,24 +117,24 @@ pub async fn run(
 /// One writer: the events of its channels in due order.
 async fn write_channels(
     plan: Plan,
-    mut channels: Vec<(usize, ProgressSink)>,
+    mut channels: Vec<(usize, Box<dyn Publish>)>,
     start: tokio::time::Instant,
     epoch: Instant,
     written: Arc<AtomicU64>,
 ) -> Written {
-    let mut commits: Vec<ChannelCommits> = channels
+    let mut times: Vec<PublishTimes> = channels
         .iter()
-        .map(|(j, _)| ChannelCommits {
+        .map(|(j, _)| PublishTimes {
             channel: *j,
             began_ns: Vec::with_capacity(plan.events_of(*j) as usize),
-            committed_ns: Vec::with_capacity(plan.events_of(*j) as usize),
+            acknowledged_ns: Vec::with_capacity(plan.events_of(*j) as usize),
         })
         .collect();
     let mut out = Written::default();
     let m = plan.channels as u64;
     for round in 0.. {
         let mut wrote_any = false;
-        for (i, (j, sink)) in channels.iter_mut().enumerate() {
+        for (i, (j, publisher)) in channels.iter_mut().enumerate() {
             let k = round * m + *j as u64;
             if k >= plan.total {
                 break;
@@ -138,19 +145,19 @@ async fn write_channels(
             let began = tokio::time::Instant::now();
             let began_ns = epoch.elapsed().as_nanos() as u64;
             out.lag.record(began.saturating_duration_since(due));
-            match sink.enter(SmeltStatus::Transcribing).await {
+            match publisher.publish(began_ns).await {
                 Ok(()) => {
                     out.write_time.record(began.elapsed());
-                    commits[i].began_ns.push(began_ns);
-                    commits[i]
-                        .committed_ns
+                    times[i].began_ns.push(began_ns);
+                    times[i]
+                        .acknowledged_ns
                         .push(epoch.elapsed().as_nanos() as u64);
                     out.events += 1;
                     written.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => {
                     out.errors += 1;
-                    out.first_error.get_or_insert_with(|| e.to_string());
+                    out.first_error.get_or_insert_with(|| format!("{e:#}"));
                 }
             }
         }
@@ -158,7 +165,7 @@ async fn write_channels(
             break;
         }
     }
-    out.commits = commits;
+    out.channels = times;
     out
 }
 

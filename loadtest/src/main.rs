@@ -1,8 +1,9 @@
 //! `smelt-loadtest`: load client for Smelt, loopback targets only.
 //!
-//! - `fanout`: WebSocket subscribers over many smelts, events written through the worker's
-//!   progress sink; delivery latency, deliveries and subscriptions per second, server memory
-//!   per connection.
+//! - `fanout`: WebSocket subscribers over many channels, events published at a fixed rate;
+//!   delivery latency, deliveries and subscriptions per second, server memory per connection.
+//!   Against Smelt (smelts, events written through the worker's progress sink) or, with the
+//!   same shapes and the same measuring code, against nchan (`--target nchan`).
 //! - `create`: `POST /api/smelts` at a fixed rate (open loop); latency and status codes.
 //! - `dequeue`: a long queue drained while watchers follow the waiting smelts; dequeue
 //!   latency, events written to waiting smelts, queue places pushed.

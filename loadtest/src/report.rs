@@ -43,12 +43,16 @@ impl Conditions {
     }
 }
 
-/// The server's resident memory (bytes), when its process is known.
+/// The server's resident memory (bytes), when its processes are known: the sum over the
+/// processes measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerMemory {
-    /// The server process measured, when known.
+    /// The server's process (for nginx, its master), when known.
     pub server_pid: Option<u32>,
-    /// Before any subscriber connected (after the smelts were created), bytes.
+    /// The processes whose memory and CPU are summed (Smelt's server; nginx's workers, which
+    /// hold the connections).
+    pub measured_pids: Vec<u32>,
+    /// Before any subscriber connected (after the channels were prepared), bytes.
     pub rss_idle_bytes: Option<u64>,
     /// With every subscriber connected and idle, bytes.
     pub rss_held_bytes: Option<u64>,
@@ -63,6 +67,8 @@ pub struct ServerMemory {
 pub struct FanoutReport {
     /// `"fanout"`.
     pub mode: &'static str,
+    /// The server measured: `"smelt"` or `"nchan"`.
+    pub target: &'static str,
     /// The machine when the run started.
     pub conditions: Conditions,
     /// What was asked.
@@ -80,7 +86,7 @@ pub struct FanoutReport {
 pub struct FanoutConfig {
     /// WebSocket subscribers opened.
     pub subscribers: usize,
-    /// Smelts they follow.
+    /// Channels (smelts) they follow.
     pub channels: usize,
     /// `subscribers / channels`.
     pub subscribers_per_channel: f64,
@@ -90,7 +96,7 @@ pub struct FanoutConfig {
     pub target_deliveries_per_sec: f64,
     /// Seconds of publishing.
     pub duration_secs: u64,
-    /// Event writer tasks (one database connection each).
+    /// Event writer tasks (one database or HTTP connection each).
     pub writers: usize,
     /// Distinct client source addresses in `127.0.0.0/8`.
     pub source_addresses: usize,
@@ -99,17 +105,19 @@ pub struct FanoutConfig {
 /// Connecting and subscribing every subscriber.
 #[derive(Debug, Serialize)]
 pub struct SubscribePhase {
-    /// Subscribers that got their snapshot.
+    /// Subscribers whose subscription completed (Smelt: the snapshot arrived; nchan: the
+    /// upgrade was answered).
     pub subscribed: usize,
     /// Subscribers that did not.
     pub failed: usize,
     /// Failures by reason.
     pub errors: BTreeMap<String, u64>,
-    /// First connect attempt → last snapshot received (s).
+    /// First connect attempt → last subscription complete (s).
     pub elapsed_secs: f64,
-    /// `subscribed / elapsed_secs`: new authenticated subscriptions per second.
+    /// `subscribed / elapsed_secs`: new subscriptions per second (Smelt's authenticated).
     pub subscriptions_per_sec: f64,
-    /// Connect (TCP + upgrade + token check + snapshot) per subscriber (ms).
+    /// Connect per subscriber (ms): TCP + upgrade, and for Smelt the token check and the
+    /// snapshot.
     pub latency: Percentiles,
     /// CPU use during the phase.
     pub cpu: CpuUse,
@@ -118,20 +126,22 @@ pub struct SubscribePhase {
 /// Publishing events and delivering them.
 #[derive(Debug, Serialize)]
 pub struct EventPhase {
-    /// Events committed.
+    /// Events acknowledged by the server (Smelt: committed; nchan: POST answered 2xx).
     pub published: u64,
-    /// Events whose write failed.
+    /// Events whose publish failed.
     pub publish_errors: u64,
-    /// The first failed write's error.
+    /// The first failed publish's error.
     pub first_publish_error: Option<String>,
-    /// Events stored in the smelts' logs (from `last_seq`), to check `published`.
+    /// Events the server holds for the channels after the run, to check `published` (Smelt:
+    /// the smelts' logs, from `last_seq`; nchan: the messages in its channel buffers).
     pub stored: i64,
     /// `published / publishing time` (events/s).
     pub published_per_sec: f64,
-    /// How late writes started against their due time (ms): high values mean the writers or
-    /// the database could not keep the rate.
+    /// How late publishes started against their due time (ms): high values mean the writers
+    /// or the server (for Smelt, the database) could not keep the rate.
     pub write_lag: Percentiles,
-    /// One event's transaction, begin → COMMIT returned (ms).
+    /// One event's publish, begin → acknowledged (Smelt: the transaction, begin → COMMIT
+    /// returned; nchan: the POST, sent → answered) (ms).
     pub write_time: Percentiles,
     /// Frames due to subscribers (each published event × its channel's subscribers).
     pub deliveries_expected: u64,
@@ -143,24 +153,27 @@ pub struct EventPhase {
     pub out_of_order: u64,
     /// Frames of a (subscriber, seq) pair received more than once.
     pub duplicates: u64,
-    /// `delivered / (first commit → last receipt)` (deliveries/s).
+    /// `delivered / (first publish → last receipt)` (deliveries/s).
     pub delivered_per_sec: f64,
-    /// COMMIT returned to the writer → frame read by the subscriber (ms). Frames read before
-    /// the writer saw its COMMIT return count as 0 ms (see `received_before_commit_returned`).
+    /// Publish acknowledged to the writer (Smelt: COMMIT returned; nchan: POST answered) →
+    /// frame read by the subscriber (ms). Frames read before the acknowledgement count as
+    /// 0 ms (see `received_before_commit_returned`).
     pub latency: Percentiles,
-    /// Transaction began → frame read by the subscriber (ms): an upper bound, including the
-    /// write itself. The commit instant lies between this and `latency`.
+    /// Publish began (Smelt: the transaction; nchan: the POST was sent, the time the message
+    /// carries) → frame read by the subscriber (ms): an upper bound, including the publish
+    /// itself. The instant the event became deliverable lies between this and `latency`.
     pub latency_from_write_start: Percentiles,
     /// COMMIT returned → notification read by the client's own LISTEN connection (ms): the
     /// database leg of `latency`; present with `--listen-probe`.
     pub database_leg: Option<Percentiles>,
-    /// Frames read before their writer saw COMMIT return (counted as 0 ms in `latency`).
+    /// Frames read before their writer saw the publish acknowledged (counted as 0 ms in
+    /// `latency`).
     pub received_before_commit_returned: u64,
     /// Sockets the server closed during the run, by close code.
     pub closed_by_server: BTreeMap<u16, u64>,
     /// Sockets that ended with a read error, by error.
     pub read_errors: BTreeMap<String, u64>,
-    /// CPU use from the first write to the last delivery.
+    /// CPU use from the first publish to the last delivery.
     pub cpu: CpuUse,
 }
 

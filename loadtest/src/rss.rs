@@ -1,4 +1,5 @@
-//! The server process: found by its listening port, and its resident memory, from `/proc`.
+//! The server's processes: found by the listening port (and, for a master process such as
+//! nginx's, its children), and their resident memory, from `/proc`.
 
 use std::fs;
 
@@ -15,6 +16,38 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
         .parse()
         .ok()?;
     Some(kib * 1024)
+}
+
+/// Sum of the resident set sizes of `pids` in bytes; `None` when none of them can be read.
+pub fn total_rss_bytes(pids: &[u32]) -> Option<u64> {
+    pids.iter()
+        .filter_map(|&pid| rss_bytes(pid))
+        .fold(None, |sum, rss| Some(sum.unwrap_or(0) + rss))
+}
+
+/// The children of process `parent` (`PPid` of `/proc/<pid>/status`), in pid order: the workers
+/// of an nginx master, which hold the connections.
+pub fn children_of(parent: u32) -> Vec<u32> {
+    let mut children: Vec<u32> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(parent))
+        .collect();
+    children.sort_unstable();
+    children
+}
+
+/// The parent of process `pid`, from its `/proc/<pid>/status`.
+fn parent_of(pid: u32) -> Option<u32> {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("PPid:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The process listening on TCP `port` (IPv4 or IPv6): the socket's inode from
@@ -71,5 +104,21 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         assert_eq!(pid_listening_on(port), Some(std::process::id()));
         assert!(rss_bytes(std::process::id()).unwrap() > 0);
+    }
+
+    #[test]
+    fn finds_a_child_and_sums_memory() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let children = children_of(std::process::id());
+        assert!(children.contains(&child.id()), "{children:?}");
+        // A process that is gone counts for nothing; none readable at all is unknown.
+        let alone = rss_bytes(child.id()).unwrap();
+        assert_eq!(total_rss_bytes(&[child.id(), u32::MAX]), Some(alone));
+        assert_eq!(total_rss_bytes(&[u32::MAX]), None);
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 }

@@ -1,7 +1,8 @@
-//! WebSocket subscribers of `/api/smelts/{id}/ws`: each one connects from its own source
-//! address, waits for its snapshot, reports that it is subscribed, then records the seq and
-//! receipt time of every frame until its channel's last expected event (or until told to
-//! stop), keeping its socket open until the run drops it.
+//! WebSocket subscribers of a fan-out run, whatever the server: each one connects from its own
+//! source address, completes its subscription (the upgrade, and the snapshot frame when the
+//! server sends one), reports that it is subscribed, then records the seq and receipt time of
+//! every event frame until its channel's last expected event (or until told to stop), keeping
+//! its socket open until the run drops it. What a frame means is the server's [`Framing`].
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -10,8 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use serde::Deserialize;
-use smelt_core::events::EventKind;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
@@ -27,34 +26,42 @@ use crate::latency::Latencies;
 /// tungstenite's 128 KiB defaults would cost the load client ~256 KiB per subscriber.
 const CLIENT_BUFFER_BYTES: usize = 4 * 1024;
 
-/// How long one connect + snapshot may take before it counts as failed.
+/// How long one connect + subscription may take before it counts as failed.
 const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The head of a wire frame (`{"event", "seq", "payload"}`); the payload is skipped.
-#[derive(Deserialize)]
-struct FrameHead {
-    event: EventKind,
-    /// `None` on a live queue place: not an event of the log.
-    seq: Option<i64>,
+/// How a server frames its events on a subscriber's socket.
+pub trait Framing: Send + Sync {
+    /// True when the server completes a subscription with a snapshot frame that carries the
+    /// seq the subscriber's events follow; false when the upgrade completes it and the events
+    /// follow seq 0.
+    fn sends_snapshot(&self) -> bool;
+
+    /// The seq of the first text frame, which must be the snapshot; an error (a short
+    /// description for the report) when it is not.
+    fn snapshot_seq(&self, text: &str) -> Result<i64, String>;
+
+    /// The seq of an event frame, `Ok(None)` for a frame that is not one of the counted events
+    /// (a live frame outside the event log), an error when the text is not a frame at all.
+    fn event_seq(&self, text: &str) -> Result<Option<i64>, String>;
 }
 
 /// One subscriber to open.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct Subscriber {
     /// Index of the subscriber (picks its source address).
     pub index: usize,
     /// Index of its channel.
     pub channel: usize,
-    /// `ws://…/api/smelts/{id}/ws?token=…`.
+    /// The WebSocket URL of its channel.
     pub url: String,
-    /// Events the channel will get after the snapshot.
+    /// Events the channel will get after the subscription.
     pub expected_events: u64,
 }
 
 /// The end of one subscribe attempt, reported as soon as it is known.
 #[derive(Debug)]
 pub struct Subscribed {
-    /// Start of the TCP connect → snapshot received.
+    /// Start of the TCP connect → subscription complete.
     pub elapsed: Duration,
     /// Why it failed, when it did.
     pub error: Option<String>,
@@ -64,7 +71,8 @@ pub struct Subscribed {
 pub struct Tally {
     /// Index of the subscriber's channel.
     pub channel: usize,
-    /// Seq of the snapshot (`None` when subscribing failed).
+    /// Seq the subscriber's events follow (the snapshot's, or 0 without one); `None` when
+    /// subscribing failed.
     pub snapshot_seq: Option<i64>,
     /// `(seq, receipt time in ns since the run's epoch)` of each event frame, in arrival order.
     pub receipts: Vec<(i64, u64)>,
@@ -91,28 +99,32 @@ pub struct Shared {
 /// Starts every subscriber, at most `concurrency` connecting at once. Each reports its
 /// subscribe outcome on the returned channel and keeps reading; its task ends with its tally.
 pub fn start(
-    targets: Vec<Target>,
+    subscribers: Vec<Subscriber>,
     server: SocketAddr,
     sources: SourceAddresses,
     concurrency: usize,
+    framing: Arc<dyn Framing>,
     shared: Arc<Shared>,
 ) -> (mpsc::UnboundedReceiver<Subscribed>, Vec<JoinHandle<Tally>>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
-    let handles = targets
+    let handles = subscribers
         .into_iter()
         .map(|target| {
             let tx = tx.clone();
             let gate = gate.clone();
             let shared = shared.clone();
+            let framing = framing.clone();
             tokio::spawn(async move {
                 let permit = gate.acquire_owned().await.expect("gate never closes");
                 let began = Instant::now();
                 let source = sources.of(target.index);
-                let opened =
-                    tokio::time::timeout(SUBSCRIBE_TIMEOUT, subscribe(source, server, &target.url))
-                        .await
-                        .unwrap_or_else(|_| Err("timed out".to_owned()));
+                let opened = tokio::time::timeout(
+                    SUBSCRIBE_TIMEOUT,
+                    subscribe(source, server, &target.url, framing.as_ref()),
+                )
+                .await
+                .unwrap_or_else(|_| Err("timed out".to_owned()));
                 drop(permit);
                 let elapsed = began.elapsed();
                 match opened {
@@ -122,7 +134,7 @@ pub fn start(
                             error: None,
                         });
                         drop(tx);
-                        read(socket, target, snapshot_seq, shared).await
+                        read(socket, target, snapshot_seq, framing.as_ref(), shared).await
                     }
                     Err(error) => {
                         let _ = tx.send(Subscribed {
@@ -146,12 +158,14 @@ pub fn start(
     (rx, handles)
 }
 
-/// Connects from `source`, upgrades, and waits for the snapshot; returns the socket and the
-/// snapshot's seq. Errors are short descriptions for the report.
+/// Connects from `source`, upgrades, and waits for the snapshot when the server sends one;
+/// returns the socket and the seq its events follow. Errors are short descriptions for the
+/// report.
 async fn subscribe(
     source: std::net::IpAddr,
     server: SocketAddr,
     url: &str,
+    framing: &dyn Framing,
 ) -> Result<(WebSocketStream<TcpStream>, i64), String> {
     let stream = connect_from(source, server)
         .await
@@ -167,15 +181,13 @@ async fn subscribe(
             }
             e => format!("upgrade: {e}"),
         })?;
+    if !framing.sends_snapshot() {
+        return Ok((socket, 0));
+    }
     loop {
         match socket.next().await {
             Some(Ok(Message::Text(text))) => {
-                let head: FrameHead = serde_json::from_str(&text)
-                    .map_err(|e| format!("first frame is not an event: {e}"))?;
-                if head.event != EventKind::Snapshot {
-                    return Err(format!("first frame is {:?}, not a snapshot", head.event));
-                }
-                return Ok((socket, head.seq.unwrap_or_default()));
+                return Ok((socket, framing.snapshot_seq(&text)?));
             }
             Some(Ok(Message::Close(frame))) => {
                 return Err(format!(
@@ -193,8 +205,9 @@ async fn subscribe(
 /// Reads event frames until the channel's last expected seq, a close, an error, or `stop`.
 async fn read(
     mut socket: WebSocketStream<TcpStream>,
-    target: Target,
+    target: Subscriber,
     snapshot_seq: i64,
+    framing: &dyn Framing,
     shared: Arc<Shared>,
 ) -> Tally {
     let last_expected = snapshot_seq + target.expected_events as i64;
@@ -216,14 +229,13 @@ async fn read(
         match message {
             Some(Ok(Message::Text(text))) => {
                 let at = shared.epoch.elapsed().as_nanos() as u64;
-                let Ok(head) = serde_json::from_str::<FrameHead>(&text) else {
-                    tally.error = Some("a frame is not an event".to_owned());
-                    break;
-                };
-                // A queue place is pushed while the smelt waits; it is not one of the events
-                // counted.
-                let Some(seq) = head.seq else {
-                    continue;
+                let seq = match framing.event_seq(&text) {
+                    Ok(Some(seq)) => seq,
+                    Ok(None) => continue,
+                    Err(error) => {
+                        tally.error = Some(error);
+                        break;
+                    }
                 };
                 shared.received.fetch_add(1, Ordering::Relaxed);
                 if seq <= highest {
