@@ -305,7 +305,6 @@ async fn the_wait_estimated_behind_two_five_minute_recordings_is_within_half_of_
         })
         .await;
     let waited = asked.elapsed().as_secs_f64();
-    eprintln!("ESTIMATE {estimate} WAITED {waited:.1}");
     assert!(
         (estimate - waited).abs() <= 0.5 * waited,
         "estimated {estimate:.0} s, waited {waited:.1} s"
