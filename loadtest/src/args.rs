@@ -33,6 +33,19 @@ pub enum Command {
     Dequeue(crate::dequeue::DequeueArgs),
 }
 
+/// The database of the Smelt server under test, where the load client creates the smelts
+/// and writes or claims their jobs as the server and a worker would.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// The server's database (`DATABASE_URL`); the host must be loopback or a Unix socket.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/smelt"
+    )]
+    pub database_url: String,
+}
+
 /// The server under test.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
@@ -89,15 +102,9 @@ pub struct FanoutArgs {
     /// (~290 bytes), so that nchan does not get the smaller frames.
     #[arg(long, default_value_t = 400)]
     pub nchan_message_bytes: usize,
-    /// The server's database (`DATABASE_URL`); the host must be loopback or a Unix socket.
-    /// The smelts are created and the events written there, as the server and a worker would.
-    /// Smelt only.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/smelt"
-    )]
-    pub database_url: String,
+    /// The server's database (Smelt only).
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// WebSocket subscribers to open and hold.
     #[arg(long, default_value_t = 1_000)]
     pub subscribers: usize,

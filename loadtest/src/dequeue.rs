@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::addresses::{self, SourceAddresses};
-use crate::args::ServerArgs;
+use crate::args::{DatabaseArgs, ServerArgs};
 use crate::channels;
 use crate::latency::{Latencies, Percentiles};
 use crate::progress;
@@ -38,13 +38,8 @@ use crate::report::Conditions;
 pub struct DequeueArgs {
     #[command(flatten)]
     pub server: ServerArgs,
-    /// The server's database (`DATABASE_URL`); the host must be loopback or a Unix socket.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/smelt"
-    )]
-    pub database_url: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// Smelts waiting when the drain starts.
     #[arg(long, default_value_t = 10_000)]
     pub pending: usize,
@@ -95,11 +90,11 @@ pub async fn run(args: DequeueArgs) -> anyhow::Result<DequeueReport> {
         "--watched plus --dequeues must not exceed --pending"
     );
     let server = addresses::loopback_server(&args.server.server).await?;
-    addresses::check_loopback_database(&args.database_url)?;
+    addresses::check_loopback_database(&args.database.database_url)?;
     let conditions = Conditions::now();
     let pool = PgPoolOptions::new()
         .max_connections(4)
-        .connect(&args.database_url)
+        .connect(&args.database.database_url)
         .await
         .context("connecting to the database")?;
     let keys = TokenKeys::new(args.server.jwt_secret()?.as_bytes());

@@ -48,7 +48,7 @@ impl SmeltServer {
     /// with a connection per writer.
     pub async fn connect(args: &FanoutArgs) -> anyhow::Result<Self> {
         let address = addresses::loopback_server(&args.server.server).await?;
-        addresses::check_loopback_database(&args.database_url)?;
+        addresses::check_loopback_database(&args.database.database_url)?;
         let server_pid = args
             .server
             .server_pid
@@ -56,7 +56,7 @@ impl SmeltServer {
         let keys = TokenKeys::new(args.server.jwt_secret()?.as_bytes());
         let pool = PgPoolOptions::new()
             .max_connections(args.writers.clamp(1, args.channels) as u32 + 2)
-            .connect(&args.database_url)
+            .connect(&args.database.database_url)
             .await
             .context("connecting to the database")?;
         Ok(SmeltServer {
@@ -67,7 +67,7 @@ impl SmeltServer {
             },
             pool,
             keys,
-            database_url: args.database_url.clone(),
+            database_url: args.database.database_url.clone(),
             listen_probe: args.listen_probe,
             channels: Vec::new(),
             probe: None,
