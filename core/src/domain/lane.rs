@@ -60,8 +60,10 @@ impl Lane {
 /// the input) or `bulk` (service keys only). Nobody may ask for `fast`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Priority {
+    /// The lane follows from the input: `fast` or `normal`.
     #[default]
     Normal,
+    /// The `bulk` lane.
     Bulk,
 }
 
