@@ -209,6 +209,13 @@ impl<M: QueueMessage> Queue<M> {
         self.pgmq.archive(M::QUEUE, msg_id).await.map(|_| ())
     }
 
+    /// Acknowledges a message inside the caller's transaction: it leaves the queue exactly
+    /// when what its reader did is committed.
+    pub async fn archive_in(&self, conn: &mut PgConnection, msg_id: i64) -> Result<(), QueueError> {
+        queues::archive(conn, M::QUEUE, msg_id).await?;
+        Ok(())
+    }
+
     /// Depth and oldest message's age of the queue.
     pub async fn metrics(&self) -> Result<QueueMetrics, QueueError> {
         Ok(queues::metrics(&self.pool, M::QUEUE).await?)

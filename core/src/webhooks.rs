@@ -323,18 +323,23 @@ impl Dispatcher {
                 }
             }
         };
-        store::record_attempt(&self.pool, delivery_id, &attempt).await?;
         match attempt {
-            Attempt::Delivered { .. } => {
-                metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "delivered").increment(1);
-                self.queue.archive(msg_id).await?;
-            }
-            Attempt::Failed { give_up: true, .. } => {
-                metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "given_up").increment(1);
-                tracing::warn!(%delivery_id, "webhook delivery given up");
-                self.queue.archive(msg_id).await?;
+            Attempt::Delivered { .. } | Attempt::Failed { give_up: true, .. } => {
+                // The delivery's end and its message's acknowledgement commit together: whoever
+                // sees it delivered (or given up) finds nothing left to retry.
+                let mut tx = self.pool.begin().await?;
+                store::record_attempt(&mut *tx, delivery_id, &attempt).await?;
+                self.queue.archive_in(&mut tx, msg_id).await?;
+                tx.commit().await?;
+                if let Attempt::Delivered { .. } = attempt {
+                    metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "delivered").increment(1);
+                } else {
+                    metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "given_up").increment(1);
+                    tracing::warn!(%delivery_id, "webhook delivery given up");
+                }
             }
             Attempt::Failed { .. } => {
+                store::record_attempt(&self.pool, delivery_id, &attempt).await?;
                 metrics::counter!(WEBHOOK_ATTEMPTS, "outcome" => "retried").increment(1);
                 // pgmq's visibility timeout has a resolution of seconds.
                 let secs = delay.as_secs_f64().ceil().max(1.0) as i32;

@@ -37,6 +37,20 @@ pub async fn count_archive_before<'e>(
     Ok(n.max(0) as u64)
 }
 
+/// Moves message `msg_id` of `queue` to its archive (pgmq's `archive`) inside the caller's
+/// transaction. Returns whether the message was still there.
+pub async fn archive<'e>(
+    db: impl PgExecutor<'e>,
+    queue: &str,
+    msg_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("select pgmq.archive($1, $2)")
+        .bind(queue)
+        .bind(msg_id)
+        .fetch_one(db)
+        .await
+}
+
 /// Depth and oldest message's age of `queue`, from pgmq's own `pgmq.metrics`.
 pub async fn metrics<'e>(
     db: impl PgExecutor<'e>,
