@@ -31,8 +31,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The app's blob store (fs or s3, as configured).
     pub blobs: Arc<dyn BlobStore>,
-    db_name: String,
-    admin_url: String,
+    /// Dropped with the app, after its server was told to stop.
+    _database: TestDatabase,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -125,9 +125,9 @@ pub fn workspace_root() -> PathBuf {
 
 /// A server configured by `options`.
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
-    let db_name = format!("smelt_test_{}", Uuid::new_v4().simple());
+    let database = TestDatabase::fresh();
     let data_dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&db_name, data_dir.path(), options.workers);
+    let mut settings = test_settings(&database.name, data_dir.path(), options.workers);
     if let Some(n) = options.login_per_min {
         settings.server.rate_limits.rate_login_per_min = n;
     }
@@ -159,8 +159,7 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         data_dir,
         settings,
         blobs,
-        db_name,
-        admin_url: admin_url(),
+        _database: database,
         shutdown: Some(tx),
     }
 }
@@ -212,8 +211,33 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        // Drop the database from a thread of its own: Drop cannot await.
-        let (url, name) = (format!("{}/postgres", self.admin_url), self.db_name.clone());
+    }
+}
+
+/// A database name of its own for one test (created by whoever bootstraps it first), dropped
+/// with everything in it when this value is dropped.
+pub struct TestDatabase {
+    /// The database's name.
+    pub name: String,
+    /// Its connection URL.
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// A fresh name on the test server.
+    pub fn fresh() -> Self {
+        let name = format!("smelt_test_{}", Uuid::new_v4().simple());
+        TestDatabase {
+            url: format!("{}/{name}", admin_url()),
+            name,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // From a thread of its own: Drop cannot await.
+        let (url, name) = (format!("{}/postgres", admin_url()), self.name.clone());
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

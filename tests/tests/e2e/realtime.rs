@@ -4,7 +4,7 @@ use smelt_core::events::EventKind;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, spawn_idle_app};
+use crate::helpers::{spawn_app, spawn_idle_app, TestDatabase};
 
 const TEXT: &str =
     "The team agreed to ship the release on Monday. Alice will update the changelog. \
@@ -135,4 +135,118 @@ async fn a_client_that_tries_to_publish_is_disconnected_with_a_protocol_error() 
     let rest = socket.collect().await;
     assert!(rest.events.is_empty());
     assert_eq!(rest.close_code, Some(1002));
+}
+
+/// Rows read from user tables (sequential and index fetches) by `pool`'s one connection so
+/// far: its backend's statistics are flushed first, so the count includes every statement it
+/// ran before.
+async fn rows_read(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query("select pg_stat_force_next_flush()")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query_scalar(
+        "select coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::bigint
+         from pg_stat_user_tables",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Rows read by a fresh subscription to `smelt_id` and by a resume after seq 0, through the
+/// server's feed on a broker whose pool has one connection.
+async fn rows_read_by_subscribing(pool: &sqlx::PgPool, smelt_id: Uuid) -> (i64, i64) {
+    use smelt_server::realtime::broker::postgres::PgBroker;
+    use smelt_server::realtime::feed::{Feed, FeedRequest, Grant};
+    use smelt_server::realtime::hub::Hub;
+    use std::sync::Arc;
+
+    let hub = Arc::new(Hub::new());
+    let broker = Arc::new(PgBroker::new(pool.clone()));
+    let mut read = Vec::new();
+    for after_seq in [None, Some(0)] {
+        let before = rows_read(pool).await;
+        let request = FeedRequest {
+            smelt_id,
+            grant: Grant::Subscription,
+            after_seq,
+            key_id: None,
+        };
+        let started = Feed::start(hub.clone(), broker.clone(), 64, request).await;
+        assert!(started.is_ok(), "the subscription starts");
+        read.push(rows_read(pool).await - before);
+    }
+    (read[0], read[1])
+}
+
+/// Inserts `count` pending text smelts with their jobs, as the create endpoint does.
+async fn insert_pending(pool: &sqlx::PgPool, count: usize) -> Vec<Uuid> {
+    use smelt_core::db::credits::Charge;
+    use smelt_core::db::smelts::{NewFile, NewSmelt};
+    use smelt_core::domain::{speech, InputType, Lane, PromptName, SmeltMode};
+    use smelt_core::queue::JobQueue;
+
+    let queue = JobQueue::new(pool.clone()).await;
+    let mut ids = Vec::with_capacity(count);
+    let mut tx = pool.begin().await.unwrap();
+    for _ in 0..count {
+        let new = NewSmelt {
+            smelt_id: Uuid::now_v7(),
+            user_id: None,
+            mode: SmeltMode::Separate,
+            input_type: InputType::Text,
+            default_prompt_names: vec![PromptName::Summarize],
+            user_prompt_id: None,
+            input_text: Some(TEXT.to_owned()),
+            charge: Charge::Free,
+            word_timestamps: false,
+            model: speech::TINY_EN.name,
+            language: "auto",
+            task: speech::Task::Transcribe,
+            lane: Lane::Fast,
+        };
+        let file = NewFile {
+            smelt_file_id: Uuid::now_v7(),
+            position: 0,
+            filename: "pasted-text.txt".to_owned(),
+            size_bytes: TEXT.len() as i64,
+            content_type: Some("text/plain".to_owned()),
+            input_type: InputType::Text,
+            storage_key: None,
+            duration_seconds: None,
+            source_url: None,
+        };
+        smelt_core::lifecycle::create_in(&mut tx, &queue, &new, &[file])
+            .await
+            .unwrap();
+        ids.push(new.smelt_id);
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+#[tokio::test]
+async fn subscribing_to_a_smelt_with_ten_thousand_others_pending_reads_no_more_rows_than_with_none()
+{
+    // A database of its own with no server on it: every row read is read by this test's one
+    // connection, so the table statistics count exactly the subscription's reads.
+    let database = TestDatabase::fresh();
+    let pool = smelt_core::db::bootstrap(&database.url, 1).await.unwrap();
+    let subject = insert_pending(&pool, 1).await[0];
+    let alone = rows_read_by_subscribing(&pool, subject).await;
+
+    insert_pending(&pool, 10_000).await;
+    let pending: i64 = sqlx::query_scalar("select count(*) from pgmq.q_smelt_jobs_fast")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, 10_001);
+    let behind_ten_thousand = rows_read_by_subscribing(&pool, subject).await;
+
+    assert!(alone.0 > 0, "the snapshot reads the smelt: {alone:?}");
+    assert_eq!(
+        behind_ten_thousand, alone,
+        "rows read by (a snapshot, a resume) with 10,000 others pending and with none"
+    );
 }
