@@ -443,3 +443,49 @@ async fn an_event_committed_without_its_notify_reaches_a_live_subscriber_through
     let last = got.last().unwrap();
     assert_eq!((last.event, last.seq), (EventKind::Progress, seq));
 }
+
+#[tokio::test]
+async fn a_large_event_being_read_holds_up_only_its_own_smelts_events() {
+    let app = spawn_idle_app().await;
+    let (created_a, a) = created_text(&app).await;
+    let (created_b, b) = created_text(&app).await;
+    let _socket_a = subscribed(&app, &created_a).await;
+    let mut socket_b = subscribed(&app, &created_b).await;
+    let last_seq = |id: Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select last_seq from smelt where smelt_id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (next_a, next_b) = (last_seq(a).await + 1, last_seq(b).await + 1);
+
+    // The event log cannot be read until this transaction ends: the server's read of A's
+    // large event (announced without its payload) waits on it.
+    let mut blocker = app.pool.begin().await.unwrap();
+    sqlx::query("lock table smelt_event in access exclusive mode")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let now_us = chrono::Utc::now().timestamp_micros();
+    let announce = |payload: String| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query("select pg_notify('smelt_events', $1)")
+                .bind(payload)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    announce(format!("{a} {next_a} progress {now_us}")).await;
+    let payload = format!(r#"{{"smelt_id":"{b}","progress":{{"percentage":50}}}}"#);
+    announce(format!("{b} {next_b} progress {now_us} {payload}")).await;
+
+    let got = socket_b.read_until(|e| e.seq == next_b).await;
+    assert_eq!(got.last().unwrap().payload["progress"]["percentage"], 50);
+    blocker.rollback().await.unwrap();
+}

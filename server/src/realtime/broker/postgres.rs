@@ -1,12 +1,13 @@
 //! The Postgres broker: the `smelt_event` table, and the hub's feed from the `smelt_events`
 //! channel of the server's LISTEN connection ([`smelt_core::listener::Listener`]).
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use smelt_core::db;
 use smelt_core::db::smelts::{Head, Snapshot};
-use smelt_core::events::{Announcement, WireEvent};
+use smelt_core::events::{Announcement, EventKind, WireEvent};
 use smelt_core::listener::Notifications;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -33,6 +34,7 @@ impl PgBroker {
         Arc::new(HubFeed {
             broker: self.clone(),
             hub,
+            reading: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 }
@@ -41,6 +43,74 @@ impl PgBroker {
 pub struct HubFeed {
     broker: PgBroker,
     hub: Arc<Hub>,
+    /// Channels with a large event being read from the table, each with the announcements
+    /// that came after it, held back so that a channel's events are published in order. The
+    /// read runs in a task of its own: a slow read delays its own channel, never the LISTEN
+    /// loop and the other channels behind it.
+    reading: HeldBack,
+}
+
+/// Per channel with a read in flight, the announcements waiting behind it.
+type HeldBack = Arc<Mutex<HashMap<Uuid, VecDeque<Announced>>>>;
+
+/// An announcement with what it carried, owned.
+struct Announced {
+    seq: i64,
+    kind: EventKind,
+    appended_us: i64,
+    /// The wire frame, when the payload came with the announcement.
+    frame: Option<String>,
+}
+
+impl HubFeed {
+    /// Publishes one announced event, reading it from the table when it was too large to
+    /// travel with its announcement.
+    async fn publish(broker: &PgBroker, hub: &Hub, smelt_id: Uuid, announced: Announced) {
+        if let Some(text) = announced.frame {
+            let frame = Frame {
+                seq: announced.seq,
+                kind: announced.kind,
+                text: Utf8Bytes::from(text),
+                appended_us: Some(announced.appended_us),
+                transient: false,
+            };
+            hub.publish(smelt_id, &frame);
+            return;
+        }
+        let seq = announced.seq;
+        match broker.events_since(smelt_id, seq - 1, Some(seq)).await {
+            Ok(events) => {
+                for event in &events {
+                    let frame = Frame {
+                        appended_us: Some(announced.appended_us),
+                        ..frame_of(event)
+                    };
+                    hub.publish(smelt_id, &frame);
+                }
+            }
+            // The channel's subscribers fill the gap from the log when the next event
+            // arrives, or the backstop does.
+            Err(e) => tracing::warn!(%smelt_id, error = %e, "could not read an announced event"),
+        }
+    }
+
+    /// Publishes a channel's held-back announcements in order until none is left, then lets
+    /// the channel's announcements go straight to the hub again.
+    async fn drain(broker: PgBroker, hub: Arc<Hub>, reading: HeldBack, smelt_id: Uuid) {
+        loop {
+            let next = {
+                let mut reading = reading.lock().expect("the reading map is never poisoned");
+                match reading.get_mut(&smelt_id).and_then(VecDeque::pop_front) {
+                    Some(next) => next,
+                    None => {
+                        reading.remove(&smelt_id);
+                        return;
+                    }
+                }
+            };
+            Self::publish(&broker, &hub, smelt_id, next).await;
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -50,45 +120,45 @@ impl Notifications for HubFeed {
         repair(&self.hub, &self.broker).await;
     }
 
-    /// Forwards one announcement: payloads that came with it framed at once, large events
-    /// read from the table.
+    /// Forwards one announcement: a payload that came with it is framed at once; a large
+    /// event is read from the table by a task of its channel's own, behind which the
+    /// channel's later announcements wait.
     async fn notified(&self, payload: &str) {
         let Some(announcement) = Announcement::parse(payload) else {
             tracing::warn!("ignoring a malformed event announcement");
             return;
         };
-        let hub = &self.hub;
-        if !hub.has_subscribers(announcement.smelt_id) {
+        let smelt_id = announcement.smelt_id;
+        if !self.hub.has_subscribers(smelt_id) {
             return;
         }
-        if let Some(text) = announcement.frame() {
-            let frame = Frame {
-                seq: announcement.seq,
-                kind: announcement.kind,
-                text: Utf8Bytes::from(text),
-                appended_us: Some(announcement.appended_us),
-                transient: false,
-            };
-            hub.publish(announcement.smelt_id, &frame);
-            return;
-        }
-        let seq = announcement.seq;
-        match self
-            .broker
-            .events_since(announcement.smelt_id, seq - 1, Some(seq))
-            .await
+        let announced = Announced {
+            seq: announcement.seq,
+            kind: announcement.kind,
+            appended_us: announcement.appended_us,
+            frame: announcement.frame(),
+        };
         {
-            Ok(events) => {
-                for event in &events {
-                    let frame = Frame {
-                        appended_us: Some(announcement.appended_us),
-                        ..frame_of(event)
-                    };
-                    hub.publish(announcement.smelt_id, &frame);
-                }
+            let mut reading = self
+                .reading
+                .lock()
+                .expect("the reading map is never poisoned");
+            if let Some(held) = reading.get_mut(&smelt_id) {
+                held.push_back(announced);
+                return;
             }
-            Err(e) => tracing::warn!(error = %e, "could not read an announced event"),
+            if announced.frame.is_none() {
+                reading.insert(smelt_id, VecDeque::from([announced]));
+                tokio::spawn(Self::drain(
+                    self.broker.clone(),
+                    self.hub.clone(),
+                    self.reading.clone(),
+                    smelt_id,
+                ));
+                return;
+            }
         }
+        Self::publish(&self.broker, &self.hub, smelt_id, announced).await;
     }
 }
 
