@@ -15,8 +15,10 @@ use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
 use smelt_core::events::EventKind;
 use smelt_core::metrics::SLOW_CONSUMER_DISCONNECTS;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use uuid::Uuid;
+
+use super::frames::{self, FrameReceiver, FrameSender, TrySendError};
 
 /// One encoded event, shared by all subscribers of its channel.
 #[derive(Debug, Clone)]
@@ -41,7 +43,7 @@ const REMOVED_REVOKED: u8 = 2;
 
 struct Subscriber {
     id: u64,
-    tx: mpsc::Sender<Frame>,
+    tx: FrameSender,
     removed: Arc<AtomicU8>,
     /// The service key that authorised this subscriber, if one did.
     key_id: Option<Uuid>,
@@ -73,7 +75,7 @@ pub struct Place {
 pub struct Subscription {
     pub smelt_id: Uuid,
     pub id: u64,
-    pub rx: mpsc::Receiver<Frame>,
+    pub rx: FrameReceiver,
     /// True when this subscription opened its channel.
     pub first: bool,
     removed: Arc<AtomicU8>,
@@ -197,7 +199,7 @@ impl Hub {
         capacity: usize,
         key_id: Option<Uuid>,
     ) -> Subscription {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (tx, rx) = frames::queue(capacity);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let removed = Arc::new(AtomicU8::new(STILL_SUBSCRIBED));
         let mut channel = self.channels.entry(smelt_id).or_default();
@@ -206,6 +208,11 @@ impl Hub {
             // The sender is dropped here, so the queue ends at once.
             removed.store(REMOVED_REVOKED, Ordering::Release);
         } else {
+            // Most channels have one subscriber: room for exactly one, not Vec's first four
+            // (later ones grow the list as usual).
+            if channel.subscribers.capacity() == 0 {
+                channel.subscribers.reserve_exact(1);
+            }
             channel.subscribers.push(Subscriber {
                 id,
                 tx,
@@ -310,14 +317,14 @@ impl Hub {
                     published.delivered += 1;
                     true
                 }
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(TrySendError::Full) => {
                     s.removed.store(REMOVED_LAGGED, Ordering::Release);
                     published.lagged += 1;
                     metrics::counter!(SLOW_CONSUMER_DISCONNECTS).increment(1);
                     false
                 }
                 // The session already ended; it will unsubscribe itself.
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                Err(TrySendError::Closed) => false,
             });
         published
     }

@@ -1,19 +1,22 @@
 //! Realtime delivery of smelt events: the [`hub`] registry, the [`broker`] that feeds it, the
-//! transport-independent [`feed`] of one subscriber, and its transports: one [`session`] task
-//! per WebSocket (`GET /api/smelts/{id}/ws`), [`sse`] (`GET /api/smelts/{id}/events`), and
-//! the [`multiplex`]ed socket following several smelts (`GET /api/ws`).
+//! transport-independent [`feed`] of one subscriber with its queue of [`frames`], and its
+//! transports: one [`session`] task per WebSocket (`GET /api/smelts/{id}/ws`), [`sse`]
+//! (`GET /api/smelts/{id}/events`), and the [`multiplex`]ed socket following several smelts
+//! (`GET /api/ws`). Both WebSocket transports write, ping and close through one [`writer`].
 
 pub mod backstop;
 pub mod broker;
 pub mod close;
 pub mod every;
 pub mod feed;
+pub mod frames;
 pub mod hub;
 pub mod multiplex;
 pub mod places;
 pub mod revocations;
 pub mod session;
 pub mod sse;
+pub mod writer;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, Query, State, WebSocketUpgrade};
@@ -50,13 +53,39 @@ impl Drop for OpenSocket {
     }
 }
 
+/// What a per-smelt socket needs once it is upgraded: the hub, the broker and the settings.
+/// A session holds it for as long as its client stays, so it is three pointers rather than
+/// the whole [`AppState`] (1.3 KB, and clones of keys and URLs).
+#[derive(Clone)]
+pub struct SocketContext {
+    pub hub: std::sync::Arc<hub::Hub>,
+    pub broker: std::sync::Arc<dyn broker::Broker>,
+    pub settings: std::sync::Arc<crate::settings::Settings>,
+}
+
+impl SocketContext {
+    /// The context of `state`'s sockets.
+    pub fn of(state: &AppState) -> Self {
+        SocketContext {
+            hub: state.hub.clone(),
+            broker: state.broker.clone(),
+            settings: state.settings.clone(),
+        }
+    }
+}
+
 /// Largest frame a client may send, in bytes.
 pub const MAX_CLIENT_FRAME_BYTES: usize = 4 * 1024;
 
-/// Read and write buffer of each socket, in bytes. tungstenite's defaults (128 KiB each) would
-/// cost ~140 KiB per idle connection; clients send tiny frames, and each frame we send is
-/// flushed at once, so small buffers cost nothing in throughput.
-pub const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+/// Read buffer of each socket, in bytes, allocated when the socket opens. Clients send only
+/// pongs, closes and (on the multiplexed socket) small subscribe frames; a larger frame, up to
+/// [`MAX_CLIENT_FRAME_BYTES`], grows the buffer while it is read. tungstenite's default
+/// (128 KiB) would cost that much per idle connection.
+pub const SOCKET_READ_BUFFER_BYTES: usize = 512;
+
+/// Bytes a socket gathers before writing them out (tungstenite's default: 128 KiB). Each batch
+/// of frames is flushed at once anyway; the buffer grows only as far as a batch needs.
+pub const SOCKET_WRITE_BUFFER_BYTES: usize = 4 * 1024;
 
 /// Admits a socket: counts the connect against the client's rate limit, answers 426 in the
 /// envelope when the request is not an upgrade, and applies the frame limits and buffer sizes.
@@ -76,8 +105,8 @@ pub fn accept(
     Ok(ws
         .max_message_size(MAX_CLIENT_FRAME_BYTES)
         .max_frame_size(MAX_CLIENT_FRAME_BYTES)
-        .read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES))
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_WRITE_BUFFER_BYTES))
 }
 
 /// Routes of the realtime API.
@@ -196,10 +225,11 @@ async fn upgrade(
     let request = request_from(&state, &id, &query, &headers).await;
     // The session outlives the request; it keeps the request's span (with the smelt id).
     let span = tracing::Span::current();
+    let context = SocketContext::of(&state);
+    let sessions = state.sessions.clone();
     ws.on_upgrade(move |socket| {
-        let sessions = state.sessions.clone();
         sessions.track_future(tracing::Instrument::instrument(
-            session::run(socket, state, request),
+            session::run(socket, context, request),
             span,
         ))
     })

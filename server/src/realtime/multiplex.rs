@@ -18,15 +18,16 @@
 //! 4000 / 4001 (reconnect and resubscribe with `after_seq`).
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures::stream::{self, SplitSink, Stream};
-use futures::{SinkExt, StreamExt};
+use futures::stream::{self, Stream};
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use smelt_core::domain::Scope;
@@ -34,6 +35,7 @@ use tokio_stream::StreamMap;
 use uuid::Uuid;
 
 use super::feed::{Closing, Feed, FeedRequest, Step};
+use super::writer::{Heartbeat, Writer};
 use super::{close, SocketQuery};
 use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
@@ -41,7 +43,6 @@ use crate::state::AppState;
 /// Most channels one socket may follow at once.
 pub const MAX_CHANNELS: usize = 100;
 
-type Sink = SplitSink<WebSocket, Message>;
 type Steps = Pin<Box<dyn Stream<Item = Step> + Send>>;
 
 /// A client message.
@@ -104,6 +105,9 @@ pub async fn upgrade(
             Err(_) => Err(close::UNAUTHORIZED),
         },
     };
+    // One pointer in the socket's task instead of the whole state, held for as long as the
+    // client stays.
+    let state = Arc::new(state);
     ws.on_upgrade(move |socket| {
         let sessions = state.sessions.clone();
         sessions.track_future(run(socket, state, ip, user))
@@ -129,25 +133,6 @@ fn control(value: serde_json::Value) -> Message {
     Message::Text(Utf8Bytes::from(value.to_string()))
 }
 
-async fn send(sink: &mut Sink, message: Message, timeout: Duration) -> bool {
-    matches!(
-        tokio::time::timeout(timeout, sink.send(message)).await,
-        Ok(Ok(()))
-    )
-}
-
-async fn close_with(sink: &mut Sink, Closing { code, reason }: Closing) {
-    let frame = CloseFrame {
-        code: code.code(),
-        reason: Utf8Bytes::from_static(reason),
-    };
-    let _ = tokio::time::timeout(
-        Duration::from_secs(5),
-        sink.send(Message::Close(Some(frame))),
-    )
-    .await;
-}
-
 /// Who opened a multiplexed socket: the token (checked again at every subscribe), and the
 /// service key it is, if it is one.
 #[derive(Clone)]
@@ -171,29 +156,26 @@ const KEY_REVOKED: Closing = Closing {
 
 async fn run(
     socket: WebSocket,
-    state: AppState,
+    state: Arc<AppState>,
     ip: std::net::IpAddr,
     user: Result<Option<ConnectionUser>, close::Close>,
 ) {
     let _open = super::OpenSocket::new("multiplex");
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
+    let ping_every = Duration::from_secs(state.settings.realtime.ping_secs.max(1));
+    let mut writer = Writer::new(sink, ping_every, "multiplex");
     let user = match user {
         Ok(u) => u,
         Err(code) => {
-            return close_with(
-                &mut sink,
-                Closing {
+            return writer
+                .close(Closing {
                     code,
                     reason: "unauthorized",
-                },
-            )
-            .await
+                })
+                .await
         }
     };
-    let ping_every = Duration::from_secs(state.settings.realtime.ping_secs.max(1));
-    let timeout = ping_every * 2;
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-    let mut unanswered = 0u32;
+    let mut heartbeat = Heartbeat::new(ping_every);
     let mut channels: StreamMap<Uuid, Steps> = StreamMap::new();
     let connection_key = user.as_ref().and_then(|u| u.key_id);
     let mut revocations = state.hub.revocations();
@@ -210,7 +192,7 @@ async fn run(
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => true,
                 };
                 if !still_active {
-                    return close_with(&mut sink, KEY_REVOKED).await;
+                    return writer.close(KEY_REVOKED).await;
                 }
             }
             Some((smelt_id, step)) = channels.next(), if !channels.is_empty() => {
@@ -218,18 +200,8 @@ async fn run(
                     Step::Send(batch) => (batch, None),
                     Step::Finish(batch, closing) => (batch, Some(closing)),
                 };
-                // The batch goes out in one flush, under one deadline.
-                let written = async {
-                    for item in &batch {
-                        sink.feed(Message::Text(item.text.clone())).await?;
-                    }
-                    sink.flush().await
-                };
-                if !matches!(tokio::time::timeout(timeout, written).await, Ok(Ok(()))) {
+                if !writer.send_batch(&batch).await {
                     return;
-                }
-                for item in &batch {
-                    item.delivered("multiplex");
                 }
                 match closing {
                     None => {}
@@ -239,53 +211,54 @@ async fn run(
                     Some(c) if c.code == close::SERVER_ERROR => {
                         channels.remove(&smelt_id);
                         let error = json!({"event": "error", "channel": format!("smelt:{smelt_id}"), "code": c.code, "message": c.reason});
-                        if !send(&mut sink, control(error), timeout).await {
+                        if !writer.send(control(error)).await {
                             return;
                         }
                     }
                     // Overflow or shutdown concern the whole socket.
-                    Some(c) => return close_with(&mut sink, c).await,
+                    Some(c) => return writer.close(c).await,
                 }
             }
             message = stream.next() => {
                 let text = match message {
                     None | Some(Ok(Message::Close(_))) => return,
                     Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
-                        unanswered = 0;
+                        heartbeat.answered();
                         continue;
                     }
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) | Some(Err(_)) => {
-                        return close_with(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "protocol error" }).await;
+                        return writer.close(Closing { code: close::PROTOCOL_ERROR, reason: "protocol error" }).await;
                     }
                 };
                 let Ok(parsed) = serde_json::from_str::<ClientMessage>(&text) else {
-                    return close_with(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "expected subscribe or unsubscribe" }).await;
+                    return writer.close(Closing { code: close::PROTOCOL_ERROR, reason: "expected subscribe or unsubscribe" }).await;
                 };
                 if let ClientMessage::Subscribe { channel, .. } = &parsed {
                     if state.rate_limits.check(Action::Connect, ip, None).is_err() {
                         let refused = refusal(channel, close::RATE_LIMITED);
-                        if !send(&mut sink, control(refused), timeout).await {
+                        if !writer.send(control(refused)).await {
                             return;
                         }
                         continue;
                     }
                 }
-                match handle(&state, user.as_ref(), &mut channels, parsed).await {
+                // Boxed: a subscribe (authorisation, snapshot) is rare, and inline its state
+                // would size the socket's task for good.
+                match Box::pin(handle(&state, user.as_ref(), &mut channels, parsed)).await {
                     Reply::Send(reply) => {
-                        if !send(&mut sink, control(reply), timeout).await {
+                        if !writer.send(control(reply)).await {
                             return;
                         }
                     }
-                    Reply::Close(closing) => return close_with(&mut sink, closing).await,
+                    Reply::Close(closing) => return writer.close(closing).await,
                 }
             }
-            _ = ping.tick() => {
-                unanswered += 1;
-                if unanswered > 3 {
-                    return close_with(&mut sink, Closing { code: close::HEARTBEAT_TIMEOUT, reason: "no pong: reconnect" }).await;
+            alive = heartbeat.due() => {
+                if !alive {
+                    return writer.close(Closing { code: close::HEARTBEAT_TIMEOUT, reason: "no pong: reconnect" }).await;
                 }
-                if !send(&mut sink, Message::Ping(Default::default()), timeout).await {
+                if !writer.send(Message::Ping(Default::default())).await {
                     return;
                 }
             }

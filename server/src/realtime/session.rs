@@ -4,72 +4,68 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures::stream::SplitSink;
-use futures::{SinkExt, StreamExt};
+use axum::extract::ws::{Message, WebSocket};
+use futures::StreamExt;
 
 use super::close;
-use super::feed::{Closing, Feed, FeedRequest, Outgoing, Step};
-use crate::state::AppState;
-
-type Sink = SplitSink<WebSocket, Message>;
+use super::feed::{Closing, Feed, FeedRequest, Step};
+use super::writer::{Heartbeat, Writer};
+use super::SocketContext;
 
 /// Most frames written per flush: what was queued while the last write went out, so a busy
 /// channel costs one flush per batch instead of one per frame.
 pub const MAX_BATCH: usize = 64;
 
-/// How long a close frame may take to go out before the connection is simply dropped.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Runs a session to its end. `request` is `Err(close code)` when the upgrade was refused.
-pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest, close::Close>) {
+pub async fn run(
+    socket: WebSocket,
+    context: SocketContext,
+    request: Result<FeedRequest, close::Close>,
+) {
     let _open = super::OpenSocket::new("ws");
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
+    let ping_every = Duration::from_secs(context.settings.realtime.ping_secs.max(1));
+    let mut writer = Writer::new(sink, ping_every, "ws");
     let request = match request {
         Ok(r) => r,
         Err(code) => {
-            send_close(
-                &mut sink,
-                Closing {
+            writer
+                .close(Closing {
                     code,
                     reason: code.reason(),
-                },
-            )
-            .await;
+                })
+                .await;
             return;
         }
     };
-    let started = Feed::start(
-        state.hub.clone(),
-        state.broker.clone(),
-        state.settings.realtime.socket_queue,
+    // Boxed: the start (authorisation, snapshot or replay) runs once, and inline its state
+    // would size every idle session's task for good.
+    let started = Box::pin(Feed::start(
+        context.hub.clone(),
+        context.broker.clone(),
+        context.settings.realtime.socket_queue,
         request,
-    )
+    ))
     .await;
     let (mut feed, mut step) = match started {
         Ok(started) => started,
         Err(closing) => {
-            send_close(&mut sink, closing).await;
+            writer.close(closing).await;
             return;
         }
     };
 
-    let ping_every = Duration::from_secs(state.settings.realtime.ping_secs.max(1));
-    // A write blocked for two ping periods means the client is gone (not merely slow).
-    let send_timeout = ping_every * 2;
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-    // Background tabs throttle timers, so a client gets three ping periods to answer.
-    let mut unanswered_pings = 0u32;
+    let mut heartbeat = Heartbeat::new(ping_every);
     loop {
         let (batch, closing) = match step {
             Step::Send(batch) => (batch, None),
             Step::Finish(batch, closing) => (batch, Some(closing)),
         };
-        if !send_all(&mut sink, batch, send_timeout).await {
+        if !writer.send_batch(&batch).await {
             return;
         }
         if let Some(closing) = closing {
-            send_close(&mut sink, closing).await;
+            writer.close(closing).await;
             return;
         }
         step = loop {
@@ -80,57 +76,26 @@ pub async fn run(socket: WebSocket, state: AppState, request: Result<FeedRequest
                     // Oversized or malformed frames (or a broken connection, where the close
                     // is simply lost).
                     Some(Err(_)) => {
-                        send_close(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "protocol error" }).await;
+                        writer.close(Closing { code: close::PROTOCOL_ERROR, reason: "protocol error" }).await;
                         return;
                     }
-                    Some(Ok(Message::Pong(_))) | Some(Ok(Message::Ping(_))) => unanswered_pings = 0,
+                    Some(Ok(Message::Pong(_))) | Some(Ok(Message::Ping(_))) => heartbeat.answered(),
                     Some(Ok(Message::Text(_))) | Some(Ok(Message::Binary(_))) => {
-                        send_close(&mut sink, Closing { code: close::PROTOCOL_ERROR, reason: "clients cannot publish" }).await;
+                        writer.close(Closing { code: close::PROTOCOL_ERROR, reason: "clients cannot publish" }).await;
                         return;
                     }
                 },
-                _ = ping.tick() => {
-                    unanswered_pings += 1;
-                    if unanswered_pings > 3 {
+                alive = heartbeat.due() => {
+                    if !alive {
                         let reason = "no pong: reconnect with after_seq";
-                        send_close(&mut sink, Closing { code: close::HEARTBEAT_TIMEOUT, reason }).await;
+                        writer.close(Closing { code: close::HEARTBEAT_TIMEOUT, reason }).await;
                         return;
                     }
-                    let sent = tokio::time::timeout(send_timeout, sink.send(Message::Ping(Default::default()))).await;
-                    if !matches!(sent, Ok(Ok(()))) {
+                    if !writer.send(Message::Ping(Default::default())).await {
                         return;
                     }
                 }
             }
         };
     }
-}
-
-/// Sends a batch of frames, flushed once, all under one deadline; `false` when the client is
-/// gone or too slow to take them.
-async fn send_all(sink: &mut Sink, batch: Vec<Outgoing>, timeout: Duration) -> bool {
-    if batch.is_empty() {
-        return true;
-    }
-    let written = async {
-        for item in &batch {
-            sink.feed(Message::Text(item.text.clone())).await?;
-        }
-        sink.flush().await
-    };
-    if !matches!(tokio::time::timeout(timeout, written).await, Ok(Ok(()))) {
-        return false;
-    }
-    for item in &batch {
-        item.delivered("ws");
-    }
-    true
-}
-
-async fn send_close(sink: &mut Sink, Closing { code, reason }: Closing) {
-    let frame = CloseFrame {
-        code: code.code(),
-        reason: Utf8Bytes::from_static(reason),
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
 }
