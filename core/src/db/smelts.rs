@@ -391,9 +391,9 @@ pub struct Snapshot {
 /// Reads a snapshot in one repeatable-read transaction so that the row, files, results,
 /// segments and `last_seq` all describe the same moment.
 pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("set transaction isolation level repeatable read, read only")
-        .execute(&mut *tx)
+    // The isolation level in the BEGIN itself: one round trip fewer on every subscription.
+    let mut tx = pool
+        .begin_with("begin isolation level repeatable read, read only")
         .await?;
     let Some(smelt) = fetch(&mut tx, smelt_id).await? else {
         return Ok(None);

@@ -3,6 +3,9 @@
 //! one deadline, control frames, pings, closes — and the heartbeat that decides when a silent
 //! client is gone. (SSE writes through axum's `Sse` body, which frames events itself.)
 
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -48,6 +51,7 @@ impl Writer {
         if batch.is_empty() {
             return true;
         }
+        let timeout = self.timeout;
         let sink = &mut self.sink;
         let written = async {
             for item in batch {
@@ -55,10 +59,7 @@ impl Writer {
             }
             sink.flush().await
         };
-        if !matches!(
-            tokio::time::timeout(self.timeout, written).await,
-            Ok(Ok(()))
-        ) {
+        if !within(timeout, written).await {
             return false;
         }
         for item in batch {
@@ -70,10 +71,7 @@ impl Writer {
     /// Sends one frame (a control message or a ping); `false` when the client is gone or too
     /// slow to take it.
     pub async fn send(&mut self, message: Message) -> bool {
-        matches!(
-            tokio::time::timeout(self.timeout, self.sink.send(message)).await,
-            Ok(Ok(()))
-        )
+        within(self.timeout, self.sink.send(message)).await
     }
 
     /// Sends a close frame with the closing's code and reason (giving up after 5 s).
@@ -85,6 +83,18 @@ impl Writer {
         let _ =
             tokio::time::timeout(CLOSE_TIMEOUT, self.sink.send(Message::Close(Some(frame)))).await;
     }
+}
+
+/// Runs a write under `timeout`; `true` when it succeeded in time. Most writes complete at
+/// once (the socket's send buffer has room): those are not given a timer, which would be
+/// registered and cancelled again for every delivery; a write that has to wait starts its
+/// deadline then.
+async fn within<E>(timeout: Duration, write: impl Future<Output = Result<(), E>>) -> bool {
+    let mut write = pin!(write);
+    if let Poll::Ready(result) = futures::poll!(write.as_mut()) {
+        return result.is_ok();
+    }
+    matches!(tokio::time::timeout(timeout, write).await, Ok(Ok(())))
 }
 
 /// A socket's heartbeat: a ping every period, and the count of periods the client let pass
