@@ -48,6 +48,8 @@ CONFIGS=(
   "fanout-e|fanout --subscribers 10000 --channels 10 --rate 20 --duration-secs 20"
   "fanout-f|fanout --subscribers 10000 --channels 10 --rate 50 --duration-secs 20"
   "fanout-g|fanout --subscribers 10000 --channels 10 --rate 110 --duration-secs 20"
+  "fanout-h|fanout --subscribers 10000 --channels 10 --rate 200 --duration-secs 20"
+  "fanout-i|fanout --subscribers 10000 --channels 10 --rate 300 --duration-secs 20"
   "create-own-key|create --rate 100 --duration-secs 30 --credits own-key"
   "create-weekly|create --rate 100 --duration-secs 30 --credits weekly"
   "dequeue-1k|dequeue --pending 1000 --watched 100 --dequeues 500"
