@@ -137,18 +137,7 @@ impl Drop for FrameReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::extract::ws::Utf8Bytes;
-    use smelt_core::events::EventKind;
-
-    fn frame(seq: i64) -> Frame {
-        Frame {
-            seq,
-            kind: EventKind::Progress,
-            text: Utf8Bytes::from_static("{}"),
-            appended_us: None,
-            transient: false,
-        }
-    }
+    use crate::realtime::hub::tests::frame;
 
     #[tokio::test]
     async fn frames_arrive_in_order_then_the_end_when_the_sender_goes() {

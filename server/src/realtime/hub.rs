@@ -409,10 +409,11 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn frame(seq: i64) -> Frame {
+    /// A progress frame with `seq`, for tests of the hub and its queues.
+    pub(crate) fn frame(seq: i64) -> Frame {
         Frame {
             seq,
             kind: EventKind::Progress,

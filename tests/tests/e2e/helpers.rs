@@ -808,3 +808,51 @@ pub fn assert_progress_is_monotonic(events: &[WireEvent]) {
         last_pct = pct;
     }
 }
+
+/// Inserts `count` pending text smelts ("Smelt number {i} waits for its turn."), anonymous,
+/// each with its file and its job in the fast lane, in one transaction, as the create
+/// endpoint inserts them. Returns their ids in order.
+pub async fn insert_pending_texts(pool: &PgPool, count: usize) -> Vec<Uuid> {
+    use smelt_core::db::credits::Charge;
+    use smelt_core::db::smelts::{NewFile, NewSmelt};
+    use smelt_core::domain::{speech, InputType, Lane, PromptName, SmeltMode};
+
+    let queue = smelt_core::queue::JobQueue::new(pool.clone()).await;
+    let mut ids = Vec::with_capacity(count);
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..count {
+        let text = format!("Smelt number {i} waits for its turn.");
+        let new = NewSmelt {
+            smelt_id: Uuid::now_v7(),
+            user_id: None,
+            mode: SmeltMode::Separate,
+            input_type: InputType::Text,
+            default_prompt_names: vec![PromptName::Summarize],
+            user_prompt_id: None,
+            input_text: Some(text.clone()),
+            charge: Charge::Free,
+            word_timestamps: false,
+            model: speech::TINY_EN.name,
+            language: "auto",
+            task: speech::Task::Transcribe,
+            lane: Lane::Fast,
+        };
+        let file = NewFile {
+            smelt_file_id: Uuid::now_v7(),
+            position: 0,
+            filename: "pasted-text.txt".to_owned(),
+            size_bytes: text.len() as i64,
+            content_type: Some("text/plain".to_owned()),
+            input_type: InputType::Text,
+            storage_key: None,
+            duration_seconds: None,
+            source_url: None,
+        };
+        smelt_core::lifecycle::create_in(&mut tx, &queue, &new, &[file])
+            .await
+            .unwrap();
+        ids.push(new.smelt_id);
+    }
+    tx.commit().await.unwrap();
+    ids
+}

@@ -4,7 +4,7 @@ use smelt_core::events::EventKind;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, spawn_idle_app, TestDatabase};
+use crate::helpers::{insert_pending_texts, spawn_app, spawn_idle_app, TestDatabase};
 
 const TEXT: &str =
     "The team agreed to ship the release on Monday. Alice will update the changelog. \
@@ -180,52 +180,6 @@ async fn rows_read_by_subscribing(pool: &sqlx::PgPool, smelt_id: Uuid) -> (i64, 
     (read[0], read[1])
 }
 
-/// Inserts `count` pending text smelts with their jobs, as the create endpoint does.
-async fn insert_pending(pool: &sqlx::PgPool, count: usize) -> Vec<Uuid> {
-    use smelt_core::db::credits::Charge;
-    use smelt_core::db::smelts::{NewFile, NewSmelt};
-    use smelt_core::domain::{speech, InputType, Lane, PromptName, SmeltMode};
-    use smelt_core::queue::JobQueue;
-
-    let queue = JobQueue::new(pool.clone()).await;
-    let mut ids = Vec::with_capacity(count);
-    let mut tx = pool.begin().await.unwrap();
-    for _ in 0..count {
-        let new = NewSmelt {
-            smelt_id: Uuid::now_v7(),
-            user_id: None,
-            mode: SmeltMode::Separate,
-            input_type: InputType::Text,
-            default_prompt_names: vec![PromptName::Summarize],
-            user_prompt_id: None,
-            input_text: Some(TEXT.to_owned()),
-            charge: Charge::Free,
-            word_timestamps: false,
-            model: speech::TINY_EN.name,
-            language: "auto",
-            task: speech::Task::Transcribe,
-            lane: Lane::Fast,
-        };
-        let file = NewFile {
-            smelt_file_id: Uuid::now_v7(),
-            position: 0,
-            filename: "pasted-text.txt".to_owned(),
-            size_bytes: TEXT.len() as i64,
-            content_type: Some("text/plain".to_owned()),
-            input_type: InputType::Text,
-            storage_key: None,
-            duration_seconds: None,
-            source_url: None,
-        };
-        smelt_core::lifecycle::create_in(&mut tx, &queue, &new, &[file])
-            .await
-            .unwrap();
-        ids.push(new.smelt_id);
-    }
-    tx.commit().await.unwrap();
-    ids
-}
-
 #[tokio::test]
 async fn subscribing_to_a_smelt_with_ten_thousand_others_pending_reads_no_more_rows_than_with_none()
 {
@@ -233,10 +187,10 @@ async fn subscribing_to_a_smelt_with_ten_thousand_others_pending_reads_no_more_r
     // connection, so the table statistics count exactly the subscription's reads.
     let database = TestDatabase::fresh();
     let pool = smelt_core::db::bootstrap(&database.url, 1).await.unwrap();
-    let subject = insert_pending(&pool, 1).await[0];
+    let subject = insert_pending_texts(&pool, 1).await[0];
     let alone = rows_read_by_subscribing(&pool, subject).await;
 
-    insert_pending(&pool, 10_000).await;
+    insert_pending_texts(&pool, 10_000).await;
     let pending: i64 = sqlx::query_scalar("select count(*) from pgmq.q_smelt_jobs_fast")
         .fetch_one(&pool)
         .await

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use smelt_core::tokens::{TokenKeys, SUBSCRIPTION_AUDIENCE};
 
 use crate::helpers::{
-    encode, eventually, file_part, run, spawn_app, spawn_app_with, spawn_idle_app, speak, worker,
-    AppOptions, TestApp, Transcript, TEST_SECRET,
+    encode, eventually, file_part, insert_pending_texts, run, spawn_app, spawn_app_with,
+    spawn_idle_app, speak, worker, AppOptions, TestApp, Transcript, TEST_SECRET,
 };
 use crate::pipeline::silent_wav;
 use crate::provider_stub;
@@ -312,44 +312,7 @@ async fn a_pending_smelt_shows_its_place_in_get_and_on_its_socket() {
 async fn a_dequeue_writes_no_event_for_unwatched_smelts_and_a_watcher_sees_its_new_place() {
     let app = spawn_idle_app().await;
     // 2,000 pending text smelts, inserted as the create endpoint inserts them.
-    let queue = smelt_core::queue::JobQueue::new(app.pool.clone()).await;
-    let mut ids = Vec::new();
-    let mut tx = app.pool.begin().await.unwrap();
-    for i in 0..2_000 {
-        let text = format!("Smelt number {i} waits for its turn.");
-        let smelt_id = Uuid::now_v7();
-        let new = smelt_core::db::smelts::NewSmelt {
-            smelt_id,
-            user_id: None,
-            mode: smelt_core::domain::SmeltMode::Separate,
-            input_type: smelt_core::domain::InputType::Text,
-            default_prompt_names: vec![smelt_core::domain::PromptName::Summarize],
-            user_prompt_id: None,
-            input_text: Some(text.clone()),
-            charge: smelt_core::db::credits::Charge::Free,
-            word_timestamps: false,
-            model: "tiny.en",
-            language: "auto",
-            task: smelt_core::domain::speech::Task::Transcribe,
-            lane: smelt_core::domain::Lane::Fast,
-        };
-        let file = smelt_core::db::smelts::NewFile {
-            smelt_file_id: Uuid::now_v7(),
-            position: 0,
-            filename: "pasted-text.txt".to_owned(),
-            size_bytes: text.len() as i64,
-            content_type: Some("text/plain".to_owned()),
-            input_type: smelt_core::domain::InputType::Text,
-            storage_key: None,
-            duration_seconds: None,
-            source_url: None,
-        };
-        smelt_core::lifecycle::create_in(&mut tx, &queue, &new, &[file])
-            .await
-            .unwrap();
-        ids.push(smelt_id);
-    }
-    tx.commit().await.unwrap();
+    let ids = insert_pending_texts(&app.pool, 2_000).await;
     let watched = ids[9];
     let token =
         TokenKeys::new(TEST_SECRET.as_bytes()).sign(watched, SUBSCRIPTION_AUDIENCE, 600, None);
