@@ -89,8 +89,8 @@ pub struct SmeltRow {
     pub lane: Lane,
 }
 
-/// A `smelt_file` row.
-#[derive(Debug, Clone, FromRow)]
+/// A `smelt_file` row (also read as JSON, by [`snapshot`]).
+#[derive(Debug, Clone, FromRow, serde::Deserialize)]
 pub struct FileRow {
     pub smelt_file_id: Uuid,
     pub position: i32,
@@ -388,32 +388,78 @@ pub struct Snapshot {
     pub last_seq: i64,
 }
 
-/// Reads a snapshot in one repeatable-read transaction so that the row, files, results,
-/// segments and `last_seq` all describe the same moment.
+/// The snapshot's row: the smelt's columns and, as JSON arrays beside them, its files, its
+/// results (`None` unless it ended) and its segments (`None` unless it is a recording still
+/// running).
+#[derive(FromRow)]
+struct SnapshotRow {
+    #[sqlx(flatten)]
+    row: SmeltRow,
+    files: sqlx::types::Json<Vec<FileRow>>,
+    results: Option<sqlx::types::Json<Vec<ResultDto>>>,
+    segments: Option<sqlx::types::Json<Vec<SegmentDto>>>,
+}
+
+/// Reads a snapshot in one statement: the row, files, results, segments and `last_seq` all
+/// describe the same moment (a statement sees one view of the database), and a subscriber's
+/// snapshot costs one round trip. Results are read for a smelt that ended, segments for a
+/// recording still running.
 pub async fn snapshot(pool: &PgPool, smelt_id: Uuid) -> Result<Option<Snapshot>, sqlx::Error> {
-    // The isolation level in the BEGIN itself: one round trip fewer on every subscription.
-    let mut tx = pool
-        .begin_with("begin isolation level repeatable read, read only")
-        .await?;
-    let Some(smelt) = fetch(&mut tx, smelt_id).await? else {
+    let terminal: Vec<&str> = SmeltStatus::ALL
+        .iter()
+        .filter(|s| s.is_terminal())
+        .map(|s| s.as_str())
+        .collect();
+    let row: Option<SnapshotRow> = sqlx::query_as(&format!(
+        "select {SMELT_COLUMNS},
+            (select coalesce(jsonb_agg(to_jsonb(f) order by f.position), '[]'::jsonb)
+             from (select {FILE_COLUMNS} from smelt_file where smelt_id = s.smelt_id) f) as files,
+            case when s.status = any($2::text[]) then
+                (select coalesce(jsonb_agg(jsonb_build_object(
+                     'file_id', r.smelt_file_id, 'filename', r.filename, 'content', r.content,
+                     'kind', r.kind, 'prompt', r.prompt,
+                     -- A file's transcript carries the language of its speech.
+                     'language', case when r.kind = 'transcript' and f.language is not null
+                                 then jsonb_build_object('code', f.language,
+                                                         'probability', f.language_probability)
+                                 end)
+                   order by r.position), '[]'::jsonb)
+                 from smelt_result r left join smelt_file f on f.smelt_file_id = r.smelt_file_id
+                 where r.smelt_id = s.smelt_id)
+            end as results,
+            case when not s.status = any($2::text[]) and s.input_type = $3 then
+                (select coalesce(jsonb_agg(jsonb_build_object(
+                     'file_id', g.smelt_file_id, 'index', g.segment_index,
+                     'start_ms', g.start_ms, 'end_ms', g.end_ms, 'text', g.text,
+                     'words', g.words)
+                   order by f.position, g.segment_index), '[]'::jsonb)
+                 from smelt_segment g join smelt_file f using (smelt_file_id)
+                 where g.smelt_id = s.smelt_id)
+            end as segments
+         from smelt s where s.smelt_id = $1"
+    ))
+    .bind(smelt_id)
+    .bind(&terminal)
+    .bind(InputType::Audio)
+    .fetch_optional(pool)
+    .await?;
+    let Some(SnapshotRow {
+        row,
+        files,
+        results,
+        segments,
+    }) = row
+    else {
         return Ok(None);
     };
-    let status = smelt.row.status;
-    let results = if matches!(
-        status,
-        SmeltStatus::Completed | SmeltStatus::Failed | SmeltStatus::Cancelled
-    ) {
-        Some(results(&mut *tx, smelt_id).await?)
-    } else {
-        None
+    let smelt = Smelt {
+        row,
+        files: files.0,
     };
-    let segments = if !status.is_terminal() && smelt.row.input_type == InputType::Audio {
-        crate::db::transcripts::segments(&mut *tx, smelt_id).await?
-    } else {
-        Vec::new()
-    };
-    tx.commit().await?;
-    let dto = smelt.to_dto(results, segments);
+    let dto = smelt.to_dto(
+        results.map(|r| r.0),
+        segments.map(|s| s.0).unwrap_or_default(),
+    );
     Ok(Some(Snapshot {
         dto,
         user_id: smelt.row.user_id,
