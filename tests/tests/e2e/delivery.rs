@@ -301,11 +301,12 @@ async fn two_server_processes_both_deliver_a_workers_events() {
         1,
     )
     .await;
-    let on_worker_server = TestApp::connect_url(&format!("{}&after_seq=0", url(with_worker.port)))
-        .await
-        .collect()
-        .await;
-    let live = on_listener_only.collect().await;
+    let on_worker_server =
+        TestApp::connect_url(&format!("{}&after_seq=0", url(with_worker.port))).await;
+    // Both sockets are read at once: a client that stops reading stops answering pings, and
+    // a slow run would see the first socket closed as gone.
+    let (on_worker_server, live) =
+        tokio::join!(on_worker_server.collect(), on_listener_only.collect());
 
     let stored: Vec<i64> =
         sqlx::query_scalar("select seq from smelt_event where smelt_id = $1 order by seq")
@@ -316,7 +317,13 @@ async fn two_server_processes_both_deliver_a_workers_events() {
     assert_eq!(
         seqs(&live),
         stored,
-        "the server without the worker got every event live"
+        "the server without the worker got every event live (its socket closed with {:?} after \
+         {:?})",
+        live.close_code,
+        live.events
+            .iter()
+            .map(|e| (e.seq, e.event))
+            .collect::<Vec<_>>()
     );
     assert_eq!(seqs(&on_worker_server), stored);
     assert_eq!(live.last().event, EventKind::Completed);
