@@ -69,17 +69,7 @@ pub async fn create(
                 // Pasted text waits in the fast lane.
                 lane: Lane::Fast,
             };
-            let file = NewFile {
-                smelt_file_id: Uuid::now_v7(),
-                position: 0,
-                filename: "pasted-text.txt".to_owned(),
-                size_bytes: TEXT.len() as i64,
-                content_type: Some("text/plain".to_owned()),
-                input_type: InputType::Text,
-                storage_key: None,
-                duration_seconds: None,
-                source_url: None,
-            };
+            let file = NewFile::pasted_text(TEXT);
             let smelt = lifecycle::create_in(&mut tx, &queue, &new, &[file])
                 .await
                 .context("inserting a smelt")?;

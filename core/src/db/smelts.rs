@@ -56,6 +56,27 @@ pub struct NewFile {
     pub source_url: Option<String>,
 }
 
+/// Filename shown for pasted text.
+pub const PASTED_TEXT_FILENAME: &str = "pasted-text.txt";
+
+impl NewFile {
+    /// The one file of a smelt made from pasted `text` (a new id, position 0, `text/plain`,
+    /// its size in bytes, nothing stored).
+    pub fn pasted_text(text: &str) -> Self {
+        NewFile {
+            smelt_file_id: Uuid::now_v7(),
+            position: 0,
+            filename: PASTED_TEXT_FILENAME.to_owned(),
+            size_bytes: text.len() as i64,
+            content_type: Some("text/plain".to_owned()),
+            input_type: InputType::Text,
+            storage_key: None,
+            duration_seconds: None,
+            source_url: None,
+        }
+    }
+}
+
 /// A `smelt` row.
 #[derive(Debug, Clone, FromRow)]
 pub struct SmeltRow {

@@ -837,17 +837,7 @@ pub async fn insert_pending_texts(pool: &PgPool, count: usize) -> Vec<Uuid> {
             task: speech::Task::Transcribe,
             lane: Lane::Fast,
         };
-        let file = NewFile {
-            smelt_file_id: Uuid::now_v7(),
-            position: 0,
-            filename: "pasted-text.txt".to_owned(),
-            size_bytes: text.len() as i64,
-            content_type: Some("text/plain".to_owned()),
-            input_type: InputType::Text,
-            storage_key: None,
-            duration_seconds: None,
-            source_url: None,
-        };
+        let file = NewFile::pasted_text(&text);
         smelt_core::lifecycle::create_in(&mut tx, &queue, &new, &[file])
             .await
             .unwrap();

@@ -29,9 +29,6 @@ use crate::limits::{Action, ClientIp};
 use crate::state::AppState;
 use smelt_core::domain::Scope;
 
-/// Filename shown for pasted text.
-pub const TEXT_FILENAME: &str = "pasted-text.txt";
-
 /// Handler of `POST /api/smelts`. Errors: those of `docs/api.md#post-apismelts--create`
 /// (400/401/403/404), and 400 `invalid_multipart` / 413 `payload_too_large` for bodies that are
 /// not a usable form.
@@ -255,17 +252,7 @@ async fn insert(
     };
     let files: Vec<NewFile> = match (&form.text, &link) {
         (None, Some(link)) => vec![link.file()],
-        (Some(text), _) => vec![NewFile {
-            smelt_file_id: Uuid::now_v7(),
-            position: 0,
-            filename: TEXT_FILENAME.to_owned(),
-            size_bytes: text.len() as i64,
-            content_type: Some("text/plain".to_owned()),
-            input_type,
-            storage_key: None,
-            duration_seconds: None,
-            source_url: None,
-        }],
+        (Some(text), _) => vec![NewFile::pasted_text(text)],
         (None, None) => form
             .files
             .iter()
