@@ -58,8 +58,11 @@ impl Drop for OpenSocket {
 /// the whole [`AppState`] (1.3 KB, and clones of keys and URLs).
 #[derive(Clone)]
 pub struct SocketContext {
+    /// The channel registry the session subscribes in.
     pub hub: std::sync::Arc<hub::Hub>,
+    /// Where the session's snapshot, replay and gap reads come from.
     pub broker: std::sync::Arc<dyn broker::Broker>,
+    /// The server's settings (the queue size and ping interval of `realtime`).
     pub settings: std::sync::Arc<crate::settings::Settings>,
 }
 

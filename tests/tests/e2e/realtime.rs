@@ -14,8 +14,9 @@ const TEXT: &str =
 async fn a_client_connecting_after_completion_gets_a_snapshot_holding_the_results() {
     let app = spawn_app().await;
     let created = app.create_text(TEXT, &["summarize"], None).await;
+    // Pasted text may be done before this first socket subscribes: its snapshot then says so.
     let live = app.follow(&created).await;
-    assert_eq!(live.last().event, EventKind::Completed);
+    assert!(live.completed(), "{:?}", live.last());
 
     let late = app.follow(&created).await;
 

@@ -37,7 +37,8 @@ async fn a_key_made_through_the_api_creates_and_follows_a_smelt_without_a_sessio
         .await
         .collect()
         .await;
-    assert_eq!(transcript.last().event, EventKind::Completed);
+    // Pasted text may be done before the socket subscribes: its snapshot then says so.
+    assert!(transcript.completed(), "{:?}", transcript.last());
     assert_eq!(transcript.close_code, Some(1000));
 
     let (status, smelt) = app.get(&format!("/api/smelts/{id}"), Some(secret)).await;
