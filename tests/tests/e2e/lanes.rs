@@ -315,45 +315,10 @@ async fn the_wait_estimated_behind_two_five_minute_recordings_is_within_half_of_
 
 #[tokio::test]
 async fn a_fast_lane_job_past_its_lanes_timeout_fails_and_its_worker_takes_the_next() {
-    let stub = crate::provider_stub::spawn().await;
-    let app = crate::helpers::spawn_idle_app().await;
-    let token = app.token_for(Uuid::new_v4());
-    let stuck = app
-        .create_text(
-            "Alice sends the report on Friday.",
-            &["summarize"],
-            Some(&token),
-        )
-        .await;
-    assert_eq!(stuck["lane"], "fast");
-    let next = app
-        .create_text("Bob books the room for the review.", &[], Some(&token))
-        .await;
-
-    // Every chat call fails and the next attempt would come a minute later; the job deadline
-    // would allow minutes, the fast lane two seconds.
-    let worker =
-        crate::provider_stub::operator_worker(&app, &stub, "sk-test-chatdown-000000000", |s| {
-            s.hosted.provider_retry_base_ms = 60_000;
-            s.worker.job_deadline_secs = None;
-            s.worker.fast_lane_timeout_secs = 2;
-        })
-        .await;
-    assert_eq!(
-        worker.try_process_one().await.unwrap(),
-        smelt_worker::Outcome::Failed(
-            id_of(&stuck),
-            smelt_core::domain::ErrorCode::SynthesisFailed
-        )
-    );
-    let (_, smelt) = app
-        .get(&format!("/api/smelts/{}", id_of(&stuck)), Some(&token))
-        .await;
-    assert_eq!(smelt["status"], "failed");
-    stub.recover();
-    assert_eq!(
-        worker.try_process_one().await.unwrap(),
-        smelt_worker::Outcome::Completed(id_of(&next)),
-        "the worker moved on"
-    );
+    // The job deadline would allow minutes, the fast lane two seconds.
+    crate::provider_stub::a_stuck_job_fails_and_its_worker_takes_the_next("fast", |s| {
+        s.worker.job_deadline_secs = None;
+        s.worker.fast_lane_timeout_secs = 2;
+    })
+    .await;
 }

@@ -356,3 +356,56 @@ pub async fn operator_worker(
     .await
     .unwrap()
 }
+
+/// The scene of a job stopped by a time limit: two pasted-text smelts are queued, the first
+/// with notes; the operator's provider fails every chat call and would be retried only a
+/// minute later, so only `limit` (a change to the worker's settings: a job deadline or a lane
+/// timeout of a few seconds) can end the first. Asserts that the first fails with
+/// `synthesis_failed`, reads `failed`, and that once the provider recovers the same worker
+/// completes the second. `lane` is the lane the first must wait in.
+pub async fn a_stuck_job_fails_and_its_worker_takes_the_next(
+    lane: &str,
+    limit: impl FnOnce(&mut smelt_worker::Settings),
+) {
+    use smelt_core::domain::ErrorCode;
+    use smelt_worker::Outcome;
+
+    let stub = spawn().await;
+    let app = crate::helpers::spawn_idle_app().await;
+    let token = app.token_for(uuid::Uuid::new_v4());
+    let id_of = |created: &serde_json::Value| -> uuid::Uuid {
+        created["id"].as_str().unwrap().parse().unwrap()
+    };
+    let stuck = app
+        .create_text(
+            "Alice sends the report on Friday.",
+            &["summarize"],
+            Some(&token),
+        )
+        .await;
+    assert_eq!(stuck["lane"], lane);
+    let next = app
+        .create_text("Bob books the room for the review.", &[], Some(&token))
+        .await;
+
+    let worker = operator_worker(&app, &stub, "sk-test-chatdown-000000000", |s| {
+        s.hosted.provider_retry_base_ms = 60_000;
+        limit(s);
+    })
+    .await;
+    assert_eq!(
+        worker.try_process_one().await.unwrap(),
+        Outcome::Failed(id_of(&stuck), ErrorCode::SynthesisFailed)
+    );
+    let (_, smelt) = app
+        .get(&format!("/api/smelts/{}", id_of(&stuck)), Some(&token))
+        .await;
+    assert_eq!(smelt["status"], "failed");
+    // The provider recovers; the same worker takes the next job and completes it.
+    stub.recover();
+    assert_eq!(
+        worker.try_process_one().await.unwrap(),
+        Outcome::Completed(id_of(&next)),
+        "the worker moved on"
+    );
+}
